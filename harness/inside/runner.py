@@ -1,0 +1,141 @@
+"""Measure one workload under one concurrency model with pyperf.
+
+Started by path inside the measured interpreter's virtualenv (which has pyperf):
+
+    python runner.py --workload workloads/nbody.py --model threads --workers 2 \
+        --impl 3.14t --expect-gil 0 --append raw/3.14t.json [pyperf options]
+
+pyperf's master process spawns worker processes that re-run this file with ``--worker``.
+Each worker loads the workload, starts and warms the model's W workers, reads the GIL
+state that is actually in force, and only then hands pyperf a time function that times
+``loops`` rounds of W units. Interpreter start-up, imports and pool start-up are therefore
+outside every timed value.
+
+Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
+"""
+from __future__ import print_function
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import gbcore  # noqa: E402
+
+# Version of the metadata gilbench adds to pyperf's JSON; results.py refuses others.
+METADATA_VERSION = 1
+
+
+def _add_options(parser):
+    parser.add_argument("--workload", required=True, help="path of the workload file")
+    parser.add_argument("--model", required=True, choices=gbcore.MODELS)
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--impl", required=True, help="gilbench implementation id")
+    parser.add_argument("--build", default="", help="build flags, recorded as metadata")
+    parser.add_argument(
+        "--expect-gil",
+        choices=("0", "1", "any"),
+        default="any",
+        help="refuse to measure unless the GIL state in force is this",
+    )
+    parser.add_argument("--start-method", default=None, help="multiprocessing start method")
+
+
+def _pass_options(cmd, args):
+    """Hand our own options on to pyperf's worker processes."""
+    cmd.extend(
+        [
+            "--workload", args.workload,
+            "--model", args.model,
+            "--workers", str(args.workers),
+            "--impl", args.impl,
+            "--build", args.build,
+            "--expect-gil", args.expect_gil,
+        ]
+    )
+    if args.start_method:
+        cmd.extend(["--start-method", args.start_method])
+
+
+def _fail(status, detail, exit_code):
+    gbcore.report_status(status, detail)
+    sys.stdout.flush()
+    # os._exit: worker threads and processes may still be parked on their queues.
+    os._exit(exit_code)
+
+
+def _start_model(args):
+    """Start and warm the model; return it with the metadata that describes the run."""
+    module = gbcore.load_workload(args.workload)
+    model = gbcore.make_model(args.model, args.workload, args.workers, args.start_method)
+    model.start()  # every worker started and warmed: one full round
+    gil = gbcore.gil_enabled()  # after every import, including the workload's
+    if args.expect_gil != "any" and gil != int(args.expect_gil):
+        model.close()
+        _fail(
+            "gil-mismatch",
+            "%s promises GIL %s but the GIL in force is %s"
+            % (args.impl, "enabled" if args.expect_gil == "1" else "disabled",
+               "enabled" if gil else "disabled"),
+            gbcore.EXIT_GIL_MISMATCH,
+        )
+    cpus = gbcore.usable_cpus()
+    metadata = {
+        "gilbench_version": METADATA_VERSION,
+        "gilbench_impl": args.impl,
+        "gilbench_build": args.build or "-",
+        "gilbench_workload": os.path.splitext(os.path.basename(args.workload))[0],
+        "gilbench_model": args.model,
+        "gilbench_workers": args.workers,
+        "gilbench_checksum": repr(module.CHECKSUM),
+        "gilbench_cpus": cpus,
+        "gilbench_cpu_count": gbcore.machine_cpus(),
+        "gilbench_oversubscribed": int(args.workers > cpus),
+        "gil_enabled": gil,
+    }
+    if args.model == "processes":
+        metadata["gilbench_start_method"] = model.start_method
+    return model, metadata
+
+
+def main():
+    import pyperf
+
+    # warmups=None: pyperf then calibrates warmups on JIT implementations (PyPy); its
+    # default of 1 would skip that calibration (psf/pyperf#245).
+    runner = pyperf.Runner(warmups=None, add_cmdline_args=_pass_options)
+    _add_options(runner.argparser)
+    args = runner.parse_args()
+    name = "%s/%s/%d" % (
+        os.path.splitext(os.path.basename(args.workload))[0], args.model, args.workers
+    )
+
+    if not args.worker:
+        # The master process only spawns workers and collects their values.
+        runner.bench_time_func(name, None)
+        return
+
+    try:
+        model, metadata = _start_model(args)
+    except gbcore.WorkloadFailure as exc:
+        _fail(exc.status, exc.detail, gbcore.EXIT_WRONG_CHECKSUM)
+    runner.metadata.update(metadata)
+    perf_counter = pyperf.perf_counter
+
+    def time_rounds(loops):
+        round_ = model.round
+        try:
+            start = perf_counter()
+            for _ in gbcore.xrange(loops):
+                round_()
+            return perf_counter() - start
+        except gbcore.WorkloadFailure as exc:
+            code = gbcore.EXIT_WRONG_CHECKSUM if exc.status == "wrong-checksum" else 1
+            _fail(exc.status, exc.detail, code)
+
+    runner.bench_time_func(name, time_rounds)
+    model.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Read a run from disk into tidy pandas tables. Reads only; never writes into the run.
+
+``values``: one row per measured value (seconds for one round of W units).
+``outcomes``: one row per benchmark attempt, with its status.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyperf
+
+from harness import store
+
+VALUE_COLUMNS = [
+    "impl", "workload", "model", "workers", "gil_enabled", "process", "value", "seconds",
+    "cpu_count", "cpus", "oversubscribed", "checksum", "start_method",
+]  # fmt: skip
+OUTCOME_COLUMNS = ["impl", "workload", "model", "workers", "status", "detail", "elapsed_s"]
+
+
+class ResultsError(Exception):
+    """A run on disk that can't be read; the message says which file and what to do."""
+
+
+@dataclass(frozen=True)
+class Run:
+    directory: Path
+    manifest: dict[str, Any]
+    outcomes: pd.DataFrame
+    values: pd.DataFrame
+
+
+def resolve_run(reports: Path, name: str = "latest") -> Path:
+    """``latest``, a run's name, or a path -> the run's directory."""
+    candidate = Path(name) if Path(name).is_dir() else reports / name
+    if not (candidate / "run.json").is_file():
+        raise ResultsError(
+            f"no run at {str(candidate)!r}: run 'nox -s compare' first, "
+            "or name a folder of reports/ that has a run.json"
+        )
+    return candidate.resolve()
+
+
+def load_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "run.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{path} is unreadable ({exc}); re-run 'nox -s compare'") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != store.FORMAT:
+        raise ResultsError(f"{path} is not a gilbench run manifest")
+    if manifest.get("version") != store.VERSION:
+        raise ResultsError(
+            f"{path} has format version {manifest.get('version')!r}; this gilbench reads "
+            f"version {store.VERSION}: use the gilbench that wrote it, or re-run"
+        )
+    return manifest
+
+
+def load_outcomes(run_dir: Path) -> pd.DataFrame:
+    path = run_dir / "outcomes.jsonl"
+    rows = []
+    if path.exists():
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except ValueError as exc:
+                raise ResultsError(
+                    f"{path}:{number} is not valid JSON ({exc}); fix or delete that line "
+                    "(the raw pyperf files are untouched) and run the report again"
+                ) from exc
+    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+
+
+def load_values(run_dir: Path) -> pd.DataFrame:
+    """Every value in ``raw/*.json`` as one tidy row."""
+    rows: list[dict[str, object]] = []
+    for path in sorted((run_dir / "raw").glob("*.json")):
+        try:
+            suite = pyperf.BenchmarkSuite.load(str(path))
+        except Exception as exc:  # pyperf raises bare ValueError/KeyError/JSONDecodeError
+            raise ResultsError(
+                f"{path} is corrupt ({type(exc).__name__}: {exc}); move it aside and "
+                f"re-run that implementation with 'nox -s bench-{path.stem}'"
+            ) from exc
+        for bench in suite.get_benchmarks():
+            rows.extend(_bench_rows(bench))
+    return pd.DataFrame(rows, columns=VALUE_COLUMNS)
+
+
+def _bench_rows(bench: Any) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for process, run in enumerate(bench.get_runs()):
+        meta = run.get_metadata()
+        if "gilbench_impl" not in meta:
+            continue  # not a gilbench benchmark; nothing to say about it
+        for index, seconds in enumerate(run.values):
+            rows.append(
+                {
+                    "impl": meta["gilbench_impl"],
+                    "workload": meta["gilbench_workload"],
+                    "model": meta["gilbench_model"],
+                    "workers": int(meta["gilbench_workers"]),
+                    "gil_enabled": int(meta["gil_enabled"]),
+                    "process": process,
+                    "value": index,
+                    "seconds": float(seconds),
+                    "cpu_count": int(meta["gilbench_cpu_count"]),
+                    "cpus": int(meta["gilbench_cpus"]),
+                    "oversubscribed": bool(int(meta["gilbench_oversubscribed"])),
+                    "checksum": meta["gilbench_checksum"],
+                    "start_method": meta.get("gilbench_start_method", ""),
+                }
+            )
+    return rows
+
+
+def load_run(run_dir: Path) -> Run:
+    """Read a whole run: manifest, outcomes and values."""
+    return Run(run_dir, load_manifest(run_dir), load_outcomes(run_dir), load_values(run_dir))

@@ -1,0 +1,187 @@
+"""Run the benchmark matrix: one runner process per (implementation, workload, model, workers).
+
+Every benchmark runs in its own process tree with a timeout. Whatever happens to it, one
+line goes to ``outcomes.jsonl`` before the next starts, and pyperf appends its values to
+``raw/<impl>.json``: a crash, a hang or a wrong checksum is recorded and the run goes on,
+and what was measured before is never rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.impls import Impl
+from harness.workloads import Workload
+
+RUNNER = Path(__file__).resolve().parent / "inside" / "runner.py"
+MODELS = ("serial", "threads", "processes")
+DEFAULT_WORKERS = (1, 2)
+STATUS_PREFIX = "GILBENCH-STATUS"  # printed by inside/gbcore.py:report_status
+# Exit statuses of inside/gbcore.py, for when a worker dies before it can print a line.
+EXIT_STATUSES = {17: "wrong-checksum", 18: "gil-mismatch", 19: "unsupported"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How hard pyperf works for each benchmark."""
+
+    name: str
+    pyperf_args: tuple[str, ...]
+    timeout_s: float  # a benchmark still running after this is killed and marked "timeout"
+
+
+PROFILES = {
+    # pyperf's minimum of 3 worker processes (3 hash seeds) x 3 values: 9 values a cell.
+    "quick": Profile("quick", ("--processes", "3", "--values", "3"), timeout_s=180.0),
+    # pyperf's defaults: 20 processes x 3 values (6 x 10 on PyPy).
+    "full": Profile("full", (), timeout_s=1800.0),
+}
+
+
+@dataclass(frozen=True)
+class Bench:
+    impl: Impl
+    workload: Workload
+    model: str
+    workers: int
+
+    @property
+    def name(self) -> str:
+        """pyperf's benchmark name: the same on every implementation, for compare_to."""
+        return f"{self.workload.name}/{self.model}/{self.workers}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # ok, crashed, timeout, wrong-checksum, gil-mismatch, unsupported
+    detail: str
+    elapsed_s: float
+
+
+def plan(
+    impls: Iterable[Impl],
+    workloads: Iterable[Workload],
+    models: Iterable[str],
+    workers: Iterable[int],
+) -> list[Bench]:
+    """Every combination, in a stable order: implementation, workload, model, workers."""
+    counts = sorted(set(workers))
+    models = list(models)
+    workloads = list(workloads)
+    return [
+        Bench(impl, w, m, n)
+        for impl in impls
+        if impl.available
+        for w in workloads
+        for m in models
+        for n in counts
+    ]
+
+
+def runner_command(bench: Bench, python: Path, raw: Path, profile: Profile) -> list[str]:
+    expect = "any" if bench.impl.expect_gil is None else str(bench.impl.expect_gil)
+    return [
+        str(python),
+        str(RUNNER),
+        "--workload", str(bench.workload.path),
+        "--model", bench.model,
+        "--workers", str(bench.workers),
+        "--impl", bench.impl.id,
+        "--build", bench.impl.build,
+        "--expect-gil", expect,
+        "--append", str(raw),
+        "--quiet",
+        *profile.pyperf_args,
+    ]  # fmt: skip
+
+
+def runner_environ(impl: Impl, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    for name in impl.unset_env:
+        env.pop(name, None)
+    env.update(impl.env)
+    return env
+
+
+def classify(returncode: int, output: str) -> Outcome:
+    """Turn a finished runner's exit status and output into an outcome (elapsed unset)."""
+    if returncode == 0:
+        return Outcome("ok", "", 0.0)
+    for line in reversed(output.splitlines()):
+        if line.startswith(STATUS_PREFIX + " "):
+            status, _, detail = line[len(STATUS_PREFIX) + 1 :].partition(": ")
+            return Outcome(status, detail.strip(), 0.0)
+    last = [line for line in output.splitlines() if line.strip()][-1:] or ["no output"]
+    status = EXIT_STATUSES.get(returncode, "crashed")
+    return Outcome(status, f"exit status {returncode}: {last[0].strip()}", 0.0)
+
+
+def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Outcome:
+    """Run one benchmark to completion, failure or timeout; never raises for its failures."""
+    raw = run_dir / "raw" / f"{bench.impl.id}.json"
+    log = run_dir / "logs" / bench.impl.id / (bench.name.replace("/", "-") + ".log")
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = runner_command(bench, python, raw, profile)
+    started = time.monotonic()
+    with log.open("w") as out:
+        out.write("$ " + " ".join(cmd) + "\n")
+        out.flush()
+        # A session of its own, so a timeout kills pyperf's workers and their pools too.
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=runner_environ(bench.impl),
+            start_new_session=True,
+        )
+        try:
+            returncode = proc.wait(timeout=profile.timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            elapsed = time.monotonic() - started
+            detail = f"still running after {profile.timeout_s:.0f} s; killed"
+            return Outcome("timeout", detail, elapsed)
+    outcome = classify(returncode, log.read_text(errors="replace"))
+    return Outcome(outcome.status, outcome.detail, time.monotonic() - started)
+
+
+def record(run_dir: Path, bench: Bench, outcome: Outcome) -> None:
+    """Append one outcome line; earlier lines are never rewritten."""
+    line = {
+        "impl": bench.impl.id,
+        "workload": bench.workload.name,
+        "model": bench.model,
+        "workers": bench.workers,
+        "status": outcome.status,
+        "detail": outcome.detail,
+        "elapsed_s": round(outcome.elapsed_s, 3),
+    }
+    with (run_dir / "outcomes.jsonl").open("a") as out:
+        out.write(json.dumps(line, sort_keys=True) + "\n")
+
+
+def run_matrix(
+    benches: list[Bench],
+    pythons: Mapping[str, Path],
+    run_dir: Path,
+    profile: Profile,
+    on_done: Callable[[Bench, Outcome], None] = lambda b, o: None,
+) -> list[Outcome]:
+    """Run every benchmark in order, recording each outcome as soon as it is known."""
+    outcomes = []
+    for bench in benches:
+        outcome = run_bench(bench, pythons[bench.impl.id], run_dir, profile)
+        record(run_dir, bench, outcome)
+        on_done(bench, outcome)
+        outcomes.append(outcome)
+    return outcomes

@@ -1,0 +1,83 @@
+"""gilbench's front door. ``nox -l`` lists the sessions; each calls into ``harness``.
+
+Arguments after ``--`` go to gilbench, e.g. ``nox -s compare -- --quick --workload nbody``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from harness import impls, provision  # noqa: E402  (stdlib-only modules: cheap for nox -l)
+
+nox.options.reuse_venv = "yes"  # the host venv's packages change rarely; pip re-checks them
+nox.options.sessions = ["lint", "tests"]
+# Implementations are run as external interpreters by gilbench, never as nox pythons.
+nox.options.error_on_missing_interpreters = False
+
+
+def _install_host(session: nox.Session, extras: str = "") -> None:
+    session.install("-e", f".{extras}")
+
+
+@nox.session
+def compare(session: nox.Session) -> None:
+    """Provision every implementation, measure all workloads and models, build the report."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "compare", *session.posargs)
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """Rebuild the newest report (or the run named after --) from stored results."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "report", *session.posargs)
+
+
+@nox.session(name="list")
+def list_workloads(session: nox.Session) -> None:
+    """List the workloads with their categories and what each one stresses."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "list", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite, end-to-end measurements included; installs what it needs."""
+    _install_host(session, "[test]")
+    # pytest exits 5 when it collects no test; nox fails on any non-zero status, so an
+    # empty run can never pass as green.
+    session.run("pytest", *session.posargs, success_codes=[0])
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check and mypy --strict over the harness."""
+    _install_host(session, "[lint]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+def _bench_session(impl_id: str) -> None:
+    def bench(session: nox.Session) -> None:
+        _install_host(session)
+        session.run("python", "-m", "harness", "run", "--impl", impl_id, *session.posargs)
+
+    bench.__doc__ = f"Measure {impl_id} alone (installs pyperf into its venv) and report."
+    nox.session(name=f"bench-{impl_id}")(bench)
+
+
+def _series() -> str:
+    """The CPython series to name sessions after: a cached build's, else the newest pin's."""
+    built = provision.find_builds()
+    return impls.series_of(built[0].version) if built else impls.DEFAULT_SERIES
+
+
+for _impl_id in impls.cpython_ids(_series()):
+    _bench_session(_impl_id)

@@ -1,0 +1,3 @@
+CATEGORY = "cpu"
+DESCRIPTION = "not Python (test fixture)"
+def kernel(:

@@ -1,0 +1,89 @@
+"""The pyperf runner, run for real in a subprocess on the host interpreter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyperf
+
+from harness import run
+from harness.impls import Impl
+from harness.workloads import parse_workload
+from tests.conftest import TEST_WORKLOADS
+
+ONE_VALUE = run.Profile("test", ("--processes", "1", "--values", "2", "--warmups", "0",
+                                 "--min-time", "0.001"), timeout_s=60)  # fmt: skip
+
+
+def _bench(impl: Impl, name: str, model: str = "threads", workers: int = 2) -> run.Bench:
+    return run.Bench(impl, parse_workload(TEST_WORKLOADS / f"{name}.py"), model, workers)
+
+
+def test_runner_writes_pyperf_json_with_gilbench_metadata(host_impl: Impl, tmp_path: Path) -> None:
+    """A successful benchmark appends pyperf JSON carrying impl, GIL, model, workers, checksum."""
+    bench = _bench(host_impl, "tiny")
+    outcome = run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE)  # type: ignore[arg-type]
+    assert (outcome.status, outcome.detail) == ("ok", "")
+    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
+    (benchmark,) = suite.get_benchmarks()
+    assert benchmark.get_name() == "tiny/threads/2"
+    meta = benchmark.get_metadata()
+    assert meta["gilbench_impl"] == "host"
+    assert meta["gilbench_model"] == "threads"
+    assert meta["gilbench_workers"] == 2
+    assert meta["gil_enabled"] == 1
+    assert meta["gilbench_checksum"] == "2666466670000"
+    assert len(benchmark.get_values()) == 2
+
+
+def test_runner_appends_instead_of_overwriting(host_impl: Impl, tmp_path: Path) -> None:
+    """A second benchmark joins the first in raw/<impl>.json; nothing measured is lost."""
+    for model in ("serial", "processes"):
+        bench = _bench(host_impl, "tiny", model, 1)
+        assert run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE).status == "ok"  # type: ignore[arg-type]
+    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
+    assert suite.get_benchmark_names() == ["tiny/serial/1", "tiny/processes/1"]
+    meta = suite.get_benchmark("tiny/processes/1").get_metadata()
+    assert meta["gilbench_start_method"] in ("fork", "spawn", "forkserver")
+
+
+def test_wrong_checksum_is_recorded_as_such(host_impl: Impl, tmp_path: Path) -> None:
+    """A kernel returning the wrong value gives status wrong-checksum with both values."""
+    outcome = run.run_bench(_bench(host_impl, "wrong_checksum"), host_impl.python, tmp_path,  # type: ignore[arg-type]
+                            ONE_VALUE)  # fmt: skip
+    assert (outcome.status, outcome.detail) == ("wrong-checksum", "expected 41, got 42")
+    assert not (tmp_path / "raw" / "host.json").exists()
+
+
+def test_crash_is_recorded_with_its_exception(host_impl: Impl, tmp_path: Path) -> None:
+    """A kernel that raises gives status crashed, naming the exception."""
+    outcome = run.run_bench(_bench(host_impl, "crashes"), host_impl.python, tmp_path, ONE_VALUE)  # type: ignore[arg-type]
+    assert outcome.status == "crashed"
+    assert "ZeroDivisionError" in outcome.detail
+
+
+def test_gil_state_that_breaks_the_promise_rejects_the_run(host_impl: Impl, tmp_path: Path) -> None:
+    """An implementation promising no GIL, run where the GIL is on, is rejected, not measured."""
+    liar = Impl(id="liar", family="cpython", python=host_impl.python, expect_gil=0)
+    outcome = run.run_bench(_bench(liar, "tiny"), liar.python, tmp_path, ONE_VALUE)  # type: ignore[arg-type]
+    assert outcome.status == "gil-mismatch"
+    assert outcome.detail == "liar promises GIL disabled but the GIL in force is enabled"
+    assert not (tmp_path / "raw" / "liar.json").exists()
+
+
+def test_hanging_benchmark_is_killed_at_the_timeout(host_impl: Impl, tmp_path: Path) -> None:
+    """A benchmark past its timeout is killed, with its pool, and recorded as timeout."""
+    short = run.Profile("test", ONE_VALUE.pyperf_args, timeout_s=3)
+    outcome = run.run_bench(_bench(host_impl, "hangs"), host_impl.python, tmp_path, short)  # type: ignore[arg-type]
+    assert (outcome.status, outcome.detail) == ("timeout", "still running after 3 s; killed")
+    assert outcome.elapsed_s < 30
+
+
+def test_outcomes_are_appended_one_line_each(host_impl: Impl, tmp_path: Path) -> None:
+    """run_matrix records every outcome, failures included, and carries on after them."""
+    benches = [_bench(host_impl, "crashes", "serial", 1), _bench(host_impl, "tiny", "serial", 1)]
+    pythons = {"host": host_impl.python}
+    run.run_matrix(benches, pythons, tmp_path, ONE_VALUE)  # type: ignore[arg-type]
+    lines = [json.loads(x) for x in (tmp_path / "outcomes.jsonl").read_text().splitlines()]
+    assert [(x["workload"], x["status"]) for x in lines] == [("crashes", "crashed"), ("tiny", "ok")]
