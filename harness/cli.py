@@ -11,11 +11,6 @@ from harness import impls as impls_mod
 from harness import provision, run, store
 from harness.workloads import WorkloadError, load_workloads, select_workloads
 
-# Errors whose message is the whole story for the user: no traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (
-    provision.ProvisionError,
-    WorkloadError,
-)
 FAILED = frozenset({"crashed", "timeout", "wrong-checksum", "gil-mismatch", "missing"})
 
 
@@ -41,20 +36,53 @@ def _workers(text: str) -> list[int]:
 
 def _add_selection(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("selection")
-    group.add_argument("--workload", "-k", action="append", default=[], metavar="NAME",
-                       help="workload name, category, tag or .py path (repeat or comma-separate)")
-    group.add_argument("--model", "-m", action="append", default=[], metavar="MODEL",
-                       help=f"concurrency model: {', '.join(run.MODELS)} (default: all)")
-    group.add_argument("--workers", "-W", type=_workers, default=None, metavar="N,N",
-                       help="worker counts (default: 1,2)")
-    group.add_argument("--quick", action="store_true",
-                       help="fewer pyperf processes and values: rough figures fast")
-    group.add_argument("--timeout", type=float, default=None, metavar="S",
-                       help="kill a benchmark that runs longer than S seconds")
-    group.add_argument("--cpython", metavar="X.Y.Z", default=None,
-                       help="CPython version to build (default: newest pinned that can be had)")
-    group.add_argument("--cpython-source", type=Path, default=None, metavar="PATH",
-                       help="a Python-X.Y.Z.tar.xz or source folder to build from")
+    group.add_argument(
+        "--workload",
+        "-k",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="workload name, category, tag or .py path (repeat or comma-separate)",
+    )
+    group.add_argument(
+        "--model",
+        "-m",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help=f"concurrency model: {', '.join(run.MODELS)} (default: all)",
+    )
+    group.add_argument(
+        "--workers",
+        "-W",
+        type=_workers,
+        default=None,
+        metavar="N,N",
+        help="worker counts (default: 1,2)",
+    )
+    group.add_argument(
+        "--quick", action="store_true", help="fewer pyperf processes and values: rough figures fast"
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="kill a benchmark that runs longer than S seconds",
+    )
+    group.add_argument(
+        "--cpython",
+        metavar="X.Y.Z",
+        default=None,
+        help="CPython version to build (default: newest pinned that can be had)",
+    )
+    group.add_argument(
+        "--cpython-source",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="a Python-X.Y.Z.tar.xz or source folder to build from",
+    )
     group.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
 
 
@@ -79,9 +107,7 @@ def _selection(args: argparse.Namespace) -> tuple[list[str], list[int]]:
     models = [m for item in args.model for m in _csv(item)] or list(run.MODELS)
     unknown = [m for m in models if m not in run.MODELS]
     if unknown:
-        raise UsageError(
-            f"unknown model {unknown[0]!r}; choose from {', '.join(run.MODELS)}"
-        )
+        raise UsageError(f"unknown model {unknown[0]!r}; choose from {', '.join(run.MODELS)}")
     return models, args.workers or list(run.DEFAULT_WORKERS)
 
 
@@ -188,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (*USER_ERRORS, UsageError, ResultsError) as exc:
+    except (provision.ProvisionError, WorkloadError, UsageError, ResultsError) as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,13 +30,15 @@ def median_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float
     if len(values) < 2:
         return (math.nan, math.nan)
     result = stats.quantile_test(values, q=float(np.median(values)), p=0.5)
-    ci = result.confidence_interval(confidence_level=confidence)
+    ci: Any = result.confidence_interval(confidence_level=confidence)  # (low, high) namedtuple
     return (float(ci.low), float(ci.high))
 
 
 def summarize(run: Run) -> pd.DataFrame:
     """One row per implementation x workload x model x workers, with status and statistics."""
-    table = _planned_cells(run).join(_cell_stats(run.values), on=CELL, rsuffix="_measured")
+    table = _planned_cells(run).merge(
+        _cell_stats(run.values), on=CELL, how="left", suffixes=("", "_measured")
+    )
     # What was measured wins over what was promised (they differ only for failed cells).
     for column in ("gil_enabled", "oversubscribed", "cpu_count"):
         table[column] = table.pop(f"{column}_measured").combine_first(table[column])
@@ -65,7 +68,7 @@ def _cell_stats(values: pd.DataFrame) -> pd.DataFrame:
         )  # fmt: skip
     columns = [*CELL, "gil_enabled", "oversubscribed", "cpu_count", "checksum", "n",
                "median_s", "ci_low_s", "ci_high_s"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns).set_index(CELL)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _planned_cells(run: Run) -> pd.DataFrame:
@@ -96,9 +99,7 @@ def _planned_cells(run: Run) -> pd.DataFrame:
     ]
     rows = pd.concat([rows, pd.DataFrame(extra, columns=rows.columns)], ignore_index=True)
     rows["workers"] = rows["workers"].astype(int)
-    rows["category"] = rows["workload"].map(
-        lambda w: workload_meta.get(w, {}).get("category", "")
-    )
+    rows["category"] = rows["workload"].map(lambda w: workload_meta.get(w, {}).get("category", ""))
     rows["gil_enabled"] = rows["impl"].map(lambda i: impls.get(i, {}).get("expect_gil"))
     rows["oversubscribed"] = rows["workers"] > int(
         run.manifest.get("machine", {}).get("cpu_count", 1)

@@ -52,8 +52,7 @@ def parse_workload(path: Path) -> Workload:
         missing.insert(0, "def kernel()")
     if missing:
         raise WorkloadError(
-            f"workload {str(path)!r} lacks {', '.join(missing)}: "
-            "see README.md, 'Add a workload'"
+            f"workload {str(path)!r} lacks {', '.join(missing)}: see README.md, 'Add a workload'"
         )
     tags = consts.get("TAGS", ())
     return Workload(

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+import gbcore
 import pytest
 
 from tests.conftest import TEST_WORKLOADS
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "harness" / "inside"))
-import gbcore  # noqa: E402
 
 TINY = str(TEST_WORKLOADS / "tiny.py")
 EXPECTED = 2666466670000

@@ -4,6 +4,7 @@ Category: C code that releases the GIL. hashlib drops the GIL while it hashes an
 larger than 2 KiB, so threads scale on every CPython build. This is the case where the
 GIL never mattered, and a check that the free-threaded build costs nothing here.
 """
+
 import hashlib
 
 CATEGORY = "c-release"

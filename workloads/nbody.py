@@ -4,6 +4,7 @@ Category: pure-Python CPU. The interpreter's own bytecode loop does all the work
 nothing releases the GIL, so on a GIL build threads take turns while free-threaded
 builds, GIL-less implementations and processes can run the units side by side.
 """
+
 from __future__ import division
 
 CATEGORY = "cpu"
@@ -30,31 +31,43 @@ def _bodies():
     sun = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], SOLAR_MASS]
     jupiter = [
         [4.84143144246472090e00, -1.16032004402742839e00, -1.03622044471123109e-01],
-        [1.66007664274403694e-03 * DAYS_PER_YEAR, 7.69901118419740425e-03 * DAYS_PER_YEAR,
-         -6.90460016972063023e-05 * DAYS_PER_YEAR],
+        [
+            1.66007664274403694e-03 * DAYS_PER_YEAR,
+            7.69901118419740425e-03 * DAYS_PER_YEAR,
+            -6.90460016972063023e-05 * DAYS_PER_YEAR,
+        ],
         9.54791938424326609e-04 * SOLAR_MASS,
     ]
     saturn = [
         [8.34336671824457987e00, 4.12479856412430479e00, -4.03523417114321381e-01],
-        [-2.76742510726862411e-03 * DAYS_PER_YEAR, 4.99852801234917238e-03 * DAYS_PER_YEAR,
-         2.30417297573763929e-05 * DAYS_PER_YEAR],
+        [
+            -2.76742510726862411e-03 * DAYS_PER_YEAR,
+            4.99852801234917238e-03 * DAYS_PER_YEAR,
+            2.30417297573763929e-05 * DAYS_PER_YEAR,
+        ],
         2.85885980666130812e-04 * SOLAR_MASS,
     ]
     uranus = [
         [1.28943695621391310e01, -1.51111514016986312e01, -2.23307578892655734e-01],
-        [2.96460137564761618e-03 * DAYS_PER_YEAR, 2.37847173959480950e-03 * DAYS_PER_YEAR,
-         -2.96589568540237556e-05 * DAYS_PER_YEAR],
+        [
+            2.96460137564761618e-03 * DAYS_PER_YEAR,
+            2.37847173959480950e-03 * DAYS_PER_YEAR,
+            -2.96589568540237556e-05 * DAYS_PER_YEAR,
+        ],
         4.36624404335156298e-05 * SOLAR_MASS,
     ]
     neptune = [
         [1.53796971148509165e01, -2.59193146099879641e01, 1.79258772950371181e-01],
-        [2.68067772490389322e-03 * DAYS_PER_YEAR, 1.62824170038242295e-03 * DAYS_PER_YEAR,
-         -9.51592254519715870e-05 * DAYS_PER_YEAR],
+        [
+            2.68067772490389322e-03 * DAYS_PER_YEAR,
+            1.62824170038242295e-03 * DAYS_PER_YEAR,
+            -9.51592254519715870e-05 * DAYS_PER_YEAR,
+        ],
         5.15138902046611451e-05 * SOLAR_MASS,
     ]
     bodies = [sun, jupiter, saturn, uranus, neptune]
     px = py = pz = 0.0
-    for (_, v, m) in bodies:
+    for _, v, m in bodies:
         px -= v[0] * m
         py -= v[1] * m
         pz -= v[2] * m
@@ -68,7 +81,7 @@ def _energy(bodies):
     e = 0.0
     for i, (r, v, m) in enumerate(bodies):
         e += 0.5 * m * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
-        for (r2, _, m2) in bodies[i + 1:]:
+        for r2, _, m2 in bodies[i + 1 :]:
             dx = r[0] - r2[0]
             dy = r[1] - r2[1]
             dz = r[2] - r2[2]
@@ -82,7 +95,7 @@ def kernel():
     pairs = [(bodies[i], bodies[j]) for i in range(5) for j in range(i + 1, 5)]
     dt = 0.01
     for _ in xrange(STEPS):
-        for ((r1, v1, m1), (r2, v2, m2)) in pairs:
+        for (r1, v1, m1), (r2, v2, m2) in pairs:
             dx = r1[0] - r2[0]
             dy = r1[1] - r2[1]
             dz = r1[2] - r2[2]
@@ -95,7 +108,7 @@ def kernel():
             v2[0] += dx * b1m
             v2[1] += dy * b1m
             v2[2] += dz * b1m
-        for (r, v, _) in bodies:
+        for r, v, _ in bodies:
             r[0] += dt * v[0]
             r[1] += dt * v[1]
             r[2] += dt * v[2]

@@ -9,6 +9,7 @@ so that interpreter, pool and JIT start-up are over before any clock runs. ``rou
 hands one unit of work to each worker and returns when all W are done: that, and only that,
 is what gets timed.
 """
+
 from __future__ import print_function
 
 import os
@@ -80,9 +81,7 @@ def checked_unit(module):
     def unit():
         got = kernel()
         if got != expected:
-            raise WorkloadFailure(
-                "wrong-checksum", "expected %r, got %r" % (expected, got)
-            )
+            raise WorkloadFailure("wrong-checksum", "expected %r, got %r" % (expected, got))
         return got
 
     return unit
@@ -228,9 +227,7 @@ class Processes(object):
     def start(self):
         for _ in xrange(self.workers):
             parent, child = self.context.Pipe()
-            proc = self.context.Process(
-                target=_process_loop, args=(self.workload_path, child)
-            )
+            proc = self.context.Process(target=_process_loop, args=(self.workload_path, child))
             proc.daemon = True
             proc.start()
             child.close()

@@ -13,6 +13,7 @@ outside every timed value.
 
 Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
 """
+
 from __future__ import print_function
 
 import os
@@ -45,12 +46,18 @@ def _pass_options(cmd, args):
     """Hand our own options on to pyperf's worker processes."""
     cmd.extend(
         [
-            "--workload", args.workload,
-            "--model", args.model,
-            "--workers", str(args.workers),
-            "--impl", args.impl,
-            "--build", args.build,
-            "--expect-gil", args.expect_gil,
+            "--workload",
+            args.workload,
+            "--model",
+            args.model,
+            "--workers",
+            str(args.workers),
+            "--impl",
+            args.impl,
+            "--build",
+            args.build,
+            "--expect-gil",
+            args.expect_gil,
         ]
     )
     if args.start_method:
@@ -75,8 +82,11 @@ def _start_model(args):
         _fail(
             "gil-mismatch",
             "%s promises GIL %s but the GIL in force is %s"
-            % (args.impl, "enabled" if args.expect_gil == "1" else "disabled",
-               "enabled" if gil else "disabled"),
+            % (
+                args.impl,
+                "enabled" if args.expect_gil == "1" else "disabled",
+                "enabled" if gil else "disabled",
+            ),
             gbcore.EXIT_GIL_MISMATCH,
         )
     cpus = gbcore.usable_cpus()
@@ -107,7 +117,9 @@ def main():
     _add_options(runner.argparser)
     args = runner.parse_args()
     name = "%s/%s/%d" % (
-        os.path.splitext(os.path.basename(args.workload))[0], args.model, args.workers
+        os.path.splitext(os.path.basename(args.workload))[0],
+        args.model,
+        args.workers,
     )
 
     if not args.worker:

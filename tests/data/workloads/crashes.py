@@ -1,4 +1,5 @@
 """Raises inside the kernel (test fixture)."""
+
 CATEGORY = "cpu"
 DESCRIPTION = "raises ZeroDivisionError in the kernel (test fixture)"
 CHECKSUM = 0

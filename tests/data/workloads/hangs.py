@@ -1,4 +1,5 @@
 """Never returns (test fixture for timeouts)."""
+
 import time
 
 CATEGORY = "cpu"

@@ -1,4 +1,5 @@
 """Declares everything but the kernel (test fixture)."""
+
 CATEGORY = "cpu"
 DESCRIPTION = "no kernel function (test fixture)"
 CHECKSUM = 0

@@ -1,4 +1,5 @@
 """A unit of work small enough for fast tests: sum of squares."""
+
 CATEGORY = "cpu"
 TAGS = ("test",)
 DESCRIPTION = "sum of squares below 20000 (test fixture)"

@@ -1,4 +1,5 @@
 """Returns a value that differs from its declared CHECKSUM (test fixture)."""
+
 CATEGORY = "cpu"
 DESCRIPTION = "declares the wrong checksum (test fixture)"
 CHECKSUM = 41

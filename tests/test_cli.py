@@ -1,0 +1,63 @@
+"""What a user sees at the terminal: golden output and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from tests.conftest import DATA
+
+GOLDEN = DATA / "golden"
+
+
+def test_list_prints_every_workload_with_its_category(capsys: pytest.CaptureFixture[str]) -> None:
+    """`list` prints one line per workload: name, category, description."""
+    assert main(["list"]) == 0
+    assert capsys.readouterr().out == (GOLDEN / "list.txt").read_text()
+
+
+def test_bad_worker_count_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """A non-numeric --workers is refused by argparse with a message saying what it takes."""
+    with pytest.raises(SystemExit) as leaving:
+        main(["compare", "--workers", "two"])
+    assert leaving.value.code == 2
+    assert "--workers takes whole numbers like 1,2,4, not 'two'" in capsys.readouterr().err
+
+
+def test_unknown_flag_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """A flag gilbench doesn't know exits 2 naming the flag."""
+    with pytest.raises(SystemExit) as leaving:
+        main(["compare", "--fastest"])
+    assert leaving.value.code == 2
+    assert "unrecognized arguments: --fastest" in capsys.readouterr().err
+
+
+def test_unknown_model_is_one_line_listing_the_models(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown --model gets one line naming the valid models, before anything is built."""
+    assert main(["compare", "--model", "fibers"]) == 2
+    assert capsys.readouterr().err == (
+        "gilbench: error: unknown model 'fibers'; choose from serial, threads, processes\n"
+    )
+
+
+def test_unknown_workload_is_one_line_listing_the_names(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown --workload gets one line with the valid names, before anything is built."""
+    assert main(["compare", "--workload", "nbdy"]) == 2
+    assert capsys.readouterr().err == (
+        "gilbench: error: no workload is called 'nbdy'; "
+        "valid names: alloc_trees, hash_sha256, nbody\n"
+    )
+
+
+def test_report_without_a_run_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report` with no stored run exits 2 and tells the user to run compare first."""
+    assert main(["report", "--reports", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gilbench: error: no run at ")
+    assert err.endswith(
+        "run 'nox -s compare' first, or name a folder of reports/ that has a run.json\n"
+    )
