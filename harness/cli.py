@@ -156,7 +156,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
             impls = [i if i is not impl else _unavailable(i, str(exc)) for i in impls]
     profile = run.PROFILES["quick" if args.quick else "full"]
     if args.timeout:
-        profile = run.Profile(profile.name, profile.pyperf_args, args.timeout)
+        profile = run.Profile(profile.name, profile.passes, profile.pyperf_args, args.timeout)
     run_dir = store.new_run_dir(args.reports)
     store.write_manifest(
         run_dir,

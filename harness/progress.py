@@ -24,7 +24,10 @@ def run_with_progress(
     run_dir: Path,
     profile: run.Profile,
 ) -> list[run.Outcome]:
-    """run.run_matrix, drawing a bar on stderr and one line per benchmark that fails."""
+    """run.run_matrix, drawing a bar on stderr and one line per benchmark that fails.
+
+    The bar counts every pass of every benchmark, so the time left covers the whole run.
+    """
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
@@ -35,10 +38,10 @@ def run_with_progress(
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("benchmarks", total=len(benches))
+        task = progress.add_task("benchmarks", total=len(benches) * profile.passes)
 
-        def on_done(bench: run.Bench, outcome: run.Outcome) -> None:
-            if outcome.status != "ok":
+        def on_done(bench: run.Bench, outcome: run.Outcome | None) -> None:
+            if outcome is not None and outcome.status != "ok":
                 progress.console.print(
                     f"{bench.impl.id} {bench.name}: {outcome.status}: {outcome.detail}",
                     markup=False,

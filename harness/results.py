@@ -20,7 +20,9 @@ VALUE_COLUMNS = [
     "impl", "workload", "model", "workers", "gil_enabled", "process", "value", "seconds",
     "cpu_count", "cpus", "oversubscribed", "checksum", "start_method",
 ]  # fmt: skip
-OUTCOME_COLUMNS = ["impl", "workload", "model", "workers", "status", "detail", "elapsed_s"]
+OUTCOME_COLUMNS = [
+    "impl", "workload", "model", "workers", "pass", "status", "detail", "elapsed_s"
+]  # fmt: skip
 
 
 class ResultsError(Exception):

@@ -30,18 +30,26 @@ EXIT_STATUSES = {17: "wrong-checksum", 18: "gil-mismatch", 19: "unsupported"}
 
 @dataclass(frozen=True)
 class Profile:
-    """How hard pyperf works for each benchmark."""
+    """How hard pyperf works for each benchmark.
+
+    The matrix runs in ``passes``: each pass runs every benchmark once, with
+    ``pyperf_args``, and pyperf appends that pass's runs to the same benchmark. A shared
+    machine drifts by tens of percent over minutes; spreading every cell's processes over
+    the whole run makes the drift hit all cells alike, so speedups (ratios between cells)
+    stay honest.
+    """
 
     name: str
-    pyperf_args: tuple[str, ...]
+    passes: int
+    pyperf_args: tuple[str, ...]  # for one pass
     timeout_s: float  # a benchmark still running after this is killed and marked "timeout"
 
 
 PROFILES = {
-    # pyperf's minimum of 3 worker processes (3 hash seeds) x 3 values: 9 values a cell.
-    "quick": Profile("quick", ("--processes", "3", "--values", "3"), timeout_s=180.0),
-    # pyperf's defaults: 20 processes x 3 values (6 x 10 on PyPy).
-    "full": Profile("full", (), timeout_s=1800.0),
+    # 3 passes x 1 process x 3 values: pyperf's minimum of 3 processes (3 hash seeds).
+    "quick": Profile("quick", 3, ("--processes", "1", "--values", "3"), timeout_s=120.0),
+    # 5 passes x 4 processes x 3 values: pyperf's default 20 processes x 3 values.
+    "full": Profile("full", 5, ("--processes", "4", "--values", "3"), timeout_s=900.0),
 }
 
 
@@ -155,13 +163,14 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Ou
     return Outcome(outcome.status, outcome.detail, time.monotonic() - started)
 
 
-def record(run_dir: Path, bench: Bench, outcome: Outcome) -> None:
+def record(run_dir: Path, bench: Bench, outcome: Outcome, attempt: int = 1) -> None:
     """Append one outcome line; earlier lines are never rewritten."""
     line = {
         "impl": bench.impl.id,
         "workload": bench.workload.name,
         "model": bench.model,
         "workers": bench.workers,
+        "pass": attempt,
         "status": outcome.status,
         "detail": outcome.detail,
         "elapsed_s": round(outcome.elapsed_s, 3),
@@ -175,13 +184,23 @@ def run_matrix(
     pythons: Mapping[str, Path],
     run_dir: Path,
     profile: Profile,
-    on_done: Callable[[Bench, Outcome], None] = lambda b, o: None,
+    on_done: Callable[[Bench, Outcome | None], None] = lambda b, o: None,
 ) -> list[Outcome]:
-    """Run every benchmark in order, recording each outcome as soon as it is known."""
-    outcomes = []
-    for bench in benches:
-        outcome = run_bench(bench, pythons[bench.impl.id], run_dir, profile)
-        record(run_dir, bench, outcome)
-        on_done(bench, outcome)
-        outcomes.append(outcome)
-    return outcomes
+    """Run every benchmark once per pass, recording each outcome as soon as it is known.
+
+    A benchmark that fails is recorded and not tried again in later passes; the values
+    of its earlier passes stay in the raw file. ``on_done`` gets None for a skipped try.
+    Returns each benchmark's last outcome, in ``benches`` order.
+    """
+    last: dict[tuple[str, str], Outcome] = {}
+    for attempt in range(1, profile.passes + 1):
+        for bench in benches:
+            key = (bench.impl.id, bench.name)
+            if key in last and last[key].status != "ok":
+                on_done(bench, None)
+                continue
+            outcome = run_bench(bench, pythons[bench.impl.id], run_dir, profile)
+            record(run_dir, bench, outcome, attempt)
+            last[key] = outcome
+            on_done(bench, outcome)
+    return [last[(b.impl.id, b.name)] for b in benches]

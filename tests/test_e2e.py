@@ -54,7 +54,7 @@ def quick_run(
 def test_compare_measures_every_cell_with_status_ok(quick_run: Path) -> None:
     """Every implementation x workload x model x workers cell is present, ok, with 9 values."""
     summary = pd.read_csv(quick_run / "summary.csv")
-    series = impls.series_of(provision.find_builds()[0].version)  # type: ignore[index]
+    series = impls.series_of(provision.find_builds()[0].version)
     expected_cells = 3 * len(load_workloads()) * 3 * 2
     assert len(summary) == expected_cells
     assert set(summary["impl"]) == set(impls.cpython_ids(series))

@@ -25,7 +25,7 @@ def small_run(host_impl: Impl, tmp_path: Path) -> Path:
                          {"models": ["serial", "threads"], "workers": [1, 2]},
                          [{"name": "tiny", "category": "cpu"}])  # fmt: skip
     benches = run.plan([host_impl], [tiny], ["serial", "threads"], [1, 2])
-    run.run_matrix(benches, {"host": host_impl.python}, run_dir, ONE_VALUE)  # type: ignore[dict-item]
+    run.run_matrix(benches, {"host": host_impl.python}, run_dir, ONE_VALUE)
     return run_dir
 
 

@@ -12,7 +12,7 @@ from harness.impls import Impl
 from harness.workloads import parse_workload
 from tests.conftest import TEST_WORKLOADS
 
-ONE_VALUE = run.Profile("test", ("--processes", "1", "--values", "2", "--warmups", "0",
+ONE_VALUE = run.Profile("test", 1, ("--processes", "1", "--values", "2", "--warmups", "0",
                                  "--min-time", "0.001"), timeout_s=60)  # fmt: skip
 
 
@@ -23,7 +23,7 @@ def _bench(impl: Impl, name: str, model: str = "threads", workers: int = 2) -> r
 def test_runner_writes_pyperf_json_with_gilbench_metadata(host_impl: Impl, tmp_path: Path) -> None:
     """A successful benchmark appends pyperf JSON carrying impl, GIL, model, workers, checksum."""
     bench = _bench(host_impl, "tiny")
-    outcome = run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE)  # type: ignore[arg-type]
+    outcome = run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE)
     assert (outcome.status, outcome.detail) == ("ok", "")
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
     (benchmark,) = suite.get_benchmarks()
@@ -41,7 +41,7 @@ def test_runner_appends_instead_of_overwriting(host_impl: Impl, tmp_path: Path) 
     """A second benchmark joins the first in raw/<impl>.json; nothing measured is lost."""
     for model in ("serial", "processes"):
         bench = _bench(host_impl, "tiny", model, 1)
-        assert run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE).status == "ok"  # type: ignore[arg-type]
+        assert run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE).status == "ok"
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
     assert suite.get_benchmark_names() == ["tiny/serial/1", "tiny/processes/1"]
     meta = suite.get_benchmark("tiny/processes/1").get_metadata()
@@ -50,7 +50,7 @@ def test_runner_appends_instead_of_overwriting(host_impl: Impl, tmp_path: Path) 
 
 def test_wrong_checksum_is_recorded_as_such(host_impl: Impl, tmp_path: Path) -> None:
     """A kernel returning the wrong value gives status wrong-checksum with both values."""
-    outcome = run.run_bench(_bench(host_impl, "wrong_checksum"), host_impl.python, tmp_path,  # type: ignore[arg-type]
+    outcome = run.run_bench(_bench(host_impl, "wrong_checksum"), host_impl.python, tmp_path,
                             ONE_VALUE)  # fmt: skip
     assert (outcome.status, outcome.detail) == ("wrong-checksum", "expected 41, got 42")
     assert not (tmp_path / "raw" / "host.json").exists()
@@ -58,7 +58,7 @@ def test_wrong_checksum_is_recorded_as_such(host_impl: Impl, tmp_path: Path) -> 
 
 def test_crash_is_recorded_with_its_exception(host_impl: Impl, tmp_path: Path) -> None:
     """A kernel that raises gives status crashed, naming the exception."""
-    outcome = run.run_bench(_bench(host_impl, "crashes"), host_impl.python, tmp_path, ONE_VALUE)  # type: ignore[arg-type]
+    outcome = run.run_bench(_bench(host_impl, "crashes"), host_impl.python, tmp_path, ONE_VALUE)
     assert outcome.status == "crashed"
     assert "ZeroDivisionError" in outcome.detail
 
@@ -66,7 +66,7 @@ def test_crash_is_recorded_with_its_exception(host_impl: Impl, tmp_path: Path) -
 def test_gil_state_that_breaks_the_promise_rejects_the_run(host_impl: Impl, tmp_path: Path) -> None:
     """An implementation promising no GIL, run where the GIL is on, is rejected, not measured."""
     liar = Impl(id="liar", family="cpython", python=host_impl.python, expect_gil=0)
-    outcome = run.run_bench(_bench(liar, "tiny"), liar.python, tmp_path, ONE_VALUE)  # type: ignore[arg-type]
+    outcome = run.run_bench(_bench(liar, "tiny"), liar.python, tmp_path, ONE_VALUE)
     assert outcome.status == "gil-mismatch"
     assert outcome.detail == "liar promises GIL disabled but the GIL in force is enabled"
     assert not (tmp_path / "raw" / "liar.json").exists()
@@ -74,8 +74,8 @@ def test_gil_state_that_breaks_the_promise_rejects_the_run(host_impl: Impl, tmp_
 
 def test_hanging_benchmark_is_killed_at_the_timeout(host_impl: Impl, tmp_path: Path) -> None:
     """A benchmark past its timeout is killed, with its pool, and recorded as timeout."""
-    short = run.Profile("test", ONE_VALUE.pyperf_args, timeout_s=3)
-    outcome = run.run_bench(_bench(host_impl, "hangs"), host_impl.python, tmp_path, short)  # type: ignore[arg-type]
+    short = run.Profile("test", 1, ONE_VALUE.pyperf_args, timeout_s=3)
+    outcome = run.run_bench(_bench(host_impl, "hangs"), host_impl.python, tmp_path, short)
     assert (outcome.status, outcome.detail) == ("timeout", "still running after 3 s; killed")
     assert outcome.elapsed_s < 30
 
@@ -84,6 +84,25 @@ def test_outcomes_are_appended_one_line_each(host_impl: Impl, tmp_path: Path) ->
     """run_matrix records every outcome, failures included, and carries on after them."""
     benches = [_bench(host_impl, "crashes", "serial", 1), _bench(host_impl, "tiny", "serial", 1)]
     pythons = {"host": host_impl.python}
-    run.run_matrix(benches, pythons, tmp_path, ONE_VALUE)  # type: ignore[arg-type]
+    run.run_matrix(benches, pythons, tmp_path, ONE_VALUE)
     lines = [json.loads(x) for x in (tmp_path / "outcomes.jsonl").read_text().splitlines()]
     assert [(x["workload"], x["status"]) for x in lines] == [("crashes", "crashed"), ("tiny", "ok")]
+
+
+def test_passes_append_to_the_same_benchmark_and_skip_failures(
+    host_impl: Impl, tmp_path: Path
+) -> None:
+    """Each pass adds runs to the one benchmark; a failed benchmark isn't retried."""
+    two_passes = run.Profile("test", 2, ONE_VALUE.pyperf_args, timeout_s=60)
+    benches = [_bench(host_impl, "tiny", "serial", 1), _bench(host_impl, "crashes", "serial", 1)]
+    seen: list[str] = []
+
+    def note(bench: run.Bench, outcome: run.Outcome | None) -> None:
+        seen.append(f"{bench.workload.name}:{outcome and outcome.status}")
+
+    last = run.run_matrix(benches, {"host": host_impl.python}, tmp_path, two_passes, note)
+    assert [o.status for o in last] == ["ok", "crashed"]
+    assert seen == ["tiny:ok", "crashes:crashed", "tiny:ok", "crashes:None"]
+    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
+    assert suite.get_benchmark_names() == ["tiny/serial/1"]
+    assert len(suite.get_benchmark("tiny/serial/1").get_values()) == 4
