@@ -102,7 +102,8 @@ def runner_command(bench: Bench, python: Path, raw: Path, profile: Profile) -> l
         "--model", bench.model,
         "--workers", str(bench.workers),
         "--impl", bench.impl.id,
-        "--build", bench.impl.build,
+        # "=" form: build flags start with "--", which argparse would take for an option
+        f"--build={bench.impl.build}",
         "--expect-gil", expect,
         "--append", str(raw),
         "--quiet",

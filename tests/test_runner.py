@@ -37,6 +37,17 @@ def test_runner_writes_pyperf_json_with_gilbench_metadata(host_impl: Impl, tmp_p
     assert len(benchmark.get_values()) == 2
 
 
+def test_build_flags_that_look_like_options_are_recorded(host_impl: Impl, tmp_path: Path) -> None:
+    """Configure flags such as '--prefix=/x --disable-gil' pass through to the metadata intact."""
+    flagged = Impl(id="host", family="cpython", python=host_impl.python, expect_gil=1,
+                   build="--prefix=/x --disable-gil PYTHON_GIL=1")  # fmt: skip
+    outcome = run.run_bench(_bench(flagged, "tiny"), flagged.python, tmp_path, ONE_VALUE)
+    assert outcome.status == "ok", outcome.detail
+    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
+    meta = suite.get_benchmarks()[0].get_metadata()
+    assert meta["gilbench_build"] == "--prefix=/x --disable-gil PYTHON_GIL=1"
+
+
 def test_runner_appends_instead_of_overwriting(host_impl: Impl, tmp_path: Path) -> None:
     """A second benchmark joins the first in raw/<impl>.json; nothing measured is lost."""
     for model in ("serial", "processes"):

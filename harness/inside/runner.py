@@ -54,8 +54,7 @@ def _pass_options(cmd, args):
             str(args.workers),
             "--impl",
             args.impl,
-            "--build",
-            args.build,
+            "--build=" + args.build,  # "=": build flags start with "--"
             "--expect-gil",
             args.expect_gil,
         ]
