@@ -13,7 +13,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from harness import impls, provision  # noqa: E402  (stdlib-only modules: cheap for nox -l)
+from harness import impls, provision, system  # noqa: E402  (stdlib-only: cheap for nox -l)
 
 nox.options.reuse_venv = "yes"  # the host venv's packages change rarely; pip re-checks them
 nox.options.sessions = ["lint", "tests"]
@@ -50,6 +50,10 @@ def list_workloads(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite, end-to-end measurements included; installs what it needs."""
     _install_host(session, "[test]")
+    try:
+        system.ensure_packages(system.TEST_PACKAGES, say=session.log)
+    except system.SystemPackagesError as exc:
+        session.error(str(exc))
     # pytest exits 5 when it collects no test; nox fails on any non-zero status, so an
     # empty run can never pass as green.
     session.run("pytest", *session.posargs, success_codes=[0])

@@ -1,0 +1,61 @@
+"""Debian/Ubuntu packages gilbench needs from the system, installed with apt when allowed.
+
+apt is used only as root (CI, containers) or when the user asks; otherwise the error gives
+the exact command to run. The mirror is whatever apt is configured with.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+
+# What the test suite needs beyond Python packages, and why.
+TEST_PACKAGES = (
+    "chromium",  # the browser test drives Debian's headless Chromium (never a downloaded one)
+    "pypy3",  # PyPy rows and the every-implementation workload tests
+    "pypy3-dev",  # psutil (a pyperf dependency) compiles on PyPy only with these headers
+    "pypy3-venv",
+    "jython",  # Jython 2.7 rows: no GIL, run by gilbench's own pyperf-schema runner
+)
+
+
+class SystemPackagesError(Exception):
+    """Packages are missing and can't be installed from here."""
+
+
+def missing_packages(names: Sequence[str]) -> list[str]:
+    """The packages among ``names`` that dpkg doesn't list as installed."""
+    if shutil.which("dpkg-query") is None:
+        return list(names)
+    missing = []
+    for name in names:
+        done = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", name],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0 or "install ok installed" not in done.stdout:
+            missing.append(name)
+    return missing
+
+
+def ensure_packages(
+    names: Sequence[str], say: Callable[[str], None] = print, allow: bool | None = None
+) -> None:
+    """Install the missing ones with apt-get; raise with the command if that can't be done."""
+    missing = missing_packages(names)
+    if not missing:
+        return
+    command = "apt-get install -y " + " ".join(missing)
+    allowed = (os.geteuid() == 0) if allow is None else allow
+    if not allowed or shutil.which("apt-get") is None:
+        raise SystemPackagesError(f"missing system packages {missing!r}; run: sudo {command}")
+    say(f"installing {' '.join(missing)} with apt-get")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # A fresh machine has no package lists yet: update once, then install.
+    for step in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *missing]):
+        done = subprocess.run(step, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise SystemPackagesError(f"'{' '.join(step)}' failed ({last}); run: sudo {command}")
