@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness import catalog, provision, run, store
 from harness import impls as impls_mod
-from harness import provision, run, store
 from harness.workloads import WorkloadError, load_workloads, select_workloads
 
 FAILED = frozenset({"crashed", "timeout", "wrong-checksum", "gil-mismatch", "missing"})
@@ -86,16 +86,58 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
 
 
+def _add_sources(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("implementations")
+    group.add_argument(
+        "--jython-jar",
+        type=Path,
+        default=None,
+        metavar="JAR",
+        help="a jython-standalone jar to use instead of `jython` on PATH",
+    )
+    group.add_argument(
+        "--install-system-packages",
+        action="store_true",
+        help="apt-get install PyPy if it is missing (automatic as root)",
+    )
+
+
+def _sources(args: argparse.Namespace) -> catalog.Sources:
+    return catalog.Sources(
+        cpython=getattr(args, "cpython", None),
+        cpython_source=getattr(args, "cpython_source", None),
+        jython_jar=args.jython_jar,
+        install=args.install_system_packages,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gilbench", description="Compare Python implementations and concurrency models."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     compare = sub.add_parser("compare", help="provision, measure every implementation, report")
+    compare.add_argument(
+        "--impl",
+        action="append",
+        default=[],
+        metavar="X.Y",
+        help="add another CPython on this machine as a row, e.g. 3.12",
+    )
     _add_selection(compare)
-    bench = sub.add_parser("run", help="measure one implementation and report")
-    bench.add_argument("--impl", required=True, help="implementation id, e.g. 3.14t")
+    _add_sources(compare)
+    bench = sub.add_parser("run", help="measure some implementations and report")
+    bench.add_argument(
+        "--impl",
+        action="append",
+        required=True,
+        metavar="ID",
+        help="implementation id, e.g. 3.14t, pypy3, jython2.7 (repeatable)",
+    )
     _add_selection(bench)
+    _add_sources(bench)
+    listing = sub.add_parser("impls", help="list every implementation and how to get it")
+    _add_sources(listing)
     report = sub.add_parser("report", help="rebuild a report from stored results")
     report.add_argument("run", nargs="?", default="latest", help="run folder (default: latest)")
     report.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
@@ -111,25 +153,13 @@ def _selection(args: argparse.Namespace) -> tuple[list[str], list[int]]:
     return models, args.workers or list(run.DEFAULT_WORKERS)
 
 
-def _impls(args: argparse.Namespace, only: str | None = None) -> list[impls_mod.Impl]:
-    """Provision what the selection needs and return every implementation row."""
-    series = impls_mod.series_of(args.cpython) if args.cpython else impls_mod.DEFAULT_SERIES
-    if only is not None and only not in impls_mod.cpython_ids(series):
-        known = ", ".join(impls_mod.cpython_ids(series))
-        raise UsageError(f"unknown implementation {only!r}; known: {known}")
-    try:
-        default, free_threaded = provision.provision_cpython(
-            args.cpython, args.cpython_source, progress=_say
-        )
-    except provision.ProvisionError as exc:
-        found = impls_mod.unavailable_cpython(
-            series, str(exc), "nox -s compare -- --cpython-source PATH/Python-X.Y.Z.tar.xz"
-        )
-    else:
-        found = impls_mod.cpython_impls(default, free_threaded)
-    if only is not None:
-        found = [i for i in found if i.id == only]
-    return found
+def _impls(args: argparse.Namespace) -> list[impls_mod.Impl]:
+    """Provision and discover what the command needs; every known row for compare."""
+    if args.command == "run":
+        names = [n for item in args.impl for n in _csv(item)]
+        return catalog.gather(names, _sources(args), _say)
+    extra = [n for item in args.impl for n in _csv(item)]
+    return catalog.gather(None, _sources(args), _say, extra=extra)
 
 
 def _say(message: str) -> None:
@@ -143,12 +173,15 @@ def cmd_measure(args: argparse.Namespace) -> int:
     models, workers = _selection(args)
     catalogue = load_workloads()
     workloads = select_workloads(catalogue, [w for item in args.workload for w in _csv(item)])
-    impls = _impls(args, getattr(args, "impl", None))
+    impls = _impls(args)
     available = [i for i in impls if i.available]
     if not available:
         raise UsageError(f"nothing to measure: {impls[0].unavailable}")
-    pythons = {}
-    for impl in list(available):
+    pythons: dict[str, Path] = {}
+    for impl in available:
+        if impl.runner == "pure" and impl.python is not None:
+            pythons[impl.id] = impl.python  # no venv: pure_runner.py needs only the stdlib
+            continue
         try:
             pythons[impl.id] = ensure_venv(impl)
         except VenvError as exc:
@@ -205,7 +238,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"compare": cmd_measure, "run": cmd_measure, "report": cmd_report, "list": cmd_list}
+def cmd_impls(args: argparse.Namespace) -> int:
+    print(catalog.format_impls(catalog.gather(None, _sources(args), _say)), end="")
+    return 0
+
+
+COMMANDS = {
+    "compare": cmd_measure,
+    "run": cmd_measure,
+    "report": cmd_report,
+    "list": cmd_list,
+    "impls": cmd_impls,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -214,7 +258,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (provision.ProvisionError, WorkloadError, UsageError, ResultsError) as exc:
+    except (
+        provision.ProvisionError,
+        WorkloadError,
+        UsageError,
+        ResultsError,
+        catalog.UnknownImplError,
+    ) as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

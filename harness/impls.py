@@ -25,6 +25,8 @@ class Impl:
     id: str
     family: str  # "cpython", "pypy", "jython", ...
     python: Path | None  # the base interpreter; None when unavailable
+    command: tuple[str, ...] = ()  # how to start it, when not just `python` (java -jar …)
+    runner: str = "pyperf"  # "pyperf": inside/runner.py in a venv; "pure": inside/pure_runner.py
     expect_gil: int | None = None  # 1/0: what a run must find in force; None: not checked
     env: Mapping[str, str] = field(default_factory=dict)  # set for every run
     unset_env: tuple[str, ...] = ()  # removed from the environment of every run

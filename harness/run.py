@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.impls import Impl
 from harness.workloads import Workload
 
-RUNNER = Path(__file__).resolve().parent / "inside" / "runner.py"
+INSIDE = Path(__file__).resolve().parent / "inside"
+RUNNER = INSIDE / "runner.py"  # pyperf front end, run by the measured interpreter's venv
+PURE_RUNNER = INSIDE / "pure_runner.py"  # pyperf's method without pyperf (Jython, IronPython)
 MODELS = ("serial", "threads", "processes")
 DEFAULT_WORKERS = (1, 2)
 STATUS_PREFIX = "GILBENCH-STATUS"  # printed by inside/gbcore.py:report_status
+CALIBRATION = ("calibrate_loops", "recalibrate_loops", "calibrate_warmups", "recalibrate_warmups")
 # Exit statuses of inside/gbcore.py, for when a worker dies before it can print a line.
 EXIT_STATUSES = {17: "wrong-checksum", 18: "gil-mismatch", 19: "unsupported"}
 
@@ -93,22 +98,60 @@ def plan(
     ]
 
 
-def runner_command(bench: Bench, python: Path, raw: Path, profile: Profile) -> list[str]:
-    expect = "any" if bench.impl.expect_gil is None else str(bench.impl.expect_gil)
+def runner_command(
+    bench: Bench, python: Path, raw: Path, profile: Profile, calibration: Sequence[str] = ()
+) -> list[str]:
+    """The command that measures ``bench`` and appends its runs to ``raw``."""
+    impl = bench.impl
+    expect = "any" if impl.expect_gil is None else str(impl.expect_gil)
+    if impl.runner == "pure":
+        # The master runs on the host (no JVM start of its own); workers on the impl.
+        head = [sys.executable, str(PURE_RUNNER),
+                "--interpreter", shlex.join(impl.command or (str(python),))]  # fmt: skip
+    else:
+        head = [str(python), str(RUNNER)]
     return [
-        str(python),
-        str(RUNNER),
+        *head,
         "--workload", str(bench.workload.path),
         "--model", bench.model,
         "--workers", str(bench.workers),
-        "--impl", bench.impl.id,
+        "--impl", impl.id,
         # "=" form: build flags start with "--", which argparse would take for an option
-        f"--build={bench.impl.build}",
+        f"--build={impl.build}",
         "--expect-gil", expect,
         "--append", str(raw),
         "--quiet",
         *profile.pyperf_args,
+        *calibration,
     ]  # fmt: skip
+
+
+def calibration_args(raw: Path, name: str) -> list[str]:
+    """``--loops``/``--warmups`` that an earlier pass calibrated for ``name``, if any.
+
+    Later passes reuse them, as pyperf's own worker processes do, instead of paying for
+    calibration (and a JIT's long warm-up search) again.
+    """
+    try:
+        suite = json.loads(raw.read_text())
+    except (OSError, ValueError):
+        return []
+    for bench in suite.get("benchmarks", []):
+        runs = bench.get("runs", [])
+        meta = {**suite.get("metadata", {}), **bench.get("metadata", {})}
+        if meta.get("name") != name:
+            continue
+        # pyperf calibrates loops and (on a JIT) warm-ups in separate runs; take the last.
+        found: dict[str, object] = {}
+        for run in runs:
+            meta_run = run.get("metadata", {})
+            found.update({k: meta_run[k] for k in CALIBRATION if k in meta_run})
+        loops = found.get("recalibrate_loops", found.get("calibrate_loops"))
+        if loops is None:
+            return []
+        warmups = found.get("recalibrate_warmups", found.get("calibrate_warmups"))
+        return ["--loops", str(loops)] + (["--warmups", str(warmups)] if warmups else [])
+    return []
 
 
 def runner_environ(impl: Impl, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -138,7 +181,7 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Ou
     log = run_dir / "logs" / bench.impl.id / (bench.name.replace("/", "-") + ".log")
     raw.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = runner_command(bench, python, raw, profile)
+    cmd = runner_command(bench, python, raw, profile, calibration_args(raw, bench.name))
     started = time.monotonic()
     with log.open("w") as out:
         out.write("$ " + " ".join(cmd) + "\n")

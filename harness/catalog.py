@@ -1,0 +1,109 @@
+"""Every implementation gilbench knows, as rows: provisioned, discovered, or unavailable.
+
+Only what a selection needs is provisioned or probed: ``run --impl jython2.7`` never builds
+CPython, and ``run --impl 3.14t`` never starts a JVM.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import discover, impls, provision
+
+FAMILIES = ("cpython", "pypy", "jython", "ironpython", "graalpy")
+CPYTHON_ID = re.compile(r"^\d+\.\d+t?(\+gil)?$")
+BUILD_HINT = "nox -s compare -- --cpython-source PATH/Python-X.Y.Z.tar.xz"
+
+
+class UnknownImplError(Exception):
+    """A name that is no implementation gilbench knows."""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where implementations may come from, as the user asked on the command line."""
+
+    cpython: str | None = None  # X.Y.Z to build, or None for the newest pinned
+    cpython_source: Path | None = None
+    jython_jar: Path | None = None
+    install: bool = False  # may apt-get install PyPy (always true as root)
+
+
+def family_of(name: str, series: str) -> str:
+    """Which family a user-typed id belongs to; raise for names that fit none."""
+    for family in FAMILIES[1:]:
+        if name.startswith(family):
+            return family
+    if CPYTHON_ID.match(name):
+        return "cpython" if name.split("t")[0].split("+")[0] == series else "other-cpython"
+    known = ", ".join([*impls.cpython_ids(series), "pypy3", "jython2.7", "ironpython3.4",
+                       "graalpy", "another CPython as X.Y or X.Yt"])  # fmt: skip
+    raise UnknownImplError(f"unknown implementation {name!r}; known: {known}")
+
+
+def gather(
+    wanted: Sequence[str] | None,
+    sources: Sources,
+    say: Callable[[str], None],
+    extra: Sequence[str] = (),
+) -> list[impls.Impl]:
+    """Rows for ``wanted`` ids (None: every known implementation), plus ``extra`` CPythons."""
+    series = impls.series_of(sources.cpython) if sources.cpython else impls.DEFAULT_SERIES
+    names = list(wanted) if wanted is not None else []
+    families = {family_of(n, series) for n in [*names, *extra]}
+    if wanted is None:
+        families |= set(FAMILIES)
+    rows: list[impls.Impl] = []
+    if "cpython" in families:
+        rows += _cpython(sources, series, say)
+    install = sources.install or os.geteuid() == 0
+    probes: dict[str, Callable[[], impls.Impl]] = {
+        "pypy": lambda: discover.probe_pypy(install, say),
+        "jython": lambda: discover.probe_jython(sources.jython_jar),
+        "ironpython": discover.probe_ironpython,
+        "graalpy": discover.probe_graalpy,
+    }
+    rows += [probe() for family, probe in probes.items() if family in families]
+    others = [n for n in [*names, *extra] if family_of(n, series) == "other-cpython"]
+    rows += [discover.probe_other_cpython(n) for n in dict.fromkeys(others)]
+    if wanted is not None:
+        rows = [r for r in rows if any(_matches(r.id, n) for n in [*names, *extra])]
+    return rows
+
+
+def _matches(impl_id: str, name: str) -> bool:
+    """``pypy3`` names ``pypy3.9``; CPython ids must match exactly (3.14 isn't 3.14t)."""
+    if CPYTHON_ID.match(name):
+        return impl_id == name
+    return impl_id == name or impl_id.startswith(name)
+
+
+def _cpython(sources: Sources, series: str, say: Callable[[str], None]) -> list[impls.Impl]:
+    try:
+        default, free_threaded = provision.provision_cpython(
+            sources.cpython, sources.cpython_source, progress=say
+        )
+    except provision.ProvisionError as exc:
+        return impls.unavailable_cpython(series, str(exc), BUILD_HINT)
+    return impls.cpython_impls(default, free_threaded)
+
+
+def format_impls(rows: Sequence[impls.Impl]) -> str:
+    """The `impls` table: one line per implementation, then how to get the missing ones."""
+    lines = [f"{'impl':<14} {'status':<12} {'GIL':<9} {'runner':<7} version / reason"]
+    for row in rows:
+        gil = "-" if row.expect_gil is None else ("enabled" if row.expect_gil else "disabled")
+        if row.available:
+            detail = str(row.provenance.get("version", "")) or str(row.python)
+            lines.append(f"{row.id:<14} {'available':<12} {gil:<9} {row.runner:<7} {detail}")
+        else:
+            lines.append(f"{row.id:<14} {'unavailable':<12} {'-':<9} {'-':<7} {row.unavailable}")
+    missing = [r for r in rows if not r.available and r.hint]
+    if missing:
+        lines.append("")
+        lines += [f"to add {r.id}: {r.hint}" for r in missing]
+    return "\n".join(lines) + "\n"

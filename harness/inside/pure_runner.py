@@ -1,0 +1,312 @@
+"""Measure one workload under one model the way pyperf does, for interpreters pyperf can't run.
+
+pyperf 2.x needs Python 3.9+, so Jython 2.7 and IronPython 3.4 get this runner instead. It
+follows pyperf's method and writes pyperf's JSON schema, so the host reads its files with
+``pyperf.BenchmarkSuite.load`` and they flow through the same tables as every other row:
+
+1. a calibration worker process finds the loop count that makes one value last at least
+   ``--min-time``, then runs warm-up values until they stop changing (the JVM's JIT keeps
+   compiling for seconds, and its compiler threads compete with ours for the cores);
+2. ``--processes`` fresh worker processes each run that many warm-ups, then ``--values``
+   timed values;
+3. their runs are appended to the benchmark of the same name in the ``--append`` file.
+
+Each worker starts and warms the model's W workers before any clock runs, as runner.py
+does, so JVM start-up and pool start-up are inside no timed value.
+
+Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
+"""
+
+from __future__ import division, print_function
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import gbcore  # noqa: E402
+
+try:
+    xrange
+except NameError:  # Python 3
+    xrange = range
+
+PYPERF_JSON_VERSION = "1.0"  # pyperf's suite format, as BenchmarkSuite.load expects it
+METADATA_VERSION = 1  # the same gilbench metadata runner.py adds
+STABLE_SPREAD = 0.05  # warm-ups stop when 3 in a row lie within 5% of their median
+MIN_WARMUPS = 3
+MAX_WARMUP_SECONDS = 30.0  # give up waiting for a JIT to settle after this long
+
+
+def _clock():
+    """The best monotonic clock the implementation has, in seconds."""
+    perf_counter = getattr(time, "perf_counter", None)
+    if perf_counter is not None:
+        return perf_counter
+    if platform.system() == "Java":  # Jython: time.time() has only millisecond resolution
+        from java.lang import System  # novm
+
+        return lambda: System.nanoTime() / 1e9
+    return time.time
+
+
+clock = _clock()
+
+
+def _options(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--impl", required=True)
+    parser.add_argument("--build", default="")
+    parser.add_argument("--expect-gil", choices=("0", "1", "any"), default="any")
+    parser.add_argument("--start-method", default=None)
+    parser.add_argument("--append", help="pyperf JSON file to add this benchmark's runs to")
+    parser.add_argument(
+        "--interpreter",
+        help="command that starts the measured interpreter for the worker processes, e.g. "
+        "'jython' or 'java -jar jython.jar' (default: the one running this file)",
+    )
+    parser.add_argument("-p", "--processes", type=int, default=20)
+    parser.add_argument("-n", "--values", type=int, default=3)
+    parser.add_argument("-w", "--warmups", type=int, default=None)
+    parser.add_argument("-l", "--loops", type=int, default=0)
+    parser.add_argument("--min-time", type=float, default=0.1)
+    parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _fail(status, detail, code):
+    gbcore.report_status(status, detail)
+    os._exit(code)
+
+
+def _start(args):
+    """Load, start and warm the model; check the GIL state; return it with its metadata."""
+    module = gbcore.load_workload(args.workload)
+    model = gbcore.make_model(args.model, args.workload, args.workers, args.start_method)
+    model.start()
+    gil = gbcore.gil_enabled()
+    if args.expect_gil != "any" and gil != int(args.expect_gil):
+        model.close()
+        _fail(
+            "gil-mismatch",
+            "%s promises GIL %s but the GIL in force is %s"
+            % (
+                args.impl,
+                "enabled" if args.expect_gil == "1" else "disabled",
+                "enabled" if gil else "disabled",
+            ),
+            gbcore.EXIT_GIL_MISMATCH,
+        )
+    cpus = gbcore.usable_cpus()
+    metadata = _environment_metadata()
+    metadata.update(
+        {
+            "gilbench_version": METADATA_VERSION,
+            "gilbench_impl": args.impl,
+            "gilbench_build": args.build or "-",
+            "gilbench_workload": os.path.splitext(os.path.basename(args.workload))[0],
+            "gilbench_model": args.model,
+            "gilbench_workers": args.workers,
+            "gilbench_checksum": repr(module.CHECKSUM),
+            "gilbench_cpus": cpus,
+            "gilbench_cpu_count": gbcore.machine_cpus(),
+            "gilbench_oversubscribed": int(args.workers > cpus),
+            "gil_enabled": gil,
+        }
+    )
+    return model, metadata
+
+
+def _timed(model, loops):
+    """Seconds per round, over ``loops`` rounds (pyperf's value is per loop too)."""
+    round_ = model.round
+    start = clock()
+    for _ in xrange(loops):
+        round_()
+    return (clock() - start) / loops
+
+
+def _settled(values):
+    if len(values) < MIN_WARMUPS:
+        return False
+    last = sorted(values[-MIN_WARMUPS:])
+    middle = last[len(last) // 2]
+    return (last[-1] - last[0]) <= STABLE_SPREAD * middle
+
+
+def _calibrate(model, args):
+    """Find loops (a value >= min_time) and warm-ups (values stop changing)."""
+    warmups = []
+    loops = max(args.loops, 1)
+    while True:
+        value = _timed(model, loops)
+        warmups.append([loops, value])
+        if args.loops or value * loops >= args.min_time:
+            break
+        loops *= 2
+    values = []
+    started = clock()
+    while not _settled(values) and clock() - started < MAX_WARMUP_SECONDS:
+        value = _timed(model, loops)
+        warmups.append([loops, value])
+        values.append(value)
+    return loops, len(values), warmups
+
+
+def run_worker(args):
+    try:
+        model, metadata = _start(args)
+        started = clock()
+        if args.calibrate:
+            loops, nwarmup, warmups = _calibrate(model, args)
+            run = {
+                "warmups": warmups,
+                "metadata": {"calibrate_loops": loops, "calibrate_warmups": nwarmup},
+            }
+        else:
+            warmups = [[args.loops, _timed(model, args.loops)] for _ in range(args.warmups)]
+            values = [_timed(model, args.loops) for _ in range(args.values)]
+            run = {"warmups": warmups, "values": values, "metadata": {}}
+        run["metadata"]["duration"] = clock() - started
+        run["metadata"]["date"] = datetime.now().isoformat(" ")
+        model.close()
+    except gbcore.WorkloadFailure as exc:
+        code = {
+            "wrong-checksum": gbcore.EXIT_WRONG_CHECKSUM,
+            "unsupported": gbcore.EXIT_UNSUPPORTED,
+        }.get(exc.status, 1)
+        _fail(exc.status, exc.detail, code)
+    with open(args.result, "w") as out:
+        json.dump({"run": run, "metadata": metadata}, out)
+    sys.stdout.flush()
+    os._exit(0)  # worker threads may still be parked on their queues
+
+
+def _spawn(interpreter, argv, extra):
+    """Run one worker process; return what it reported, or exit as it did."""
+    handle, result = tempfile.mkstemp(prefix="gilbench-", suffix=".json")
+    os.close(handle)
+    try:
+        code = subprocess.call(
+            interpreter
+            + [os.path.abspath(__file__)]
+            + argv
+            + extra
+            + ["--worker", "--result", result]
+        )
+        if code != 0:
+            sys.exit(code)  # the worker already printed its GILBENCH-STATUS line
+        with open(result) as stream:
+            return json.load(stream)
+    finally:
+        os.remove(result)
+
+
+def _strip(argv, valued, flags):
+    """argv without the options in ``valued`` (and their values) and in ``flags``."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in flags or arg.split("=")[0] in valued:
+            skip = arg in valued  # "--opt value"; "--opt=value" is one word
+        else:
+            kept.append(arg)
+    return kept
+
+
+def _environment_metadata():
+    return {
+        "python_implementation": platform.python_implementation().lower(),
+        "python_version": platform.python_version(),
+        "python_executable": sys.executable,
+        "platform": platform.platform(),
+        "cpu_count": gbcore.machine_cpus(),
+        "perf_version": "gilbench pure_runner %d" % METADATA_VERSION,
+        "unit": "second",
+    }
+
+
+def append_benchmark(path, name, metadata, runs):
+    """Add ``runs`` to benchmark ``name`` in the pyperf file at ``path`` (atomically)."""
+    suite = {"version": PYPERF_JSON_VERSION, "metadata": {}, "benchmarks": []}
+    if os.path.exists(path):
+        with open(path) as stream:
+            suite = json.load(stream)
+    for bench in suite["benchmarks"]:
+        if bench["metadata"].get("name") == name:
+            bench["runs"].extend(runs)
+            break
+    else:
+        suite["benchmarks"].append({"metadata": metadata, "runs": runs})
+    tmp = path + ".tmp"
+    with open(tmp, "w") as out:
+        json.dump(suite, out, sort_keys=True)
+    replace = getattr(os, "replace", None)
+    if replace is not None:
+        replace(tmp, path)
+    else:  # Python 2: rename doesn't overwrite an existing file on every platform
+        if os.path.exists(path):
+            os.remove(path)
+        os.rename(tmp, path)
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _options(argv)
+    if args.worker:
+        run_worker(args)
+        return
+    name = "%s/%s/%d" % (
+        os.path.splitext(os.path.basename(args.workload))[0],
+        args.model,
+        args.workers,
+    )
+    base = _strip(
+        argv, ("--append", "-l", "--loops", "-w", "--warmups", "--interpreter"), ("-q", "--quiet")
+    )
+    # The master may run on another interpreter (the host's CPython, sparing a JVM start);
+    # only the workers, which do all the timing, run on the measured one.
+    interpreter = shlex.split(args.interpreter) if args.interpreter else [sys.executable]
+    runs = []
+    loops, warmups = args.loops, args.warmups
+    if not loops or warmups is None:
+        calibration = _spawn(
+            interpreter, base, ["--calibrate"] + (["--loops", str(loops)] if loops else [])
+        )
+        runs.append(calibration["run"])
+        loops = loops or calibration["run"]["metadata"]["calibrate_loops"]
+        if warmups is None:
+            warmups = calibration["run"]["metadata"]["calibrate_warmups"]
+    metadata = None
+    for _ in range(args.processes):
+        result = _spawn(interpreter, base, ["--loops", str(loops), "--warmups", str(warmups)])
+        runs.append(result["run"])
+        metadata = result["metadata"]
+        if not args.quiet:
+            sys.stdout.write(".")
+            sys.stdout.flush()
+    metadata["name"] = name
+    metadata["loops"] = loops
+    if args.append:
+        append_benchmark(args.append, name, metadata, runs)
+    if not args.quiet:
+        print("\n%s: %d values" % (name, sum(len(r.get("values", [])) for r in runs)))
+
+
+if __name__ == "__main__":
+    main()
