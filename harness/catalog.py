@@ -45,6 +45,11 @@ def family_of(name: str, series: str) -> str:
     raise UnknownImplError(f"unknown implementation {name!r}; known: {known}")
 
 
+def normalize_id(name: str) -> str:
+    """tox can't name an environment with a "+": its env ``3.14t-gil`` is impl ``3.14t+gil``."""
+    return name[: -len("-gil")] + "+gil" if name.endswith("t-gil") else name
+
+
 def gather(
     wanted: Sequence[str] | None,
     sources: Sources,
@@ -53,7 +58,7 @@ def gather(
 ) -> list[impls.Impl]:
     """Rows for ``wanted`` ids (None: every known implementation), plus ``extra`` CPythons."""
     series = impls.series_of(sources.cpython) if sources.cpython else impls.DEFAULT_SERIES
-    names = list(wanted) if wanted is not None else []
+    names = [normalize_id(n) for n in wanted] if wanted is not None else []
     families = {family_of(n, series) for n in [*names, *extra]}
     if wanted is None:
         families |= set(FAMILIES)

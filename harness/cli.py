@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness import catalog, provision, run, store
 from harness import impls as impls_mod
-from harness.workloads import WorkloadError, load_workloads, select_workloads
+from harness.workloads import WorkloadError, format_listing, load_workloads, select_workloads
 
 FAILED = frozenset({"crashed", "timeout", "wrong-checksum", "gil-mismatch", "missing"})
 
@@ -58,7 +58,20 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         type=_workers,
         default=None,
         metavar="N,N",
-        help="worker counts (default: 1,2)",
+        help="worker counts instead of the default: 1, 2 and twice the usable CPUs "
+        f"({','.join(map(str, run.default_workers()))} here; the last is oversubscribed)",
+    )
+    group.add_argument(
+        "--start-method",
+        choices=("spawn", "forkserver", "fork"),
+        default=None,
+        help="how the processes model starts its workers (default: the platform's; "
+        "fork is refused where it isn't safe)",
+    )
+    group.add_argument(
+        "--list",
+        action="store_true",
+        help="list the selected workloads with their categories, then exit",
     )
     group.add_argument(
         "--quick", action="store_true", help="fewer pyperf processes and values: rough figures fast"
@@ -134,6 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="implementation id, e.g. 3.14t, pypy3, jython2.7 (repeatable)",
     )
+    bench.add_argument(
+        "--python",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="measure with this interpreter (e.g. a tox env's) instead of "
+        "gilbench's own venv for it; needs pyperf installed",
+    )
+    bench.add_argument(
+        "--into",
+        default=None,
+        metavar="NAME",
+        help="write into reports/NAME, shared with other runs (tox envs)",
+    )
     _add_selection(bench)
     _add_sources(bench)
     listing = sub.add_parser("impls", help="list every implementation and how to get it")
@@ -146,11 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _selection(args: argparse.Namespace) -> tuple[list[str], list[int]]:
+    """The models and worker counts asked for; with --list, print the workloads and exit."""
     models = [m for item in args.model for m in _csv(item)] or list(run.MODELS)
     unknown = [m for m in models if m not in run.MODELS]
     if unknown:
         raise UsageError(f"unknown model {unknown[0]!r}; choose from {', '.join(run.MODELS)}")
-    return models, args.workers or list(run.DEFAULT_WORKERS)
+    if args.list:
+        cmd_list(args)
+        raise SystemExit(0)
+    return models, args.workers or list(run.default_workers())
 
 
 def _impls(args: argparse.Namespace) -> list[impls_mod.Impl]:
@@ -178,7 +209,13 @@ def cmd_measure(args: argparse.Namespace) -> int:
     if not available:
         raise UsageError(f"nothing to measure: {impls[0].unavailable}")
     pythons: dict[str, Path] = {}
+    given = getattr(args, "python", None)
+    if given is not None and len(available) != 1:
+        raise UsageError("--python needs exactly one --impl")
     for impl in available:
+        if given is not None:
+            pythons[impl.id] = given
+            continue
         if impl.runner == "pure" and impl.python is not None:
             pythons[impl.id] = impl.python  # no venv: pure_runner.py needs only the stdlib
             continue
@@ -190,15 +227,16 @@ def cmd_measure(args: argparse.Namespace) -> int:
     profile = run.PROFILES["quick" if args.quick else "full"]
     if args.timeout:
         profile = run.Profile(profile.name, profile.passes, profile.pyperf_args, args.timeout)
-    run_dir = store.new_run_dir(args.reports)
-    store.write_manifest(
-        run_dir,
-        impls,
-        profile.name,
-        {"models": models, "workers": workers, "workloads": [w.name for w in workloads]},
-        [{"name": w.name, "category": w.category, "tags": list(w.tags),
-          "description": w.description} for w in workloads],
-    )  # fmt: skip
+    selection = {"models": models, "workers": workers, "workloads": [w.name for w in workloads]}
+    described = [{"name": w.name, "category": w.category, "tags": list(w.tags),
+                  "description": w.description} for w in workloads]  # fmt: skip
+    if getattr(args, "into", None):
+        run_dir = store.join_run_dir(
+            args.reports, args.into, impls, profile.name, selection, described
+        )
+    else:
+        run_dir = store.new_run_dir(args.reports)
+        store.write_manifest(run_dir, impls, profile.name, selection, described)
     store.point_latest(run_dir)
     _say(f"results go to {run_dir}")
     benches = run.plan([i for i in impls if i.available], workloads, models, workers)
@@ -233,8 +271,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    for w in load_workloads():
-        print(f"{w.name:<16} {w.category:<10} {w.description}")
+    """Print the workloads (those selected, under compare/run --list) and what each stresses."""
+    chosen = [w for item in getattr(args, "workload", []) for w in _csv(item)]
+    print(format_listing(select_workloads(load_workloads(), chosen)), end="")
     return 0
 
 
@@ -264,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         UsageError,
         ResultsError,
         catalog.UnknownImplError,
+        store.StoreError,
     ) as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return 2

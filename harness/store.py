@@ -116,3 +116,52 @@ def write_manifest(
     }
     text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
     (run_dir / "run.json").write_text(text + "\n")
+
+
+class StoreError(Exception):
+    """A run folder that can't take what was asked of it."""
+
+
+def join_run_dir(
+    reports: Path,
+    name: str,
+    impls: Sequence[Impl],
+    profile: str,
+    selection: Mapping[str, object],
+    workloads: Sequence[Mapping[str, object]],
+) -> Path:
+    """``reports/<name>``, created or joined by another front end's run (tox envs share one).
+
+    Joining adds ``impls`` to the manifest. Whatever one of them measured there before is
+    moved to ``superseded/``, never deleted, so a re-run never mixes two days' values.
+    """
+    run_dir = reports / name
+    manifest_path = run_dir / "run.json"
+    if not manifest_path.exists():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_manifest(run_dir, impls, profile, selection, workloads)
+        return run_dir
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("version") != VERSION:
+        raise StoreError(f"{run_dir} has format version {manifest.get('version')!r}; "
+                         "choose another --into name")  # fmt: skip
+    wanted = json.loads(json.dumps({"profile": profile, "selection": dict(selection)}))
+    if {"profile": manifest["profile"], "selection": manifest["selection"]} != wanted:
+        raise StoreError(
+            f"{run_dir} holds a run with another selection or profile "
+            f"({manifest['profile']}, {manifest['selection']}); choose another --into name"
+        )
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    records = {record["id"]: record for record in manifest["impls"]}
+    for impl in impls:
+        raw = run_dir / "raw" / f"{impl.id}.json"
+        if raw.exists():
+            (run_dir / "superseded").mkdir(exist_ok=True)
+            raw.rename(run_dir / "superseded" / f"{stamp}-{impl.id}.json")
+        records[impl.id] = impl_record(impl)
+    manifest["impls"] = list(records.values())
+    text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
+    tmp = manifest_path.with_suffix(".tmp")
+    tmp.write_text(text + "\n")
+    tmp.replace(manifest_path)
+    return run_dir

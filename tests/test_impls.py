@@ -1,0 +1,134 @@
+"""Implementations: discovery, the impls table, and the same workloads on every one present."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyperf
+import pytest
+
+from harness import catalog, discover, run
+from harness.impls import Impl
+from harness.workloads import load_workloads, parse_workload
+from tests.conftest import DATA, TEST_WORKLOADS, require_or_skip
+
+INSIDE = Path(__file__).resolve().parent.parent / "harness" / "inside"
+QUICK_RAW = DATA / "runs" / "quick" / "raw"
+# Runs every workload once through gbcore's serial model, which checks the checksum
+# whatever the workload's protocol, and prints a verdict per file; 2.7 syntax for Jython.
+CHECK_ALL = """
+import sys
+sys.path.insert(0, %r)
+import gbcore
+for path in sys.argv[1:]:
+    try:
+        model = gbcore.make_model("serial", path, 1)
+        model.start()
+        model.round()
+        model.close()
+        print("%%s ok" %% path)
+    except gbcore.WorkloadFailure as exc:
+        print("%%s %%s %%s" %% (path, exc.status, exc.detail))
+"""
+
+
+def test_unknown_implementation_lists_the_known_ones() -> None:
+    """A name that fits no family is refused with the ids gilbench knows."""
+    with pytest.raises(catalog.UnknownImplError) as error:
+        catalog.family_of("cython", "3.14")
+    assert str(error.value) == (
+        "unknown implementation 'cython'; known: 3.14, 3.14t, 3.14t+gil, pypy3, jython2.7, "
+        "ironpython3.4, graalpy, another CPython as X.Y or X.Yt"
+    )
+
+
+def test_ids_map_to_their_families() -> None:
+    """Built CPython ids, other CPythons and the other families are told apart."""
+    families = [catalog.family_of(n, "3.14") for n in
+                ("3.14t+gil", "3.12", "3.13t", "pypy3", "jython2.7", "graalpy")]  # fmt: skip
+    assert families == ["cpython", "other-cpython", "other-cpython", "pypy", "jython", "graalpy"]
+
+
+def test_impls_table_shows_reasons_and_fixes() -> None:
+    """The impls table lists available rows with version and unavailable ones with a fix."""
+    rows = [
+        Impl(id="3.14t", family="cpython", python=Path("/x/python3.14t"), expect_gil=0,
+             provenance={"version": "3.14.7"}),
+        Impl(id="jython2.7", family="jython", python=Path("/usr/bin/jython"), runner="pure",
+             expect_gil=0, provenance={"version": "Jython 2.7.3"}),
+        Impl(id="graalpy", family="graalpy", python=None, unavailable="graalpy is not on PATH",
+             hint="uv python install graalpy"),
+    ]  # fmt: skip
+    assert catalog.format_impls(rows) == (DATA / "golden" / "impls.txt").read_text()
+
+
+def test_later_passes_reuse_calibrated_loops() -> None:
+    """calibration_args reads the loops pass 1 calibrated from pyperf's own file."""
+    args = run.calibration_args(QUICK_RAW / "3.14.json", "nbody/threads/2")
+    assert args[0] == "--loops" and int(args[1]) >= 1
+    assert run.calibration_args(QUICK_RAW / "3.14.json", "no/such/bench") == []
+
+
+def test_pure_runner_writes_what_pyperf_loads(tmp_path: Path) -> None:
+    """pure_runner.py, run on the host, appends runs pyperf reads: calibration plus values."""
+    raw = tmp_path / "out.json"
+    cmd = [sys.executable, str(INSIDE / "pure_runner.py"), "--workload",
+           str(TEST_WORKLOADS / "tiny.py"), "--model", "threads", "--workers", "2",
+           "--impl", "host", "--build=--x", "--expect-gil", "1", "--append", str(raw),
+           "--processes", "2", "--values", "2", "--quiet"]  # fmt: skip
+    for _ in range(2):  # a second invocation adds to the same benchmark
+        subprocess.run(cmd, check=True, timeout=120)
+    (bench,) = pyperf.BenchmarkSuite.load(str(raw)).get_benchmarks()
+    assert bench.get_name() == "tiny/threads/2"
+    assert len(bench.get_values()) == 8
+    meta = bench.get_metadata()
+    assert (meta["gilbench_impl"], meta["gil_enabled"], meta["gilbench_build"]) == (
+        "host",
+        1,
+        "--x",
+    )
+    assert json.loads(raw.read_text())["version"] == "1.0"
+
+
+def test_jython_is_measured_without_a_gil_through_the_pure_runner(tmp_path: Path) -> None:
+    """A real Jython run records values, GIL disabled, via pyperf's schema."""
+    require_or_skip(shutil.which("jython") is not None, "jython")
+    jython = discover.probe_jython()
+    assert jython.available, jython.unavailable
+    bench = run.Bench(jython, parse_workload(TEST_WORKLOADS / "tiny.py"), "threads", 2)
+    profile = run.Profile("test", 1, ("--processes", "1", "--values", "2"), timeout_s=180)
+    outcome = run.run_bench(bench, jython.python, tmp_path, profile)  # type: ignore[arg-type]
+    assert outcome.status == "ok", outcome.detail
+    (result,) = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "jython2.7.json"))
+    assert result.get_metadata()["gil_enabled"] == 0
+    assert result.get_metadata()["python_implementation"] == "jython"
+
+
+def _commands(cpython_builds: tuple[object, object]) -> dict[str, list[str]]:
+    """Every implementation present, as the command that starts it."""
+    found = {f"cpython-{b.version}{'t' if b.free_threaded else ''}": [str(b.python)]  # type: ignore[attr-defined]
+             for b in cpython_builds}  # fmt: skip
+    require_or_skip(shutil.which("pypy3") is not None, "pypy3")
+    require_or_skip(shutil.which("jython") is not None, "jython")
+    found["pypy3"] = [str(shutil.which("pypy3"))]
+    found["jython"] = [str(shutil.which("jython"))]
+    return found
+
+
+def test_every_workload_returns_its_checksum_on_every_implementation(
+    cpython_builds: tuple[object, object],
+) -> None:
+    """Each workload file, unchanged, returns its CHECKSUM on CPython, PyPy and Jython."""
+    paths = [str(w.path) for w in load_workloads()]
+    script = CHECK_ALL % str(INSIDE)
+    for name, command in _commands(cpython_builds).items():
+        done = subprocess.run([*command, "-c", script, *paths], capture_output=True,
+                              text=True, timeout=600, check=False)  # fmt: skip
+        assert done.returncode == 0, f"{name}: {done.stderr[-2000:]}"
+        verdicts = [line.split()[:2] for line in done.stdout.splitlines()]
+        assert [v for v in verdicts if v[1] != "ok"] == [], f"{name}: {done.stdout}"
+        assert len(verdicts) == len(paths), name
