@@ -46,6 +46,13 @@ def list_workloads(session: nox.Session) -> None:
     session.run("python", "-m", "harness", "list", *session.posargs)
 
 
+@nox.session(name="impls")
+def impls_table(session: nox.Session) -> None:
+    """List every implementation gilbench knows: measurable, or why not and how to fix it."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "impls", *session.posargs)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite, end-to-end measurements included; installs what it needs."""
@@ -73,7 +80,8 @@ def _bench_session(impl_id: str) -> None:
         _install_host(session)
         session.run("python", "-m", "harness", "run", "--impl", impl_id, *session.posargs)
 
-    bench.__doc__ = f"Measure {impl_id} alone (installs pyperf into its venv) and report."
+    how = "gilbench's own runner" if impl_id.startswith(PURE_RUNNER_IMPLS) else "pyperf in a venv"
+    bench.__doc__ = f"Measure {impl_id} alone ({how}) and report."
     nox.session(name=f"bench-{impl_id}")(bench)
 
 
@@ -83,5 +91,10 @@ def _series() -> str:
     return impls.series_of(built[0].version) if built else impls.DEFAULT_SERIES
 
 
-for _impl_id in impls.cpython_ids(_series()):
+# Other families by a fixed id prefix (pypy3 selects pypy3.9, ...): naming them needs no
+# interpreter start, so `nox -l` stays instant.
+OTHER_IMPLS = ("pypy3", "jython2.7", "ironpython3.4", "graalpy")
+PURE_RUNNER_IMPLS = ("jython", "ironpython")  # pyperf can't run there (it needs 3.9+)
+
+for _impl_id in (*impls.cpython_ids(_series()), *OTHER_IMPLS):
     _bench_session(_impl_id)
