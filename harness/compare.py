@@ -1,43 +1,96 @@
-"""Statistics over a run's tidy tables. Pure: tables in, tables out, nothing written."""
+"""Statistics over a run's tidy tables, one row per cell. Pure: tables in, tables out.
+
+A cell is one implementation x workload x model x worker count. Each gets its median and
+95% confidence interval, its speedup and parallel efficiency against the same
+implementation's serial run on one worker, its throughput against the reference
+implementation at the same model and worker count with a significance verdict, and a flag
+when its spread is too wide to support a conclusion.
+"""
 
 from __future__ import annotations
 
-import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from harness.intervals import median_cis, ratio_estimates
 from harness.results import Run
 
 CELL = ["impl", "workload", "model", "workers"]
-CONFIDENCE = 0.95
 SUMMARY_COLUMNS = [
     "impl", "gil_enabled", "workload", "category", "model", "workers", "oversubscribed",
     "status", "detail", "n", "median_s", "ci_low_s", "ci_high_s", "throughput", "speedup",
-    "efficiency", "cpu_count", "checksum",
+    "speedup_ci_low", "speedup_ci_high", "efficiency", "vs_ref", "vs_ref_ci_low",
+    "vs_ref_ci_high", "vs_ref_verdict", "spread", "flag", "cpu_count", "checksum",
 ]  # fmt: skip
+# A 95% interval wider than this share of its median (+-12.5%) can't tell apart the
+# effects the report exists to find: the free-threaded build's 5-15% single-thread cost,
+# or a second thread that adds a quarter of a core.
+WIDE_CI = 0.25
+NOT_FAILURES = frozenset({"ok", "unsupported", "unavailable"})
 
 
-def median_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Distribution-free confidence interval of the median, from order statistics.
+@dataclass(frozen=True)
+class Roles:
+    """Which implementations the comparisons are made against, found from the data."""
 
-    Timing values are skewed (a slow outlier, never a fast one), so no normal
-    approximation; the binomial order-statistic interval needs no assumption and no
-    random resampling, which keeps reports reproducible.
+    reference: str | None  # every other implementation is measured against this one
+    free_threaded: str | None  # a free-threaded build with the GIL off (``X.Yt``)
+    default: str | None  # the default build of the same version (``X.Y``)
+
+
+def find_roles(manifest: Mapping[str, Any]) -> Roles:
+    """Pair a free-threaded build with its default build; neither is assumed to exist.
+
+    The pair is found by id (``X.Yt`` with ``X.Y``) or, failing that, by the provenance
+    (same family and version, one built free-threaded): ids are data, not constants.
     """
-    if len(values) < 2:
-        return (math.nan, math.nan)
-    result = stats.quantile_test(values, q=float(np.median(values)), p=0.5)
-    ci: Any = result.confidence_interval(confidence_level=confidence)  # (low, high) namedtuple
-    return (float(ci.low), float(ci.high))
+    impls = [i for i in manifest.get("impls", []) if not i.get("unavailable")]
+    for ft in impls:
+        prov_ft = ft.get("provenance") or {}
+        if ft.get("expect_gil") != 0 or not (
+            prov_ft.get("free_threaded") or re.fullmatch(r"\d+\.\d+t", str(ft["id"]))
+        ):
+            continue
+        base = str(ft["id"])[:-1] if str(ft["id"]).endswith("t") else None
+        for default in impls:
+            prov = default.get("provenance") or {}
+            same_build = (
+                default.get("family") == ft.get("family")
+                and prov.get("version") == prov_ft.get("version") is not None
+                and prov.get("free_threaded") is False
+            )
+            if default.get("expect_gil") == 1 and (default["id"] == base or same_build):
+                return Roles(str(default["id"]), str(ft["id"]), str(default["id"]))
+    reference = str(impls[0]["id"]) if impls else None
+    return Roles(reference, None, None)
+
+
+def cell_samples(values: pd.DataFrame) -> dict[tuple[Any, ...], np.ndarray]:
+    """Every measured cell's values (seconds for one round), keyed by ``CELL``."""
+    grouped = values.groupby(CELL, sort=False)["seconds"]
+    return {key: group.to_numpy(dtype=float) for key, group in grouped}
+
+
+def format_flag(n: int, low: float, median: float, high: float) -> str:
+    """Why a measured cell can't support a conclusion, or "" when it can."""
+    if np.isnan(low) or np.isnan(high):
+        return f"too few values for a 95% interval (n={n})"
+    width = (high - low) / median
+    if width > WIDE_CI:
+        return f"wide spread: the 95% interval spans {width:.0%} of the median"
+    return ""
 
 
 def summarize(run: Run) -> pd.DataFrame:
     """One row per implementation x workload x model x workers, with status and statistics."""
+    samples = cell_samples(run.values)
     table = _planned_cells(run).merge(
-        _cell_stats(run.values), on=CELL, how="left", suffixes=("", "_measured")
+        _cell_stats(run.values, samples), on=CELL, how="left", suffixes=("", "_measured")
     )
     # What was measured wins over what was promised (they differ only for failed cells).
     for column in ("gil_enabled", "oversubscribed", "cpu_count"):
@@ -46,29 +99,107 @@ def summarize(run: Run) -> pd.DataFrame:
     silent = (table["status"] == "ok") & (table["n"] == 0)
     table.loc[silent, ["status", "detail"]] = ["missing", "the runner wrote no values"]
     table["throughput"] = table["workers"] / table["median_s"]
+    ok = table["status"] == "ok"
+    table["spread"] = (table["ci_high_s"] - table["ci_low_s"]) / table["median_s"]
+    table["flag"] = [
+        format_flag(n, low, mid, high) if good else ""
+        for good, n, low, mid, high in zip(
+            ok, table["n"], table["ci_low_s"], table["median_s"], table["ci_high_s"], strict=True
+        )
+    ]
+    _add_speedups(table, samples)
+    _add_reference_ratios(table, samples, find_roles(run.manifest).reference)
+    return table[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def _keys(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    return list(frame[CELL].itertuples(index=False, name=None))
+
+
+def _bootstrap_into(
+    table: pd.DataFrame,
+    mask: pd.Series,
+    pairs: Sequence[tuple[tuple[Any, ...], tuple[Any, ...]]],
+    samples: Mapping[tuple[Any, ...], np.ndarray],
+    columns: Sequence[str],
+) -> None:
+    """Fill ``columns`` of the masked rows with median(num) / median(den) and its CI."""
+    usable = [i for i, (num, den) in enumerate(pairs) if num in samples and den in samples]
+    estimates = np.full((len(pairs), 3), np.nan)
+    if usable:
+        estimates[usable] = ratio_estimates(
+            [samples[pairs[i][0]] for i in usable], [samples[pairs[i][1]] for i in usable]
+        )
+    table.loc[mask, list(columns)] = estimates
+
+
+def _add_speedups(table: pd.DataFrame, samples: Mapping[tuple[Any, ...], np.ndarray]) -> None:
+    """Speedup: throughput against the same implementation's serial run on one worker."""
     baseline = table[(table["model"] == "serial") & (table["workers"] == 1)]
     base = baseline.set_index(["impl", "workload"])["throughput"]
     keys = pd.MultiIndex.from_frame(table[["impl", "workload"]])
     table["speedup"] = table["throughput"].to_numpy() / base.reindex(keys).to_numpy()
+    is_base = (table["model"] == "serial") & (table["workers"] == 1)
+    mask = (table["status"] == "ok") & ~is_base
+    pairs = [((i, w, "serial", 1), (i, w, m, n)) for i, w, m, n in _keys(table[mask])]
+    columns = ["speedup_bootstrap", "speedup_ci_low", "speedup_ci_high"]
+    for column in columns:
+        table[column] = np.nan
+    _bootstrap_into(table, mask, pairs, samples, columns)
+    table["speedup_ci_low"] *= table["workers"]
+    table["speedup_ci_high"] *= table["workers"]
+    del table["speedup_bootstrap"]
     table["efficiency"] = table["speedup"] / table["workers"]
-    return table[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
-def _cell_stats(values: pd.DataFrame) -> pd.DataFrame:
+def _add_reference_ratios(
+    table: pd.DataFrame, samples: Mapping[tuple[Any, ...], np.ndarray], reference: str | None
+) -> None:
+    """Throughput against the reference implementation, same workload, model and workers."""
+    for column in ("vs_ref", "vs_ref_ci_low", "vs_ref_ci_high"):
+        table[column] = np.nan
+    table["vs_ref_verdict"] = ""
+    mask = (table["status"] == "ok") & (table["impl"] != reference)
+    pairs = [((reference, w, m, n), (i, w, m, n)) for i, w, m, n in _keys(table[mask])]
+    _bootstrap_into(table, mask, pairs, samples, ["vs_ref", "vs_ref_ci_low", "vs_ref_ci_high"])
+    flags = table.set_index(CELL)["flag"]
+    ref_keys = pd.MultiIndex.from_tuples([p[0] for p in pairs], names=CELL)
+    ref_flag = flags.reindex(ref_keys).fillna("").to_numpy() if pairs else np.array([])
+    verdicts = np.select(
+        [
+            (table.loc[mask, "flag"].to_numpy() != "") | (ref_flag != ""),
+            table.loc[mask, "vs_ref_ci_low"].to_numpy() > 1,
+            table.loc[mask, "vs_ref_ci_high"].to_numpy() < 1,
+            table.loc[mask, "vs_ref"].isna().to_numpy(),
+        ],
+        ["too noisy", "faster", "slower", ""],
+        default="no clear difference",
+    )
+    table.loc[mask, "vs_ref_verdict"] = verdicts
+
+
+def _cell_stats(
+    values: pd.DataFrame, samples: Mapping[tuple[Any, ...], np.ndarray]
+) -> pd.DataFrame:
     """Median, its confidence interval and the recorded facts of every measured cell."""
-    rows = []
-    for key, group in values.groupby(CELL, sort=False):
-        seconds = group["seconds"].to_numpy()
-        low, high = median_ci(seconds)
-        first = group.iloc[0]
-        rows.append(
-            (*key, int(first["gil_enabled"]), bool(first["oversubscribed"]),
-             int(first["cpu_count"]), str(first["checksum"]), len(seconds),
-             float(np.median(seconds)), low, high)
-        )  # fmt: skip
-    columns = [*CELL, "gil_enabled", "oversubscribed", "cpu_count", "checksum", "n",
-               "median_s", "ci_low_s", "ci_high_s"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
+    first = values.drop_duplicates(subset=CELL, keep="first").set_index(CELL)
+    keys = list(samples)
+    facts = first.reindex(pd.MultiIndex.from_tuples(keys, names=CELL) if keys else first.index)
+    stats = median_cis([samples[k] for k in keys]).reshape(-1, 3)
+    table = pd.DataFrame(
+        {
+            "gil_enabled": facts["gil_enabled"].astype(int).to_numpy(),
+            "oversubscribed": facts["oversubscribed"].astype(bool).to_numpy(),
+            "cpu_count": facts["cpu_count"].astype(int).to_numpy(),
+            "checksum": facts["checksum"].astype(str).to_numpy(),
+            "n": [len(samples[k]) for k in keys],
+            "median_s": stats[:, 0],
+            "ci_low_s": stats[:, 1],
+            "ci_high_s": stats[:, 2],
+        },
+        index=facts.index,
+    )
+    return table.reset_index()
 
 
 def _planned_cells(run: Run) -> pd.DataFrame:
@@ -105,4 +236,5 @@ def _planned_cells(run: Run) -> pd.DataFrame:
         run.manifest.get("machine", {}).get("cpu_count", 1)
     )
     rows["cpu_count"] = run.manifest.get("machine", {}).get("cpu_count")
+    rows["detail"] = rows["detail"].fillna("").astype(str)
     return rows

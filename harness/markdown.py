@@ -1,0 +1,168 @@
+"""summary.md: the findings and the headline tables, for a CI job summary or a PR comment.
+
+Markdown renders raw HTML and reads ``|``, ``*``, backticks and brackets as markup, so every
+string that reaches the page goes through ``format_md``; names from result files can't add
+links, tags or table columns.
+"""
+
+# Typographic en dashes and multiplication signs are meant for the report's readers.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from harness.charts import GEOMEAN_LABEL
+from harness.findings import Finding, format_category, format_count, format_times
+from harness.results import Run
+from harness.verdicts import Comparison, records
+
+FAILED = frozenset({"crashed", "timeout", "wrong-checksum", "gil-mismatch", "missing"})
+# Characters that are markup anywhere in GitHub-flavoured Markdown.
+_MARKUP = re.compile(r"([\\`*\[\]|#~!])")
+# Underscores are emphasis only at the edge of a word; inside one (alloc_trees) they are not.
+_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def format_md(text: object) -> str:
+    """Text that Markdown shows as written: HTML entities and escaped markup characters."""
+    escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = _MARKUP.sub(r"\\\1", escaped)
+    escaped = _EDGE_UNDERSCORE.sub(r"\\_", escaped)
+    return " ".join(escaped.split())  # a newline would end a table row or a list item
+
+
+def format_seconds(value: float) -> str:
+    if math.isnan(value):
+        return "–"
+    return f"{value:.3f} s" if value >= 1 else f"{value * 1000:.1f} ms"
+
+
+def _table(frame: pd.DataFrame) -> str:
+    # disable_numparse: "3.10" is an implementation id, not the number 3.1.
+    return str(frame.to_markdown(index=False, disable_numparse=True)) + "\n"
+
+
+def format_headline_table(comparison: Comparison) -> str:
+    """Implementation x workload: the best model's throughput against the reference."""
+    head = comparison.headline
+    rows = []
+    geo = comparison.geomeans.set_index("impl")
+    for impl, group in head.groupby("impl", sort=False):
+        row = {"impl": format_md(impl)}
+        for cell in records(group):
+            row[format_md(cell["workload"])] = _cell_text(cell)
+        if impl in geo.index:
+            row[GEOMEAN_LABEL] = _cell_text({**records(geo.loc[[impl]])[0], "model": ""})
+        rows.append(row)
+    return _table(pd.DataFrame(rows))
+
+
+def _cell_text(cell: dict[str, object]) -> str:
+    value = float(str(cell["ratio"]))
+    if math.isnan(value):
+        return format_md(cell.get("status", "–"))
+    mark = " ⚠" if cell["noisy"] else ""
+    model = f" {format_md(cell['model'])}" if cell["model"] else ""
+    return f"{format_times(value)}{mark}{model}"
+
+
+def format_models_table(comparison: Comparison) -> str:
+    """Implementation x category: the fastest model and its lead over the next one."""
+    models = comparison.models
+    if models.empty:
+        return ""
+    rows: dict[str, dict[str, str]] = {}
+    for row in records(models):
+        lead = (
+            ""
+            if math.isnan(row["ratio"])
+            else (f", {format_times(row['ratio'])} {format_md(row['runner_up'])}")
+        )
+        if not math.isnan(row["ratio"]) and row["ci_low"] <= 1 <= row["ci_high"]:
+            lead = f" ≈ {format_md(row['runner_up'])}"
+        mark = " ⚠" if row["noisy"] else ""
+        text = f"{format_md(row['best'])}{lead}{mark}"
+        category = format_md(format_category(str(row["category"])))
+        rows.setdefault(str(row["impl"]), {"impl": format_md(row["impl"])})[category] = text
+    return _table(pd.DataFrame(list(rows.values())))
+
+
+def format_cells_table(summary: pd.DataFrame, reference: str | None) -> str:
+    """Every cell: status, median with its interval, speedup, ratio to the reference."""
+    table = pd.DataFrame(
+        {
+            "impl": summary["impl"].map(format_md),
+            "workload": summary["workload"].map(format_md),
+            "model": summary["model"].map(format_md),
+            "workers": summary["workers"].astype(str),
+            "status": [
+                format_md(s if s == "ok" or not d else f"{s}: {d}")
+                for s, d in zip(summary["status"], summary["detail"], strict=True)
+            ],
+            "median": summary["median_s"].map(format_seconds),
+            "95% CI": [
+                f"{format_seconds(lo)} – {format_seconds(hi)}"
+                for lo, hi in zip(summary["ci_low_s"], summary["ci_high_s"], strict=True)
+            ],
+            "speedup": summary["speedup"].map(format_times),
+            f"vs {format_md(reference)}": [
+                "" if math.isnan(v) else f"{format_times(v)} {format_md(verdict)}"
+                for v, verdict in zip(summary["vs_ref"], summary["vs_ref_verdict"], strict=True)
+            ],
+            "flag": ["⚠" if f else "" for f in summary["flag"]],
+        }
+    )
+    return _table(table)
+
+
+def format_markdown(
+    run: Run, summary: pd.DataFrame, comparison: Comparison, findings: list[Finding]
+) -> str:
+    """The whole summary.md."""
+    manifest, machine = run.manifest, run.manifest.get("machine", {})
+    stated = [f for f in findings if f.stated]
+    withheld = [f for f in findings if not f.stated]
+    ref, workers = comparison.roles.reference, comparison.workers
+    parts = [
+        f"# gilbench run {format_md(manifest.get('run'))}\n",
+        f"{format_md(machine.get('cpu_count'))} CPUs ({format_md(machine.get('cpu_model'))}), "
+        f"{format_md(machine.get('os'))}; profile {format_md(manifest.get('profile'))}. "
+        f"Ratios are against {format_md(ref)}; intervals are 95%; "
+        "⚠ marks a spread too wide to support a conclusion.\n",
+        "## Findings\n",
+        "\n".join(f"- {format_md(f.text)}" for f in stated)
+        or "No finding can be stated: no comparison rests on finished, precise enough cells.",
+        "",
+    ]
+    if withheld:
+        parts += [
+            f"<details><summary>{len(withheld)} findings withheld: their cells are too noisy"
+            "</summary>\n",
+            "\n".join(f"- {format_md(f.text)}" for f in withheld),
+            "\n</details>\n",
+        ]
+    failed = summary[summary["status"].isin(FAILED)]
+    if len(failed):
+        parts += ["## Failures\n"] + [
+            f"- {format_md(r['impl'])} {format_md(r['workload'])}/{format_md(r['model'])}/"
+            f"{r['workers']}: {format_md(r['status'])}: {format_md(r['detail'])}"
+            for r in records(failed)
+        ] + [""]  # fmt: skip
+    parts += [
+        f"## Best model at {format_count(workers, 'worker')}, against {format_md(ref)} "
+        "serial on 1 worker\n",
+        format_headline_table(comparison),
+    ]
+    models = format_models_table(comparison)
+    if models:
+        parts += [f"## Fastest model at {format_count(workers, 'worker')}\n", models]
+    parts += [
+        f"<details><summary>All {len(summary)} cells</summary>\n",
+        format_cells_table(summary, ref),
+        "</details>",
+    ]
+    return "\n".join(parts) + "\n"

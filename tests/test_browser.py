@@ -1,0 +1,170 @@
+"""The report in a real browser: Debian's headless Chromium, driven by playwright.
+
+Never a downloaded browser build: ``nox -s tests`` installs Debian's ``chromium`` with apt,
+so a missing /usr/bin/chromium fails these tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Request, Route, sync_playwright
+
+from harness.render import render_report
+from harness.results import load_run
+from tests.test_render import HOSTILE_CATEGORY, HOSTILE_WORKLOAD, QUICK, make_hostile_run
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update"]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+DRAWN_MS = 20_000  # every chart of the quick fixture draws in about a second here
+# Marks a plotly chart draws: lines and points of a scatter, the image of a heatmap.
+MARKS = "path.js-line, path.point, g.hm image"
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Visit:
+    """What a page did while it loaded: requests, console errors, dialogs."""
+
+    page: Page
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    @property
+    def remote(self) -> list[str]:
+        return [url for url in self.requests if not url.startswith(LOCAL_SCHEMES)]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; fails when it isn't installed."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run 'apt-get install -y chromium' (nox -s tests does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The quick fixture's report, rendered into a copy of the run."""
+    run_dir = tmp_path_factory.mktemp("report") / "quick"
+    shutil.copytree(QUICK, run_dir)
+    render_report(load_run(run_dir))
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A report whose workload and category names are HTML tags."""
+    run_dir = make_hostile_run(tmp_path_factory.mktemp("hostile") / "run")
+    render_report(load_run(run_dir))
+    return run_dir
+
+
+def visit(browser: Browser, path: Path, width: int = 1280) -> Visit:
+    """Open ``path`` from disk; block (and record) anything that would leave the machine."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    seen = Visit(page)
+
+    def on_route(route: Route, request: Request) -> None:
+        seen.requests.append(request.url)
+        if request.url.startswith(LOCAL_SCHEMES):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", on_route)
+    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    page.on("dialog", lambda d: (seen.dialogs.append(d.message), d.dismiss()))
+    page.goto(path.as_uri())
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.chart')].every(c => c.dataset.drawn === 'true')",
+        timeout=DRAWN_MS,
+    )
+    return seen
+
+
+def marks_per_chart(page: Page) -> dict[str, int]:
+    return dict(
+        page.evaluate(
+            "sel => [...document.querySelectorAll('.chart')]"
+            ".map(c => [c.id, c.querySelectorAll(sel).length])",
+            MARKS,
+        )
+    )
+
+
+def test_overview_draws_every_chart_offline_without_errors(
+    browser: Browser, quick_report: Path
+) -> None:
+    """The overview draws the heatmap and each scaling chart, logs no error, fetches nothing."""
+    seen = visit(browser, quick_report / "index.html")
+    marks = marks_per_chart(seen.page)
+    assert len(marks) == 4  # the heatmap and one chart per workload
+    assert all(count > 0 for count in marks.values()), marks
+    assert seen.errors == []
+    assert seen.remote == []
+    assert any(url.endswith("assets/plotly.min.js") for url in seen.requests)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report-overview.png"
+    seen.page.screenshot(path=str(shot), full_page=True)
+    print(f"\nscreenshot: {shot}")
+    seen.page.close()
+
+
+def test_overview_fits_a_narrow_window(browser: Browser, quick_report: Path) -> None:
+    """At 420 px the page doesn't scroll sideways: wide tables scroll inside their boxes."""
+    seen = visit(browser, quick_report / "index.html", width=420)
+    overflow = seen.page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    assert all(count > 0 for count in marks_per_chart(seen.page).values())
+    shot = ARTIFACTS / "report-narrow.png"
+    ARTIFACTS.mkdir(exist_ok=True)
+    seen.page.screenshot(path=str(shot), full_page=True)
+    print(f"\nscreenshot: {shot}")
+    seen.page.close()
+
+
+@pytest.mark.parametrize("page_name", ["results.html", "impls.html"])
+def test_other_pages_load_offline_without_errors(
+    browser: Browser, quick_report: Path, page_name: str
+) -> None:
+    """The results and implementation pages log no error and fetch nothing remote."""
+    seen = visit(browser, quick_report / page_name)
+    assert seen.errors == []
+    assert seen.remote == []
+    seen.page.close()
+
+
+@pytest.mark.parametrize("page_name", ["index.html", "results.html"])
+def test_hostile_names_show_as_text_and_run_nothing(
+    browser: Browser, hostile_report: Path, page_name: str
+) -> None:
+    """A workload named <script>alert(1)</script> is shown as text; no dialog or request fires."""
+    seen = visit(browser, hostile_report / page_name)
+    text = seen.page.inner_text("body")
+    assert HOSTILE_WORKLOAD in text
+    assert seen.dialogs == []
+    assert seen.errors == []
+    assert seen.remote == []
+    assert seen.page.locator("img").count() == 0
+    if page_name == "index.html":
+        titles = seen.page.locator(".gtitle").all_text_contents()
+        assert any(HOSTILE_WORKLOAD in t and HOSTILE_CATEGORY in t for t in titles), titles
+    seen.page.close()
