@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from harness import catalog, provision, run, store
@@ -181,7 +182,9 @@ def _selection(args: argparse.Namespace) -> tuple[list[str], list[int]]:
     if args.list:
         cmd_list(args)
         raise SystemExit(0)
-    return models, args.workers or list(run.default_workers())
+    if args.workers:
+        return models, args.workers
+    return models, list(run.QUICK_WORKERS if args.quick else run.default_workers())
 
 
 def _impls(args: argparse.Namespace) -> list[impls_mod.Impl]:
@@ -203,7 +206,12 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
     models, workers = _selection(args)
     catalogue = load_workloads()
-    workloads = select_workloads(catalogue, [w for item in args.workload for w in _csv(item)])
+    wanted = [w for item in args.workload for w in _csv(item)]
+    if args.quick and not wanted:
+        wanted = [run.QUICK_TAG]
+        _say(f"--quick: the '{run.QUICK_TAG}'-tagged workloads at {run.QUICK_WORKERS} workers, "
+             "every model; pick others with --workload and --workers")  # fmt: skip
+    workloads = select_workloads(catalogue, wanted)
     impls = _impls(args)
     available = [i for i in impls if i.available]
     if not available:
@@ -225,8 +233,11 @@ def cmd_measure(args: argparse.Namespace) -> int:
             _say(str(exc))
             impls = [i if i is not impl else _unavailable(i, str(exc)) for i in impls]
     profile = run.PROFILES["quick" if args.quick else "full"]
-    if args.timeout:
-        profile = run.Profile(profile.name, profile.passes, profile.pyperf_args, args.timeout)
+    profile = replace(
+        profile,
+        timeout_s=args.timeout or profile.timeout_s,
+        start_method=getattr(args, "start_method", None),
+    )
     selection = {"models": models, "workers": workers, "workloads": [w.name for w in workloads]}
     described = [{"name": w.name, "category": w.category, "tags": list(w.tags),
                   "description": w.description} for w in workloads]  # fmt: skip
@@ -250,8 +261,6 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 
 def _unavailable(impl: impls_mod.Impl, reason: str) -> impls_mod.Impl:
-    from dataclasses import replace
-
     return replace(impl, unavailable=reason)
 
 

@@ -26,6 +26,7 @@ SUMMARY_COLUMNS = [
     "status", "detail", "n", "median_s", "ci_low_s", "ci_high_s", "throughput", "speedup",
     "speedup_ci_low", "speedup_ci_high", "efficiency", "vs_ref", "vs_ref_ci_low",
     "vs_ref_ci_high", "vs_ref_verdict", "spread", "flag", "cpu_count", "checksum",
+    "updates", "lost_updates",
 ]  # fmt: skip
 # A 95% interval wider than this share of its median (+-12.5%) can't tell apart the
 # effects the report exists to find: the free-threaded build's 5-15% single-thread cost,
@@ -192,6 +193,9 @@ def _cell_stats(
             "oversubscribed": facts["oversubscribed"].astype(bool).to_numpy(),
             "cpu_count": facts["cpu_count"].astype(int).to_numpy(),
             "checksum": facts["checksum"].astype(str).to_numpy(),
+            # shared-state workloads only: updates made and lost over every run of the cell
+            "updates": facts["updates"].to_numpy(),
+            "lost_updates": facts["lost_updates"].to_numpy(),
             "n": [len(samples[k]) for k in keys],
             "median_s": stats[:, 0],
             "ci_low_s": stats[:, 1],

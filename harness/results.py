@@ -18,7 +18,8 @@ from harness import store
 
 VALUE_COLUMNS = [
     "impl", "workload", "model", "workers", "gil_enabled", "process", "value", "seconds",
-    "cpu_count", "cpus", "oversubscribed", "checksum", "start_method",
+    "cpu_count", "cpus", "affinity", "oversubscribed", "checksum", "start_method", "kind",
+    "updates", "lost_updates",
 ]  # fmt: skip
 OUTCOME_COLUMNS = [
     "impl", "workload", "model", "workers", "pass", "status", "detail", "elapsed_s"
@@ -99,7 +100,13 @@ def load_values(run_dir: Path) -> pd.DataFrame:
 
 def _bench_rows(bench: Any) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
-    for process, run in enumerate(bench.get_runs()):
+    runs = bench.get_runs()
+    # Shared-state workloads count their updates per worker process (run): the cell's
+    # figure is the sum over every run, whichever pass it came from. None: not counted.
+    counted = [r.get_metadata() for r in runs if "gilbench_updates" in r.get_metadata()]
+    updates = sum(int(m["gilbench_updates"]) for m in counted) if counted else None
+    lost = sum(int(m.get("gilbench_lost_updates", 0)) for m in counted) if counted else None
+    for process, run in enumerate(runs):
         meta = run.get_metadata()
         if "gilbench_impl" not in meta:
             continue  # not a gilbench benchmark; nothing to say about it
@@ -119,6 +126,10 @@ def _bench_rows(bench: Any) -> list[dict[str, object]]:
                     "oversubscribed": bool(int(meta["gilbench_oversubscribed"])),
                     "checksum": meta["gilbench_checksum"],
                     "start_method": meta.get("gilbench_start_method", ""),
+                    "affinity": meta.get("gilbench_affinity", ""),
+                    "kind": meta.get("gilbench_kind", "kernel"),
+                    "updates": updates,
+                    "lost_updates": lost,
                 }
             )
     return rows

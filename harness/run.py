@@ -20,13 +20,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.impls import Impl
-from harness.workloads import Workload
+from harness.workloads import Workload, script_command, script_environ
 
 INSIDE = Path(__file__).resolve().parent / "inside"
 RUNNER = INSIDE / "runner.py"  # pyperf front end, run by the measured interpreter's venv
 PURE_RUNNER = INSIDE / "pure_runner.py"  # pyperf's method without pyperf (Jython, IronPython)
-MODELS = ("serial", "threads", "processes")
-DEFAULT_WORKERS = (1, 2)
+# inside/gbcore.py's MODELS, in the order the report shows them
+MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio", "asyncio-to-thread")
+
+
+def default_workers(cpus: int | None = None) -> tuple[int, ...]:
+    """1, 2 and twice the CPUs this process may use: the last point is oversubscribed."""
+    if cpus is None:
+        affinity = getattr(os, "sched_getaffinity", None)
+        cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return tuple(sorted({1, 2, 2 * cpus}))
+
+
 STATUS_PREFIX = "GILBENCH-STATUS"  # printed by inside/gbcore.py:report_status
 CALIBRATION = ("calibrate_loops", "recalibrate_loops", "calibrate_warmups", "recalibrate_warmups")
 # Exit statuses of inside/gbcore.py, for when a worker dies before it can print a line.
@@ -48,7 +58,15 @@ class Profile:
     passes: int
     pyperf_args: tuple[str, ...]  # for one pass
     timeout_s: float  # a benchmark still running after this is killed and marked "timeout"
+    start_method: str | None = None  # multiprocessing start method for the processes model
 
+
+# What --quick measures unless told otherwise: one headline workload for each kind of work
+# where the GIL question comes out differently (pure-Python CPU, C that releases the GIL,
+# I/O), at 1 and 2 workers. The whole matrix, every implementation, takes hours honestly
+# measured on 2 cores (a PyPy cell alone spends ~20 s calibrating its JIT's warm-up).
+QUICK_TAG = "quick"
+QUICK_WORKERS = (1, 2)
 
 PROFILES = {
     # 3 passes x 1 process x 3 values: pyperf's minimum of 3 processes (3 hash seeds).
@@ -110,8 +128,10 @@ def runner_command(
                 "--interpreter", shlex.join(impl.command or (str(python),))]  # fmt: skip
     else:
         head = [str(python), str(RUNNER)]
+    start = ["--start-method", profile.start_method] if profile.start_method else []
     return [
         *head,
+        *start,
         "--workload", str(bench.workload.path),
         "--model", bench.model,
         "--workers", str(bench.workers),
@@ -175,13 +195,30 @@ def classify(returncode: int, output: str) -> Outcome:
     return Outcome(status, f"exit status {returncode}: {last[0].strip()}", 0.0)
 
 
+def unsupported(bench: Bench) -> Outcome | None:
+    """The reason ``bench`` can't run at all, known before starting anything, if any."""
+    if bench.workload.kind != "pyperf":
+        return None
+    if bench.impl.runner == "pure":
+        return Outcome("unsupported", "a pyperf script needs pyperf, which needs Python 3.9+", 0.0)
+    if (bench.model, bench.workers) != ("serial", 1):
+        return Outcome("unsupported", "a pyperf script runs as itself: serial, 1 worker", 0.0)
+    return None
+
+
 def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Outcome:
     """Run one benchmark to completion, failure or timeout; never raises for its failures."""
     raw = run_dir / "raw" / f"{bench.impl.id}.json"
     log = run_dir / "logs" / bench.impl.id / (bench.name.replace("/", "-") + ".log")
     raw.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = runner_command(bench, python, raw, profile, calibration_args(raw, bench.name))
+    env = runner_environ(bench.impl)
+    if bench.workload.kind == "pyperf":
+        expect = "any" if bench.impl.expect_gil is None else str(bench.impl.expect_gil)
+        cmd = script_command(bench.workload, python, raw, profile.pyperf_args)
+        env = script_environ(bench.workload, bench.impl.id, bench.impl.build, expect, env)
+    else:
+        cmd = runner_command(bench, python, raw, profile, calibration_args(raw, bench.name))
     started = time.monotonic()
     with log.open("w") as out:
         out.write("$ " + " ".join(cmd) + "\n")
@@ -192,7 +229,7 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Ou
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=runner_environ(bench.impl),
+            env=env,
             start_new_session=True,
         )
         try:
@@ -243,7 +280,9 @@ def run_matrix(
             if key in last and last[key].status != "ok":
                 on_done(bench, None)
                 continue
-            outcome = run_bench(bench, pythons[bench.impl.id], run_dir, profile)
+            outcome = unsupported(bench) or run_bench(
+                bench, pythons[bench.impl.id], run_dir, profile
+            )
             record(run_dir, bench, outcome, attempt)
             last[key] = outcome
             on_done(bench, outcome)

@@ -3,16 +3,44 @@
 A workload is one file that stands alone (see ``workloads/nbody.py``). The host reads its
 constants with ``ast`` rather than importing it: the file is written for every
 implementation, and a broken one must give the user a clear message, not a traceback.
+
+Two kinds of file are workloads:
+
+- ``kernel``: gilbench's format (README, "Adding a workload"), run by inside/runner.py
+  under every model;
+- ``pyperf``: an unchanged pyperf script, such as pyperformance's ``run_benchmark.py``
+  files (README, "Bring your own pyperf script"). It runs as itself, serial, with
+  inside/pyperf_site/ on PYTHONPATH adding gilbench's metadata: see ``script_command``.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 WORKLOADS_DIR = Path(__file__).resolve().parent.parent / "workloads"
 REQUIRED = ("CATEGORY", "DESCRIPTION", "CHECKSUM")
+# The categories of the suite, in the order the list and the report show them, with what
+# each one asks about the GIL. A user's workload may bring a category of its own.
+CATEGORIES = {
+    "cpu": "pure-Python CPU: can W workers run bytecode at once?",
+    "alloc": "allocation and reference counting: what do thread-safe heaps cost?",
+    "contention": "shared state: what does sharing cost, and is any update lost?",
+    "c-release": "C code that releases the GIL: threads scale on every build",
+    "c-holds": "C code that holds the GIL: only GIL-free builds and processes scale",
+    "io": "I/O-bound: waiting needs no GIL, so every model should overlap it",
+    "mixed": "CPU and I/O together: GIL builds overlap only the waits",
+    "pyperf": "your own pyperf scripts, run unchanged and serial",
+}
+PYPERF_CATEGORY = "pyperf"
+# inside/pyperf_site/sitecustomize.py reads its settings from this variable, which pyperf
+# passes to its workers only when told to (--inherit-environ).
+SCRIPT_SETTINGS = "GILBENCH_PYPERF"
+SCRIPT_SITE = Path(__file__).resolve().parent / "inside" / "pyperf_site"
 
 
 class WorkloadError(Exception):
@@ -27,6 +55,37 @@ class Workload:
     tags: tuple[str, ...]
     description: str
     checksum: object
+    kind: str = "kernel"  # "kernel": gilbench's format; "pyperf": an unchanged pyperf script
+    shared_state: bool = False  # declares updates_seen(): lost updates are checked/counted
+
+
+def _imports_pyperf(tree: ast.Module) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name == "pyperf" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module == "pyperf":
+            return True
+    return False
+
+
+def _script_name(path: Path) -> str:
+    """pyperformance keeps every script as bm_<name>/run_benchmark.py: name it after bm_<name>."""
+    return path.resolve().parent.name if path.stem == "run_benchmark" else path.stem
+
+
+def parse_script(path: Path, tree: ast.Module) -> Workload:
+    """A pyperf script as a workload: serial only, described by its docstring."""
+    doc = (ast.get_docstring(tree) or "").strip().splitlines()
+    name = _script_name(path)
+    return Workload(
+        name=name,
+        path=path.resolve(),
+        category=PYPERF_CATEGORY,
+        tags=("pyperf",),
+        description=doc[0] if doc else f"pyperf script {name} (run unchanged, serial)",
+        checksum=None,
+        kind="pyperf",
+    )
 
 
 def parse_workload(path: Path) -> Workload:
@@ -37,7 +96,10 @@ def parse_workload(path: Path) -> Workload:
         raise WorkloadError(f"workload {str(path)!r} can't be read: {exc}") from exc
     consts: dict[str, object] = {}
     has_kernel = False
+    functions = set()
     for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            functions.add(node.name)
         if isinstance(node, ast.FunctionDef) and node.name == "kernel":
             has_kernel = True
         elif isinstance(node, ast.Assign):
@@ -47,12 +109,14 @@ def parse_workload(path: Path) -> Workload:
                         consts[target.id] = ast.literal_eval(node.value)
                     except ValueError:
                         continue  # computed constants are the workload's business
+    if not has_kernel and _imports_pyperf(tree):
+        return parse_script(path, tree)
     missing = [name for name in REQUIRED if name not in consts]
     if not has_kernel:
         missing.insert(0, "def kernel()")
     if missing:
         raise WorkloadError(
-            f"workload {str(path)!r} lacks {', '.join(missing)}: see README.md, 'Add a workload'"
+            f"workload {str(path)!r} lacks {', '.join(missing)}: see README.md, 'Adding a workload'"
         )
     tags = consts.get("TAGS", ())
     return Workload(
@@ -62,6 +126,7 @@ def parse_workload(path: Path) -> Workload:
         tags=tuple(str(t) for t in tags) if isinstance(tags, list | tuple) else (),
         description=str(consts["DESCRIPTION"]),
         checksum=consts["CHECKSUM"],
+        shared_state="updates_seen" in functions,
     )
 
 
@@ -69,6 +134,21 @@ def load_workloads(directory: Path = WORKLOADS_DIR) -> list[Workload]:
     """Every workload file in ``directory``, sorted by name."""
     files = sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
     return [parse_workload(p) for p in files]
+
+
+def by_category(workloads: Sequence[Workload]) -> list[Workload]:
+    """The suite's categories in CATEGORIES order, then any others; names sorted within."""
+    order = {name: index for index, name in enumerate(CATEGORIES)}
+    return sorted(workloads, key=lambda w: (order.get(w.category, len(order)), w.category, w.name))
+
+
+def format_listing(workloads: Sequence[Workload]) -> str:
+    """One line per workload: name, category, and what it stresses (``gilbench list``)."""
+    width = max([len(w.name) for w in workloads] + [8])
+    lines = [
+        f"{w.name:<{width}}  {w.category:<10}  {w.description}" for w in by_category(workloads)
+    ]
+    return "".join(line + "\n" for line in lines)
 
 
 def select_workloads(available: list[Workload], wanted: list[str]) -> list[Workload]:
@@ -87,3 +167,37 @@ def select_workloads(available: list[Workload], wanted: list[str]) -> list[Workl
             raise WorkloadError(f"no workload is called {item!r}; valid names: {names}")
         chosen.update((w.name, w) for w in hits)
     return list(chosen.values())
+
+
+def script_command(
+    workload: Workload, python: Path, raw: Path, pyperf_args: Sequence[str]
+) -> list[str]:
+    """The command that runs a pyperf script unchanged, appending to ``raw``.
+
+    Run it with ``script_environ``'s environment: that puts inside/pyperf_site/ (whose
+    sitecustomize adds gilbench's metadata to every benchmark) on PYTHONPATH, which pyperf
+    passes to its workers, and the settings in SCRIPT_SETTINGS, which it passes because
+    of ``--inherit-environ``.
+    """
+    return [
+        str(python), str(workload.path),
+        "--append", str(raw), "--quiet", f"--inherit-environ={SCRIPT_SETTINGS}",
+        *pyperf_args,
+    ]  # fmt: skip
+
+
+def script_environ(
+    workload: Workload,
+    impl_id: str,
+    build: str,
+    expect_gil: str,
+    base: Mapping[str, str],
+) -> dict[str, str]:
+    """``base`` plus what inside/pyperf_site/sitecustomize.py needs to describe the run."""
+    env = dict(base)
+    paths = [str(SCRIPT_SITE)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env[SCRIPT_SETTINGS] = json.dumps(
+        {"impl": impl_id, "build": build, "workload": workload.name, "expect_gil": expect_gil}
+    )
+    return env

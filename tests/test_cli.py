@@ -38,7 +38,8 @@ def test_unknown_model_is_one_line_listing_the_models(capsys: pytest.CaptureFixt
     """An unknown --model gets one line naming the valid models, before anything is built."""
     assert main(["compare", "--model", "fibers"]) == 2
     assert capsys.readouterr().err == (
-        "gilbench: error: unknown model 'fibers'; choose from serial, threads, processes\n"
+        "gilbench: error: unknown model 'fibers'; choose from serial, threads, processes, "
+        "subinterpreters, asyncio, asyncio-to-thread\n"
     )
 
 
@@ -46,8 +47,9 @@ def test_unknown_workload_is_one_line_listing_the_names(capsys: pytest.CaptureFi
     """An unknown --workload gets one line with the valid names, before anything is built."""
     assert main(["compare", "--workload", "nbdy"]) == 2
     assert capsys.readouterr().err == (
-        "gilbench: error: no workload is called 'nbdy'; "
-        "valid names: alloc_trees, hash_sha256, nbody\n"
+        "gilbench: error: no workload is called 'nbdy'; valid names: alloc_dicts, alloc_trees, "
+        "hash_sha256, int_lists, io_echo, io_sleep, json_roundtrip, method_calls, mixed_cpu_io, "
+        "nbody, regex_scan, shared_dict_locked, shared_dict_unlocked, zlib_roundtrip\n"
     )
 
 

@@ -1,31 +1,53 @@
-"""The in-interpreter core: workloads, checksums and the models' worker pools."""
+"""The in-interpreter core: workloads, checksums and the models' worker pools, on the host."""
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import gbcore
 import pytest
 
+from harness.workloads import WORKLOADS_DIR
 from tests.conftest import TEST_WORKLOADS
 
 TINY = str(TEST_WORKLOADS / "tiny.py")
 EXPECTED = 2666466670000
+# Every model but subinterpreters, which needs CPython 3.13+ (tests/test_models.py)
+HOST_MODELS = [m for m in gbcore.MODELS if m != "subinterpreters"]
 
 
-@pytest.mark.parametrize("model", gbcore.MODELS)
+@pytest.fixture
+def started() -> Iterator[list[gbcore.Model]]:
+    """Models a test starts; each is closed afterwards, even when the test fails."""
+    models: list[gbcore.Model] = []
+    yield models
+    for model in models:
+        model.close()
+
+
+def _start(started: list[gbcore.Model], name: str, path: str, workers: int) -> gbcore.Model:
+    model = gbcore.make_model(name, path, workers)
+    started.append(model)
+    model.start()
+    return model
+
+
+@pytest.mark.parametrize("model", HOST_MODELS)
 @pytest.mark.parametrize("workers", [1, 3])
-def test_each_model_runs_one_checked_unit_per_worker(model: str, workers: int) -> None:
+def test_each_model_runs_one_checked_unit_per_worker(
+    model: str, workers: int, started: list[gbcore.Model]
+) -> None:
     """A round hands exactly one unit to each of W workers and returns W checksums."""
-    pool = gbcore.make_model(model, TINY, workers)
-    pool.start()
-    try:
-        assert pool.round() == [EXPECTED] * workers
-    finally:
-        pool.close()
+    pool = _start(started, model, TINY, workers)
+    assert pool.round() == [EXPECTED] * workers
 
 
-@pytest.mark.parametrize("model", gbcore.MODELS)
+@pytest.mark.parametrize("model", HOST_MODELS)
 def test_a_wrong_checksum_fails_the_round_in_every_model(model: str) -> None:
     """A kernel that returns the wrong value raises wrong-checksum, whichever worker ran it."""
     pool = gbcore.make_model(model, str(TEST_WORKLOADS / "wrong_checksum.py"), 2)
@@ -36,7 +58,7 @@ def test_a_wrong_checksum_fails_the_round_in_every_model(model: str) -> None:
     assert failure.value.detail == "expected 41, got 42"
 
 
-@pytest.mark.parametrize("model", ["threads", "processes"])
+@pytest.mark.parametrize("model", ["threads", "processes", "asyncio", "asyncio-to-thread"])
 def test_a_crashing_kernel_reports_its_traceback(model: str) -> None:
     """An exception in a worker comes back as a crashed status carrying the traceback."""
     pool = gbcore.make_model(model, str(TEST_WORKLOADS / "crashes.py"), 2)
@@ -47,10 +69,174 @@ def test_a_crashing_kernel_reports_its_traceback(model: str) -> None:
     assert "ZeroDivisionError" in failure.value.detail
 
 
-def test_processes_record_their_start_method() -> None:
+@pytest.mark.parametrize("model", ["serial", "asyncio"])
+def test_an_unknown_io_request_is_a_crash_naming_it(model: str) -> None:
+    """A generator kernel that yields a request no driver knows crashes with that request."""
+    pool = gbcore.make_model(model, str(TEST_WORKLOADS / "bad_request.py"), 1)
+    with pytest.raises(gbcore.WorkloadFailure) as failure:
+        pool.start()
+    pool.close()
+    assert failure.value.status == "crashed"
+    assert "the kernel yielded ('teleport', 'mars'); a request starts with one of sleep" in (
+        failure.value.detail
+    )
+
+
+@pytest.mark.parametrize("model", ["threads", "processes", "asyncio", "asyncio-to-thread"])
+def test_waits_overlap_in_every_model_that_has_workers(
+    model: str, started: list[gbcore.Model]
+) -> None:
+    """Four workers each waiting 100 ms finish a round in far less than 4 x 100 ms."""
+    pool = _start(started, model, str(TEST_WORKLOADS / "sleepy.py"), 4)
+    begun = time.perf_counter()
+    assert pool.round() == [4] * 4
+    assert time.perf_counter() - begun < 0.25  # serial would take 0.4 s; overlapped, 0.1 s
+
+
+def test_serial_waits_one_unit_after_another(started: list[gbcore.Model]) -> None:
+    """The serial baseline really runs its W units in turn."""
+    pool = _start(started, "serial", str(TEST_WORKLOADS / "sleepy.py"), 2)
+    begun = time.perf_counter()
+    pool.round()
+    assert time.perf_counter() - begun >= 0.2
+
+
+@pytest.mark.parametrize("model", ["threads", "asyncio"])
+def test_the_echo_service_answers_on_loopback_and_stops_with_the_model(model: str) -> None:
+    """io_echo's service listens on 127.0.0.1 only, echoes every byte, and is gone after close."""
+    before = threading.active_count()
+    pool = gbcore.make_model(model, str(WORKLOADS_DIR / "io_echo.py"), 2)
+    pool.start()
+    try:
+        host, _ = pool.service
+        assert host == "127.0.0.1"
+        assert pool.round() == [4112, 4112]
+    finally:
+        pool.close()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)  # connection handlers end when their client has closed
+    assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("model", ["serial", "asyncio"])
+def test_a_silent_peer_fails_the_unit_after_the_io_timeout(
+    model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recv that never gets an answer crashes the unit after IO_TIMEOUT; nothing hangs."""
+    monkeypatch.setattr(gbcore, "IO_TIMEOUT", 0.3)
+    pool = gbcore.make_model(model, str(TEST_WORKLOADS / "silent_service.py"), 1)
+    begun = time.monotonic()
+    with pytest.raises(gbcore.WorkloadFailure) as failure:
+        pool.start()
+    pool.close()
+    assert failure.value.status == "crashed"
+    assert "timed out" in failure.value.detail or "recv: no progress within 0.3 s" in (
+        failure.value.detail
+    )
+    assert time.monotonic() - begun < 5
+
+
+def test_asyncio_to_thread_starts_all_its_threads_before_timing(
+    started: list[gbcore.Model],
+) -> None:
+    """After start(), the executor behind asyncio.to_thread already runs W threads."""
+    pool = _start(started, "asyncio-to-thread", str(TEST_WORKLOADS / "sleepy.py"), 3)
+    assert pool.threads_started() == 3  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("model", ["serial", "threads", "asyncio", "asyncio-to-thread"])
+def test_a_locked_shared_state_workload_loses_no_update(
+    model: str, started: list[gbcore.Model]
+) -> None:
+    """shared_dict_locked: every round's updates all arrive, and the metadata says 0 lost."""
+    pool = _start(started, model, str(WORKLOADS_DIR / "shared_dict_locked.py"), 2)
+    rounds = 1 + gbcore.LOST_UPDATE_ROUNDS  # the warm-up and the counting rounds
+    assert gbcore.model_metadata(pool) == {
+        "gilbench_updates": rounds * 2 * 600000,
+        "gilbench_lost_updates": 0,
+    }
+    assert pool.round() == [600000, 600000]
+    assert pool.lost_updates == 0
+
+
+def test_lost_updates_fail_the_round_unless_they_are_counted(
+    started: list[gbcore.Model], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One lost update per unit is wrong-checksum, or with COUNTS_LOST_UPDATES a figure."""
+    path = str(TEST_WORKLOADS / "drops_an_update.py")
+    failing = gbcore.make_model("threads", path, 2)
+    with pytest.raises(gbcore.WorkloadFailure) as failure:
+        failing.start()
+    failing.close()
+    assert (failure.value.status, failure.value.detail) == (
+        "wrong-checksum",
+        "2 of the round's 200 updates to shared state were lost",
+    )
+    monkeypatch.setattr(gbcore.load_workload(path), "COUNTS_LOST_UPDATES", True)
+    counting = _start(started, "threads", path, 2)
+    assert counting.round() == [100, 100]
+    assert counting.lost_updates == 2 * (1 + gbcore.LOST_UPDATE_ROUNDS + 1)
+
+
+@pytest.mark.parametrize("model", ["processes", "subinterpreters"])
+def test_shared_state_is_unsupported_where_workers_share_no_memory(model: str) -> None:
+    """Processes (and subinterpreters) can't share a dict, so they say so instead of failing."""
+    with pytest.raises(gbcore.WorkloadFailure) as failure:
+        gbcore.make_model(model, str(WORKLOADS_DIR / "shared_dict_unlocked.py"), 2)
+    assert failure.value.status == "unsupported"
+    if model == "processes":
+        assert failure.value.detail == (
+            "shared_dict_unlocked.py keeps its shared state in one process's memory, "
+            "and the processes model's workers share no memory"
+        )
+
+
+def test_processes_record_their_start_method(started: list[gbcore.Model]) -> None:
     """The processes model uses and reports the start method it was given."""
     pool = gbcore.make_model("processes", TINY, 1, "spawn")
-    assert pool.start_method == "spawn"
+    started.append(pool)
+    pool.start()
+    assert gbcore.model_metadata(pool) == {"gilbench_start_method": "spawn"}
+
+
+def test_fork_is_refused_while_other_threads_run() -> None:
+    """fork with another thread alive is unsupported, with the reason, and starts nothing."""
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        pool = gbcore.make_model("processes", TINY, 2, "fork")
+        with pytest.raises(gbcore.WorkloadFailure) as failure:
+            pool.start()
+        pool.close()
+    finally:
+        release.set()
+        other.join()
+    assert failure.value.status == "unsupported"
+    assert failure.value.detail.startswith(
+        "fork is unsafe here: this process already runs 1 other thread(s)"
+    )
+    assert pool.procs == []  # type: ignore[attr-defined]
+
+
+def test_an_unavailable_start_method_is_unsupported() -> None:
+    """A start method the platform lacks is reported unsupported, naming those it has."""
+    with pytest.raises(gbcore.WorkloadFailure) as failure:
+        gbcore.make_model("processes", TINY, 1, "teleport")
+    assert failure.value.status == "unsupported"
+    assert "start method 'teleport' is not available here" in failure.value.detail
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 13), reason="this interpreter has subinterpreters")
+def test_subinterpreters_are_unsupported_before_313() -> None:
+    """On CPython 3.11/3.12 the subinterpreters model is unsupported, with the reason."""
+    with pytest.raises(gbcore.WorkloadFailure) as failure:
+        gbcore.make_model("subinterpreters", TINY, 2)
+    assert failure.value.status == "unsupported"
+    assert failure.value.detail.startswith(
+        "subinterpreters with their own GIL need CPython 3.13+; this is CPython 3."
+    )
 
 
 def test_gil_state_is_read_from_the_running_interpreter() -> None:
@@ -59,8 +245,25 @@ def test_gil_state_is_read_from_the_running_interpreter() -> None:
     assert gbcore.gil_enabled() == expected
 
 
+def test_cpu_affinity_is_recorded_as_ranges() -> None:
+    """The affinity is written as taskset writes it, and usable_cpus counts the same CPUs."""
+    assert gbcore.format_cpus({6, 0, 1, 2, 3, 9, 10}) == "0-3,6,9-10"
+    assert gbcore.cpu_affinity() == gbcore.format_cpus(os.sched_getaffinity(0))
+    assert gbcore.usable_cpus() == len(os.sched_getaffinity(0))
+
+
 def test_unknown_model_is_reported_unsupported() -> None:
     """Asking for a model gbcore does not know is an 'unsupported' failure, not a crash."""
     with pytest.raises(gbcore.WorkloadFailure) as failure:
         gbcore.make_model("fibers", TINY, 1)
     assert failure.value.status == "unsupported"
+
+
+def test_a_workload_that_fails_to_import_is_not_cached(tmp_path: Path) -> None:
+    """A workload whose import raised is imported afresh next time, not half-loaded."""
+    broken = tmp_path / "flaky.py"
+    broken.write_text("raise ImportError('not yet')\n")
+    with pytest.raises(ImportError):
+        gbcore.load_workload(str(broken))
+    broken.write_text("CHECKSUM = 1\n\ndef kernel():\n    return 1\n")
+    assert gbcore.load_workload(str(broken)).kernel() == 1

@@ -8,7 +8,7 @@ GIL never mattered, and a check that the free-threaded build costs nothing here.
 import hashlib
 
 CATEGORY = "c-release"
-TAGS = ("c-release", "hashlib")
+TAGS = ("c-release", "hashlib", "quick")
 DESCRIPTION = "hashlib.sha256 over 1 MiB buffers; C code that releases the GIL"
 # hex digest of the last round's chain of digests (deterministic input)
 CHECKSUM = "89b9216fb8275ce8d3921392895dc551466dc70d27e92ae1f9ff32addce10032"

@@ -8,7 +8,7 @@ builds, GIL-less implementations and processes can run the units side by side.
 from __future__ import division
 
 CATEGORY = "cpu"
-TAGS = ("cpu", "float")
+TAGS = ("cpu", "float", "quick")
 DESCRIPTION = "pure-Python float math (n-body); nothing releases the GIL"
 # energy of the system after STEPS steps, formatted to 9 decimals (the same on every
 # IEEE-754 implementation: only +, -, *, / and sqrt, all correctly rounded)

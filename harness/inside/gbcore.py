@@ -7,16 +7,38 @@ Python 2.7 and 3.4+ share: Jython 2.7 and IronPython 3.4 load it too.
 A *model* owns W workers. ``start()`` starts every worker and warms it with one full round,
 so that interpreter, pool and JIT start-up are over before any clock runs. ``round()`` then
 hands one unit of work to each worker and returns when all W are done: that, and only that,
-is what gets timed.
+is what gets timed. ``serial`` and ``threads`` live here; ``processes`` in gbprocess.py,
+``subinterpreters`` in gbinterp.py and the two asyncio models in gbasync.py, each imported
+only when asked for. A model the implementation lacks raises
+``WorkloadFailure("unsupported", reason)``: the host shows that as a neutral cell.
+
+Besides ``kernel()`` and ``CHECKSUM`` a workload may declare (README, "Adding a workload"):
+
+- a *generator* kernel, which yields I/O requests (see REQUESTS) instead of doing I/O
+  itself and ends with ``yield ("result", value)``. Each model performs the requests its
+  own way: blocking in serial, threads, processes and subinterpreters, awaited on the
+  event loop in asyncio. One file thus serves every model and Python 2.7 alike.
+- ``start_service()``, which starts what the kernels talk to (a loopback server) and
+  returns ``(argument, stop)``. The model calls it once in ``start()``, in its own
+  process, before the warm-up round; every kernel call gets ``argument``; ``close()``
+  calls ``stop()``. Neither start nor stop is ever timed.
+- ``updates_seen()``, which marks a *shared-state* workload: every kernel call returns how
+  many updates it made to state that all workers share, and every round checks that the
+  shared state gained exactly that many. A shortfall fails the round as wrong-checksum,
+  unless the workload sets ``COUNTS_LOST_UPDATES = True``: then it is counted and reported.
+  Workers that share no memory (processes, subinterpreters) can't run such a workload.
 """
 
 from __future__ import print_function
 
 import os
 import platform
+import socket
 import sys
 import threading
+import time
 import traceback
+import types
 
 try:  # Python 3
     import queue  # novm
@@ -35,7 +57,22 @@ EXIT_GIL_MISMATCH = 18
 EXIT_UNSUPPORTED = 19
 STATUS_PREFIX = "GILBENCH-STATUS"
 
-MODELS = ("serial", "threads", "processes")
+MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio", "asyncio-to-thread")
+
+# What a generator kernel may yield, and what the model sends back into it:
+#   ("sleep", seconds)              -> None, after that long
+#   ("connect", (host, port))       -> a connection (TCP, Nagle off); the model closes
+#                                      it when the unit ends, if the kernel hasn't
+#   ("send", connection, data)      -> None, once every byte is sent
+#   ("recv", connection, size)      -> up to size bytes; empty once the peer has closed
+#   ("close", connection)           -> None
+#   ("result", value)               ends the unit: Python 2.7 generators can't return a value
+REQUESTS = ("sleep", "connect", "send", "recv", "close", "result")
+IO_TIMEOUT = 10.0  # seconds: a loopback peer that is silent this long is broken, not slow
+# Untimed rounds after the warm-up in which a shared-state workload's lost updates are
+# counted: with the warm-up, 4 rounds of W units, enough to see races of a few per cent.
+LOST_UPDATE_ROUNDS = 3
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class WorkloadFailure(Exception):
@@ -45,6 +82,22 @@ class WorkloadFailure(Exception):
         Exception.__init__(self, detail)
         self.status = status
         self.detail = detail
+
+
+def unsupported(reason):
+    """The failure for a model this implementation (or this workload) can't run."""
+    return WorkloadFailure("unsupported", reason)
+
+
+def exit_code(status):
+    """The exit status a runner leaves with after reporting ``status``."""
+    return {"wrong-checksum": EXIT_WRONG_CHECKSUM, "gil-mismatch": EXIT_GIL_MISMATCH,
+            "unsupported": EXIT_UNSUPPORTED}.get(status, 1)  # fmt: skip
+
+
+def implementation():
+    """'CPython 3.14.7', 'PyPy 3.9.16', 'Jython 2.7.3': for reasons a user reads."""
+    return "%s %s" % (platform.python_implementation(), platform.python_version())
 
 
 def report_status(status, detail):
@@ -65,7 +118,11 @@ def load_workload(path):
         spec = importlib.util.spec_from_file_location(name, path)  # novm
         module = importlib.util.module_from_spec(spec)  # novm
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]  # a half-imported workload must not be found next time
+            raise
     else:
         import imp
 
@@ -73,18 +130,95 @@ def load_workload(path):
     return module
 
 
-def checked_unit(module):
+def _connect(address):
+    conn = socket.create_connection(tuple(address), IO_TIMEOUT)
+    # Request/response traffic: without this, Nagle's algorithm meets delayed ACKs and
+    # a reply can wait 40 ms for nothing.
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
+
+
+BLOCKING = {
+    "sleep": time.sleep,
+    "connect": _connect,
+    "send": lambda conn, data: conn.sendall(data),
+    "recv": lambda conn, size: conn.recv(size),
+    "close": lambda conn: conn.close(),
+}
+
+
+def unknown_request(request):
+    return WorkloadFailure(
+        "crashed", "the kernel yielded %r; a request starts with one of %s"
+        % (request, ", ".join(REQUESTS)),
+    )  # fmt: skip
+
+
+def drive_blocking(steps):
+    """Perform, blocking, each request a generator kernel yields; return its result.
+
+    The driver owns the connections it opens: whatever becomes of the unit, they are
+    closed when it ends (a kernel that fails halfway can't be trusted to).
+    """
+    opened = []
+    reply = None
+    try:
+        while True:
+            try:
+                request = steps.send(reply)
+            except StopIteration as stop:  # a Python 3 kernel may also ``return value``
+                return getattr(stop, "value", None)
+            if request[0] == "result":
+                return request[1]
+            perform = BLOCKING.get(request[0])
+            if perform is None:
+                raise unknown_request(request)
+            reply = perform(*request[1:])
+            if request[0] == "connect":
+                opened.append(reply)
+    finally:
+        steps.close()
+        for conn in opened:
+            conn.close()
+
+
+def kernel_args(module, service):
+    """A workload with a service gets its argument in every kernel call."""
+    return (service,) if hasattr(module, "start_service") else ()
+
+
+def check(module, got):
+    """Return ``got`` if it is the workload's CHECKSUM; raise wrong-checksum if not."""
+    if got != module.CHECKSUM:
+        raise WorkloadFailure("wrong-checksum", "expected %r, got %r" % (module.CHECKSUM, got))
+    return got
+
+
+def run_unit(module, service=None):
+    """Run one unit of the kernel, performing its I/O requests blocking; check the result."""
+    got = module.kernel(*kernel_args(module, service))
+    if isinstance(got, types.GeneratorType):
+        got = drive_blocking(got)
+    return check(module, got)
+
+
+def checked_unit(module, service=None):
     """Return a function that runs one unit of the kernel and verifies its checksum."""
-    kernel = module.kernel
-    expected = module.CHECKSUM
 
     def unit():
-        got = kernel()
-        if got != expected:
-            raise WorkloadFailure("wrong-checksum", "expected %r, got %r" % (expected, got))
-        return got
+        return run_unit(module, service)
 
     return unit
+
+
+def outcome(module, service=None):
+    """Run one unit and return a picklable (status, value) pair instead of raising."""
+    try:
+        return ("ok", run_unit(module, service))
+    except WorkloadFailure as exc:
+        return (exc.status, exc.detail)
+    except Exception:
+        return ("crashed", traceback.format_exc())
 
 
 def gil_enabled():
@@ -109,26 +243,38 @@ def usable_cpus():
     return machine_cpus()
 
 
+def format_cpus(cpus):
+    """CPU numbers as ranges, the way taskset and /proc write them: "0-3,6"."""
+    ranges = []
+    for cpu in sorted(cpus):
+        if ranges and ranges[-1][1] == cpu - 1:
+            ranges[-1][1] = cpu
+        else:
+            ranges.append([cpu, cpu])
+    return ",".join(str(a) if a == b else "%d-%d" % (a, b) for a, b in ranges)
+
+
+def cpu_affinity():
+    """The CPUs this process may run on ("0-1"); "" where that can't be known."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return format_cpus(affinity(0)) if affinity is not None else ""
+
+
 def machine_cpus():
     count = getattr(os, "cpu_count", None)
     if count is not None:
         return count() or 1
+    if platform.system() == "Java":  # Jython has no multiprocessing module
+        from java.lang import Runtime  # novm
+
+        return Runtime.getRuntime().availableProcessors()
     import multiprocessing
 
     return multiprocessing.cpu_count()
 
 
-def _outcome(unit):
-    """Run one unit and return a picklable (status, value) pair instead of raising."""
-    try:
-        return ("ok", unit())
-    except WorkloadFailure as exc:
-        return (exc.status, exc.detail)
-    except Exception:
-        return ("crashed", traceback.format_exc())
-
-
-def _collect(outcomes):
+def collect(outcomes):
+    """The values of W (status, value) outcomes; the first failure raises."""
     values = []
     for status, value in outcomes:
         if status != "ok":
@@ -137,125 +283,160 @@ def _collect(outcomes):
     return values
 
 
-class Serial(object):
-    """W units one after another in the calling thread: the baseline."""
+class Model(object):
+    """What every model shares: the workload, its service, and the lost-update check.
+
+    A subclass starts its workers in ``_start_workers()``, hands one unit to each in
+    ``_round()`` (returning W outcomes) and stops them in ``_stop_workers()``.
+    """
+
+    name = "model"
+    shares_memory = True  # False: workers can't see one another's objects
 
     def __init__(self, workload_path, workers):
-        self.unit = checked_unit(load_workload(workload_path))
+        self.workload_path = workload_path
         self.workers = workers
+        self.module = load_workload(workload_path)
+        self.shared_state = hasattr(self.module, "updates_seen")
+        if self.shared_state and not self.shares_memory:
+            raise unsupported(
+                "%s keeps its shared state in one process's memory, and the %s model's "
+                "workers share no memory" % (os.path.basename(workload_path), self.name)
+            )
+        self.service = None  # what the workload's start_service() returned for its kernels
+        self._stop_service = None
+        self.updates = 0  # shared-state workloads: updates made, and of those, lost
+        self.lost_updates = 0
 
     def start(self):
+        """Start every worker, then the workload's service, then warm with one round."""
+        self._start_workers()  # first: a forked worker must not inherit service threads
+        if hasattr(self.module, "start_service"):
+            self.service, self._stop_service = self.module.start_service()
         self.round()
+        if self.shared_state:
+            for _ in xrange(LOST_UPDATE_ROUNDS):
+                self.round()
 
     def round(self):
-        unit = self.unit
-        return [unit() for _ in xrange(self.workers)]
+        """One unit on each of the W workers; return their checked values."""
+        if not self.shared_state:
+            return collect(self._round())
+        before = self.module.updates_seen()
+        values = collect(self._round())
+        made = sum(values)
+        lost = made - (self.module.updates_seen() - before)
+        self.updates += made
+        self.lost_updates += lost
+        if lost and not getattr(self.module, "COUNTS_LOST_UPDATES", False):
+            raise WorkloadFailure(
+                "wrong-checksum", "%d of the round's %d updates to shared state were lost"
+                % (lost, made),
+            )  # fmt: skip
+        return values
 
     def close(self):
+        try:
+            self._stop_workers()
+        finally:
+            stop, self._stop_service = self._stop_service, None
+            if stop is not None:
+                stop()
+
+    def _start_workers(self):
+        pass
+
+    def _stop_workers(self):
         pass
 
 
-class Threads(object):
+class Serial(Model):
+    """W units one after another in the calling thread: the baseline."""
+
+    name = "serial"
+
+    def _round(self):
+        module, service = self.module, self.service
+        return [outcome(module, service) for _ in xrange(self.workers)]
+
+
+class Threads(Model):
     """W long-lived threads, each fed one unit per round through its own queue."""
 
+    name = "threads"
+
     def __init__(self, workload_path, workers):
-        self.unit = checked_unit(load_workload(workload_path))
-        self.workers = workers
+        Model.__init__(self, workload_path, workers)
         self.inboxes = []
         self.outbox = queue.Queue()
         self.threads = []
 
-    def _loop(self, inbox):
-        while inbox.get() is not None:
-            self.outbox.put(_outcome(self.unit))
+    def _unit(self, index):
+        """What worker ``index`` does with one unit; subinterpreters override it."""
+        return outcome(self.module, self.service)
 
-    def start(self):
-        for _ in xrange(self.workers):
+    def _loop(self, index, inbox):
+        while inbox.get() is not None:
+            self.outbox.put(self._unit(index))
+
+    def _start_workers(self):
+        for index in xrange(self.workers):
             inbox = queue.Queue()
-            thread = threading.Thread(target=self._loop, args=(inbox,))
+            thread = threading.Thread(target=self._loop, args=(index, inbox))
             thread.daemon = True
             thread.start()
             self.inboxes.append(inbox)
             self.threads.append(thread)
-        self.round()
 
-    def round(self):
+    def _round(self):
         for inbox in self.inboxes:
             inbox.put(1)
-        return _collect([self.outbox.get() for _ in xrange(self.workers)])
+        return [self.outbox.get() for _ in xrange(self.workers)]
 
-    def close(self):
+    def _stop_workers(self):
         for inbox in self.inboxes:
             inbox.put(None)
         for thread in self.threads:
             thread.join()
 
 
-def _process_loop(workload_path, conn):
-    """Body of one worker process: load the workload once, then serve units."""
-    unit = checked_unit(load_workload(workload_path))
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:  # the parent went away
-            return
-        if message is None:
-            return
-        conn.send(_outcome(unit))
+def _sibling(name):
+    """Import one of gbcore's sibling modules, wherever gbcore itself was loaded from."""
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    return __import__(name)
+
+
+def model_metadata(model):
+    """The metadata a started model adds to its runs (both runners record it)."""
+    metadata = {}
+    start_method = getattr(model, "start_method", None)
+    if start_method:
+        metadata["gilbench_start_method"] = start_method
+    if model.shared_state:
+        # counted over the warm-up and LOST_UPDATE_ROUNDS rounds, before any clock runs
+        metadata["gilbench_updates"] = model.updates
+        metadata["gilbench_lost_updates"] = model.lost_updates
+    return metadata
 
 
 def default_start_method():
-    import multiprocessing
-
-    return multiprocessing.get_start_method()  # novm
-
-
-class Processes(object):
-    """W long-lived worker processes, each fed one unit per round through its own pipe."""
-
-    def __init__(self, workload_path, workers, start_method=None):
-        import multiprocessing
-
-        self.workload_path = workload_path
-        self.workers = workers
-        # Processes are a Python 3 model: Jython and IronPython report it unsupported.
-        self.context = multiprocessing.get_context(start_method)  # novm
-        self.start_method = self.context.get_start_method()
-        self.conns = []
-        self.procs = []
-
-    def start(self):
-        for _ in xrange(self.workers):
-            parent, child = self.context.Pipe()
-            proc = self.context.Process(target=_process_loop, args=(self.workload_path, child))
-            proc.daemon = True
-            proc.start()
-            child.close()
-            self.conns.append(parent)
-            self.procs.append(proc)
-        self.round()
-
-    def round(self):
-        for conn in self.conns:
-            conn.send(1)
-        return _collect([conn.recv() for conn in self.conns])
-
-    def close(self):
-        for conn in self.conns:
-            try:
-                conn.send(None)
-            except (OSError, IOError):
-                pass
-        for proc in self.procs:
-            proc.join(5)
+    return _sibling("gbprocess").default_start_method()
 
 
 def make_model(name, workload_path, workers, start_method=None):
-    """Build (not start) the model called ``name``."""
+    """Build (not start) the model called ``name``; raise unsupported if it can't be had."""
     if name == "serial":
         return Serial(workload_path, workers)
     if name == "threads":
         return Threads(workload_path, workers)
     if name == "processes":
-        return Processes(workload_path, workers, start_method)
-    raise WorkloadFailure("unsupported", "unknown model %r" % (name,))
+        return _sibling("gbprocess").Processes(workload_path, workers, start_method)
+    if name == "subinterpreters":
+        return _sibling("gbinterp").Subinterpreters(workload_path, workers)
+    if name in ("asyncio", "asyncio-to-thread"):
+        if sys.version_info < (3, 5):
+            raise unsupported("the asyncio models need async/await (Python 3.5+); this is "
+                              + implementation())  # fmt: skip
+        return _sibling("gbasync").ASYNC_MODELS[name](workload_path, workers)
+    raise unsupported("unknown model %r; gbcore knows %s" % (name, ", ".join(MODELS)))

@@ -128,6 +128,7 @@ def _start(args):
             "gil_enabled": gil,
         }
     )
+    metadata.update(gbcore.model_metadata(model))
     return model, metadata
 
 
@@ -181,6 +182,10 @@ def run_worker(args):
             warmups = [[args.loops, _timed(model, args.loops)] for _ in range(args.warmups)]
             values = [_timed(model, args.loops) for _ in range(args.values)]
             run = {"warmups": warmups, "values": values, "metadata": {}}
+        # Counts differ from worker to worker, so they belong to the run, as in pyperf.
+        for key in ("gilbench_updates", "gilbench_lost_updates"):
+            if key in metadata:
+                run["metadata"][key] = metadata.pop(key)
         run["metadata"]["duration"] = clock() - started
         run["metadata"]["date"] = datetime.now().isoformat(" ")
         model.close()

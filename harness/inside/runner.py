@@ -98,12 +98,13 @@ def _start_model(args):
         "gilbench_workers": args.workers,
         "gilbench_checksum": repr(module.CHECKSUM),
         "gilbench_cpus": cpus,
+        "gilbench_affinity": gbcore.cpu_affinity(),
         "gilbench_cpu_count": gbcore.machine_cpus(),
         "gilbench_oversubscribed": int(args.workers > cpus),
         "gil_enabled": gil,
     }
-    if args.model == "processes":
-        metadata["gilbench_start_method"] = model.start_method
+    # the start method of processes; updates made and lost, for shared-state workloads
+    metadata.update(gbcore.model_metadata(model))
     return model, metadata
 
 
@@ -128,8 +129,8 @@ def main():
 
     try:
         model, metadata = _start_model(args)
-    except gbcore.WorkloadFailure as exc:
-        _fail(exc.status, exc.detail, gbcore.EXIT_WRONG_CHECKSUM)
+    except gbcore.WorkloadFailure as exc:  # unsupported, a wrong checksum, a crash
+        _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
     runner.metadata.update(metadata)
     perf_counter = pyperf.perf_counter
 
@@ -141,8 +142,7 @@ def main():
                 round_()
             return perf_counter() - start
         except gbcore.WorkloadFailure as exc:
-            code = gbcore.EXIT_WRONG_CHECKSUM if exc.status == "wrong-checksum" else 1
-            _fail(exc.status, exc.detail, code)
+            _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
 
     runner.bench_time_func(name, time_rounds)
     model.close()

@@ -1,0 +1,172 @@
+"""The subinterpreters model: W interpreters in one process, each with its own GIL.
+
+- CPython 3.14+: ``concurrent.interpreters`` (PEP 734). Results come back from
+  ``Interpreter.call``.
+- CPython 3.13: the private ``_interpreters`` module, the same machinery one level down.
+  Its ``call`` discards the return value, so each worker reads its result from a pipe.
+- Anything else (PyPy, Jython, CPython before 3.13): unsupported, with the reason.
+
+Both create "isolated" interpreters: own GIL, own allocator, no daemon threads. Each worker
+is a thread of the main interpreter that owns one subinterpreter and runs its units there,
+so a round hands W units to W interpreters on W threads at once.
+
+Everything that costs time happens in ``start()``: creating each interpreter, importing
+gbcore and the workload into it (by path, through ``sys.path``), then a warm-up round.
+Creating the second interpreter inside the timed region cost a quarter of the speedup on
+this project's machines (NOTES.md). A workload whose imports refuse subinterpreters (an
+extension module without multi-phase init) is reported unsupported.
+
+This module is imported twice: by gbcore.make_model in the main interpreter, and by each
+subinterpreter, where ``enter`` loads the workload and ``run_here``/``report_here`` run one
+unit. Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
+"""
+
+import ast
+import os
+import platform
+import traceback
+
+import gbcore
+
+# Run in each new interpreter, before the warm-up: the workload is imported here, once.
+SETUP = "import sys\nsys.path.insert(0, %r)\nimport gbinterp\ngbinterp.enter(%r)\n"
+REPORT = "import gbinterp\ngbinterp.report_here(%d, %r)\n"
+MAX_DETAIL = 16000  # characters of a traceback sent back: a pipe holds 64 KiB unread
+
+_workload = []  # in a subinterpreter: the workload module that ``enter`` loaded
+
+
+def enter(workload_path):
+    """In a subinterpreter: load the workload that this interpreter's units run."""
+    _workload.append(gbcore.load_workload(workload_path))
+
+
+def run_here(service):
+    """In a subinterpreter: one unit, as a (status, value) outcome."""
+    status, value = gbcore.outcome(_workload[0], service)
+    if status != "ok":
+        value = str(value)[-MAX_DETAIL:]
+    return (status, value)
+
+
+def report_here(fd, service):
+    """In a subinterpreter (3.13): one unit, its outcome written to ``fd`` as one line."""
+    os.write(fd, (repr(run_here(service)) + "\n").encode("utf-8"))
+
+
+class Pep734(object):
+    """CPython 3.14+: ``concurrent.interpreters``."""
+
+    def __init__(self, interpreters):
+        self.interpreters = interpreters
+
+    def create(self):
+        return self.interpreters.create()
+
+    def setup(self, interp, code):
+        getattr(interp, "exec")(code)  # getattr: "exec" is a keyword in Python 2.7
+
+    def run(self, interp, service):
+        return interp.call(run_here, service)
+
+    def close(self, interp):
+        interp.close()
+
+
+class Private(object):
+    """CPython 3.13: ``_interpreters``, whose exec returns a failure instead of raising."""
+
+    def __init__(self, module):
+        self.module = module
+        self.pipes = {}
+
+    def _exec(self, interp, code):
+        failure = getattr(self.module, "exec")(interp, code)  # a keyword in Python 2.7
+        if failure is not None:
+            raise RuntimeError(getattr(failure, "formatted", None) or str(failure))
+
+    def create(self):
+        interp = self.module.create()  # the default config is "isolated": its own GIL
+        self.pipes[interp] = os.pipe()
+        return interp
+
+    def setup(self, interp, code):
+        self._exec(interp, code)
+
+    def run(self, interp, service):
+        read, write = self.pipes[interp]
+        self._exec(interp, REPORT % (write, service))
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = os.read(read, 65536)
+            if not chunk:
+                raise RuntimeError("the subinterpreter closed its result pipe")
+            line += chunk
+        return ast.literal_eval(line.decode("utf-8"))
+
+    def close(self, interp):
+        self.module.destroy(interp)
+        for fd in self.pipes.pop(interp):
+            os.close(fd)
+
+
+def find_api(prefer=None):
+    """The subinterpreter API this interpreter has; ``prefer='private'`` forces 3.13's."""
+    if platform.python_implementation() != "CPython":
+        raise gbcore.unsupported(
+            "%s has no subinterpreters (a CPython 3.13+ feature)" % gbcore.implementation()
+        )
+    if prefer != "private":
+        try:
+            from concurrent import interpreters  # novm
+        except ImportError:
+            pass
+        else:
+            return Pep734(interpreters)
+    try:
+        import _interpreters  # novm
+    except ImportError:
+        raise gbcore.unsupported(
+            "subinterpreters with their own GIL need CPython 3.13+; this is "
+            + gbcore.implementation()
+        )
+    return Private(_interpreters)
+
+
+class Subinterpreters(gbcore.Threads):
+    """W threads of the main interpreter, each running its units in its own subinterpreter."""
+
+    name = "subinterpreters"
+    shares_memory = False
+
+    def __init__(self, workload_path, workers, prefer=None):
+        self.api = find_api(prefer)
+        gbcore.Threads.__init__(self, workload_path, workers)
+        self.interps = []
+
+    def _start_workers(self):
+        setup = SETUP % (gbcore.HERE, os.path.abspath(self.workload_path))
+        for _ in range(self.workers):
+            interp = self.api.create()
+            self.interps.append(interp)
+            try:
+                self.api.setup(interp, setup)
+            except Exception as exc:
+                if "subinterpreter" in str(exc):
+                    raise gbcore.unsupported(
+                        "the workload can't be imported in a subinterpreter: "
+                        + str(exc).strip().splitlines()[-1]
+                    )
+                raise gbcore.WorkloadFailure("crashed", traceback.format_exc())
+        gbcore.Threads._start_workers(self)
+
+    def _unit(self, index):
+        try:
+            return tuple(self.api.run(self.interps[index], self.service))
+        except Exception:
+            return ("crashed", traceback.format_exc())
+
+    def _stop_workers(self):
+        gbcore.Threads._stop_workers(self)
+        while self.interps:
+            self.api.close(self.interps.pop())

@@ -1,0 +1,121 @@
+"""The processes model: W long-lived worker processes, each fed one unit per round by pipe.
+
+The start method is the caller's choice (spawn, forkserver or fork) or the platform's
+default, and is recorded with every run. fork is refused, as unsupported with the reason,
+where it isn't safe:
+
+- when this process already runs other threads: the child gets a copy of every lock as it
+  was at that instant, including locks those threads held, and can deadlock on them (the
+  reason CPython 3.12+ warns and 3.14 stopped defaulting to fork);
+- on macOS, whose system libraries aren't fork-safe (bpo-33725).
+
+Imported by gbcore.make_model only. Same-syntax rule: this file must parse on Python 2.7
+and 3.4+ (see gbcore.py); Jython has no multiprocessing and gets "unsupported".
+"""
+
+import sys
+import threading
+
+import gbcore
+
+try:
+    xrange
+except NameError:  # Python 3
+    xrange = range
+
+
+def _multiprocessing():
+    try:
+        import multiprocessing
+    except ImportError:
+        raise gbcore.unsupported("%s has no multiprocessing module" % gbcore.implementation())
+    if not hasattr(multiprocessing, "get_context"):
+        raise gbcore.unsupported(
+            "%s's multiprocessing has no start methods (Python 3.4+)" % gbcore.implementation()
+        )
+    return multiprocessing
+
+
+def default_start_method():
+    return _multiprocessing().get_start_method()  # novm
+
+
+def fork_hazard():
+    """Why fork isn't safe in this process right now, or None if it is."""
+    if sys.platform == "darwin":
+        return "macOS system libraries are not fork-safe (bpo-33725); use spawn or forkserver"
+    others = threading.active_count() - 1
+    if others:
+        return (
+            "this process already runs %d other thread(s), whose locks a forked child would "
+            "inherit mid-use; use spawn or forkserver" % others
+        )
+    return None
+
+
+def _process_loop(workload_path, conn):
+    """Body of one worker process: load the workload once, then serve units."""
+    module = gbcore.load_workload(workload_path)
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the parent went away
+            return
+        if message is None:
+            return
+        conn.send(gbcore.outcome(module, message[0]))
+
+
+class Processes(gbcore.Model):
+    """W long-lived worker processes, each fed one unit per round through its own pipe."""
+
+    name = "processes"
+    shares_memory = False
+
+    def __init__(self, workload_path, workers, start_method=None):
+        multiprocessing = _multiprocessing()
+        gbcore.Model.__init__(self, workload_path, workers)
+        methods = multiprocessing.get_all_start_methods()  # novm
+        if start_method is not None and start_method not in methods:
+            raise gbcore.unsupported(
+                "start method %r is not available here; %s has %s"
+                % (start_method, gbcore.implementation(), ", ".join(methods))
+            )
+        self.context = multiprocessing.get_context(start_method)  # novm
+        self.start_method = self.context.get_start_method()
+        self.conns = []
+        self.procs = []
+
+    def _start_workers(self):
+        if self.start_method == "fork":
+            hazard = fork_hazard()
+            if hazard:
+                raise gbcore.unsupported("fork is unsafe here: " + hazard)
+        for _ in xrange(self.workers):
+            parent, child = self.context.Pipe()
+            proc = self.context.Process(target=_process_loop, args=(self.workload_path, child))
+            proc.daemon = True
+            proc.start()
+            child.close()
+            self.conns.append(parent)
+            self.procs.append(proc)
+
+    def _round(self):
+        message = (self.service,)
+        for conn in self.conns:
+            conn.send(message)
+        return [conn.recv() for conn in self.conns]
+
+    def _stop_workers(self):
+        for conn in self.conns:
+            try:
+                conn.send(None)
+            except (OSError, IOError):
+                pass
+        for proc in self.procs:
+            proc.join(5)
+            if proc.is_alive():  # wedged in a unit: don't leave it behind
+                proc.terminate()
+                proc.join(5)
+        for conn in self.conns:
+            conn.close()
