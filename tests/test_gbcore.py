@@ -267,3 +267,13 @@ def test_a_workload_that_fails_to_import_is_not_cached(tmp_path: Path) -> None:
         gbcore.load_workload(str(broken))
     broken.write_text("CHECKSUM = 1\n\ndef kernel():\n    return 1\n")
     assert gbcore.load_workload(str(broken)).kernel() == 1
+
+
+def test_affinity_is_never_empty_where_os_cannot_tell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without os.sched_getaffinity (PyPy, Jython) the affinity is still a non-empty string.
+
+    pyperf refuses empty metadata values, which once crashed every PyPy benchmark.
+    """
+    expected = gbcore.format_cpus(os.sched_getaffinity(0))  # what Linux's kernel also reports
+    monkeypatch.delattr(gbcore.os, "sched_getaffinity")
+    assert gbcore.cpu_affinity() == expected

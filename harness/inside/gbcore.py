@@ -255,9 +255,22 @@ def format_cpus(cpus):
 
 
 def cpu_affinity():
-    """The CPUs this process may run on ("0-1"); "" where that can't be known."""
+    """The CPUs this process may run on ("0-1"), or "unknown" (pyperf refuses empty values).
+
+    PyPy and Jython lack os.sched_getaffinity; on Linux the kernel still says, in
+    /proc/self/status.
+    """
     affinity = getattr(os, "sched_getaffinity", None)
-    return format_cpus(affinity(0)) if affinity is not None else ""
+    if affinity is not None:
+        return format_cpus(affinity(0))
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Cpus_allowed_list:"):
+                    return line.split(":", 1)[1].strip() or "unknown"
+    except (IOError, OSError):
+        pass
+    return "unknown"
 
 
 def machine_cpus():
