@@ -182,6 +182,8 @@ def _selection(args: argparse.Namespace) -> tuple[list[str], list[int]]:
     if args.list:
         cmd_list(args)
         raise SystemExit(0)
+    if args.quick and not args.model:
+        models = list(run.QUICK_MODELS)
     if args.workers:
         return models, args.workers
     return models, list(run.QUICK_WORKERS if args.quick else run.default_workers())
@@ -209,8 +211,9 @@ def cmd_measure(args: argparse.Namespace) -> int:
     wanted = [w for item in args.workload for w in _csv(item)]
     if args.quick and not wanted:
         wanted = [run.QUICK_TAG]
-        _say(f"--quick: the '{run.QUICK_TAG}'-tagged workloads at {run.QUICK_WORKERS} workers, "
-             "every model; pick others with --workload and --workers")  # fmt: skip
+        _say(f"--quick: the '{run.QUICK_TAG}'-tagged workloads; serial at 1 worker, "
+             f"{', '.join(run.QUICK_MODELS[1:])} at 2; choose with --workload, --model, "
+             "--workers")  # fmt: skip
     workloads = select_workloads(catalogue, wanted)
     impls = _impls(args)
     available = [i for i in impls if i.available]
@@ -250,7 +253,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
         store.write_manifest(run_dir, impls, profile.name, selection, described)
     store.point_latest(run_dir)
     _say(f"results go to {run_dir}")
-    benches = run.plan([i for i in impls if i.available], workloads, models, workers)
+    quick_matrix = args.quick and not args.workers and not args.model
+    benches = run.plan([i for i in impls if i.available], workloads, models, workers, quick_matrix)
     outcomes = run_with_progress(benches, pythons, run_dir, profile)
     code = _report(run_dir)
     failed = sum(o.status in FAILED for o in outcomes)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.impls import Impl
 from harness.workloads import Workload, script_command, script_environ
@@ -67,6 +68,9 @@ class Profile:
 # measured on 2 cores (a PyPy cell alone spends ~20 s calibrating its JIT's warm-up).
 QUICK_TAG = "quick"
 QUICK_WORKERS = (1, 2)
+# asyncio-to-thread, a variant for CPU work, is left to full runs; every other model is
+# measured at 2 workers against serial at 1, the baseline every finding is built on.
+QUICK_MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio")
 
 PROFILES = {
     # 3 passes x 1 process x 3 values: pyperf's minimum of 3 processes (3 hash seeds).
@@ -101,8 +105,13 @@ def plan(
     workloads: Iterable[Workload],
     models: Iterable[str],
     workers: Iterable[int],
+    baseline_only_at_one: bool = False,
 ) -> list[Bench]:
-    """Every combination, in a stable order: implementation, workload, model, workers."""
+    """Every combination, in a stable order: implementation, workload, model, workers.
+
+    ``baseline_only_at_one`` (the quick profile's default selection) measures only serial
+    at 1 worker, the baseline of every speedup, and the other models at their other counts.
+    """
     counts = sorted(set(workers))
     models = list(models)
     workloads = list(workloads)
@@ -113,6 +122,8 @@ def plan(
         for w in workloads
         for m in models
         for n in counts
+        if not (baseline_only_at_one and n == 1 and m != "serial")
+        and not (baseline_only_at_one and n > 1 and m == "serial")
     ]
 
 
@@ -147,15 +158,25 @@ def runner_command(
 
 
 def calibration_args(raw: Path, name: str) -> list[str]:
-    """``--loops``/``--warmups`` that an earlier pass calibrated for ``name``, if any.
+    """``--loops``/``--warmups`` already calibrated for ``name``, if any.
 
-    Later passes reuse them, as pyperf's own worker processes do, instead of paying for
-    calibration (and a JIT's long warm-up search) again.
+    Later passes reuse a benchmark's own calibration, as pyperf's own worker processes do.
+    A benchmark not yet calibrated reuses the warm-up count of its workload's serial
+    1-worker cell: how long a JIT takes to settle depends on the workload's code, and the
+    search for it costs a PyPy cell about 20 s. Loops are still calibrated per cell.
     """
     try:
         suite = json.loads(raw.read_text())
     except (OSError, ValueError):
         return []
+    own = _calibration(suite, name)
+    if "--warmups" in own:
+        return own
+    baseline = _calibration(suite, name.split("/")[0] + "/serial/1")
+    return own + (baseline[2:] if baseline[2:3] == ["--warmups"] else [])
+
+
+def _calibration(suite: dict[str, Any], name: str) -> list[str]:
     for bench in suite.get("benchmarks", []):
         runs = bench.get("runs", [])
         meta = {**suite.get("metadata", {}), **bench.get("metadata", {})}

@@ -117,3 +117,24 @@ def test_passes_append_to_the_same_benchmark_and_skip_failures(
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
     assert suite.get_benchmark_names() == ["tiny/serial/1"]
     assert len(suite.get_benchmark("tiny/serial/1").get_values()) == 4
+
+
+def test_quick_plan_measures_serial_at_one_and_other_models_at_two(host_impl: Impl) -> None:
+    """The quick matrix keeps the baseline (serial, 1) and every other model at 2 workers."""
+    tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
+    benches = run.plan([host_impl], [tiny], ["serial", "threads", "asyncio"], [1, 2], True)
+    assert [b.name for b in benches] == ["tiny/serial/1", "tiny/threads/2", "tiny/asyncio/2"]
+
+
+def test_an_uncalibrated_cell_reuses_its_workloads_jit_warmups(tmp_path: Path) -> None:
+    """A cell's own calibration wins; else it borrows warm-ups (not loops) from serial/1."""
+    raw = tmp_path / "pypy.json"
+    calibrated = [{"metadata": {"calibrate_loops": 16}}, {"metadata": {"calibrate_warmups": 41}}]
+    raw.write_text(json.dumps({"version": "1.0", "metadata": {}, "benchmarks": [
+        {"metadata": {"name": "nbody/serial/1"}, "runs": calibrated},
+        {"metadata": {"name": "nbody/threads/2"}, "runs": [{"metadata": {"calibrate_loops": 8}}]},
+    ]}))  # fmt: skip
+    assert run.calibration_args(raw, "nbody/serial/1") == ["--loops", "16", "--warmups", "41"]
+    assert run.calibration_args(raw, "nbody/threads/2") == ["--loops", "8", "--warmups", "41"]
+    assert run.calibration_args(raw, "nbody/processes/2") == ["--warmups", "41"]
+    assert run.calibration_args(raw, "hash/threads/2") == []

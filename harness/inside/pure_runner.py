@@ -159,6 +159,8 @@ def _calibrate(model, args):
         if args.loops or value * loops >= args.min_time:
             break
         loops *= 2
+    if args.warmups is not None:  # already calibrated (another cell of this workload)
+        return loops, args.warmups, warmups
     values = []
     started = clock()
     while not _settled(values) and clock() - started < MAX_WARMUP_SECONDS:
@@ -290,9 +292,10 @@ def main(argv=None):
     runs = []
     loops, warmups = args.loops, args.warmups
     if not loops or warmups is None:
-        calibration = _spawn(
-            interpreter, base, ["--calibrate"] + (["--loops", str(loops)] if loops else [])
+        known = (["--loops", str(loops)] if loops else []) + (
+            ["--warmups", str(warmups)] if warmups is not None else []
         )
+        calibration = _spawn(interpreter, base, ["--calibrate"] + known)
         runs.append(calibration["run"])
         loops = loops or calibration["run"]["metadata"]["calibrate_loops"]
         if warmups is None:
