@@ -217,6 +217,13 @@ def _planned_cells(run: Run) -> pd.DataFrame:
     impls = {i["id"]: i for i in run.manifest.get("impls", [])}
     selection = run.manifest.get("selection", {})
     workload_meta = {w["name"]: w for w in run.manifest.get("workloads", [])}
+    # The cells the run planned: those attempted, else (nothing ran) the whole selection.
+    planned = sorted({tuple(c) for c in outcomes[CELL[1:]].itertuples(index=False)}) or [
+        (workload, model, workers)
+        for workload in workload_meta
+        for model in selection.get("models", [])
+        for workers in selection.get("workers", [])
+    ]
     extra = [
         {
             "impl": impl_id,
@@ -228,9 +235,7 @@ def _planned_cells(run: Run) -> pd.DataFrame:
         }
         for impl_id, info in impls.items()
         if info.get("unavailable")
-        for workload in workload_meta
-        for model in selection.get("models", [])
-        for workers in selection.get("workers", [])
+        for workload, model, workers in planned
     ]
     rows = pd.concat([rows, pd.DataFrame(extra, columns=rows.columns)], ignore_index=True)
     rows["workers"] = rows["workers"].astype(int)
