@@ -75,7 +75,16 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         help="list the selected workloads with their categories, then exit",
     )
     group.add_argument(
-        "--quick", action="store_true", help="fewer pyperf processes and values: rough figures fast"
+        "--quick",
+        action="store_true",
+        help="3 pyperf processes x 3 values a cell and, unless chosen, a small headline "
+        "selection: rough figures in minutes",
+    )
+    group.add_argument(
+        "--sparse",
+        action="store_true",
+        help="serial only at 1 worker (every speedup's baseline), the other models only at "
+        "the other counts (the default under --quick)",
     )
     group.add_argument(
         "--timeout",
@@ -253,8 +262,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
         store.write_manifest(run_dir, impls, profile.name, selection, described)
     store.point_latest(run_dir)
     _say(f"results go to {run_dir}")
-    quick_matrix = args.quick and not args.workers and not args.model
-    benches = run.plan([i for i in impls if i.available], workloads, models, workers, quick_matrix)
+    sparse = args.sparse or (args.quick and not args.workers and not args.model)
+    benches = run.plan([i for i in impls if i.available], workloads, models, workers, sparse)
     outcomes = run_with_progress(benches, pythons, run_dir, profile)
     code = _report(run_dir)
     failed = sum(o.status in FAILED for o in outcomes)
