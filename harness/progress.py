@@ -41,7 +41,8 @@ def run_with_progress(
         task = progress.add_task("benchmarks", total=len(benches) * profile.passes)
 
         def on_done(bench: run.Bench, outcome: run.Outcome | None) -> None:
-            if outcome is not None and outcome.status != "ok":
+            # unsupported cells are expected (the report explains them); failures are news
+            if outcome is not None and outcome.status not in ("ok", "unsupported"):
                 progress.console.print(
                     f"{bench.impl.id} {bench.name}: {outcome.status}: {outcome.detail}",
                     markup=False,
