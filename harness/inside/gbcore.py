@@ -420,6 +420,52 @@ def _sibling(name):
     return __import__(name)
 
 
+METADATA_VERSION = 1  # of the gilbench_* metadata both runners add; results.py reads it
+
+
+def start_measured(args):
+    """Start and warm the model, then check the GIL state in force: (model, metadata).
+
+    Both runners call this in each worker process before any clock runs. The GIL state is
+    read after every import (the workload's included) and after the warm-up round: an
+    extension module can turn a free-threaded build's GIL back on. A state that breaks
+    the implementation's promise raises gil-mismatch, and nothing is measured.
+    """
+    module = load_workload(args.workload)
+    model = make_model(args.model, args.workload, args.workers, args.start_method)
+    model.start()  # every worker started and warmed: one full round
+    gil = gil_enabled()
+    if args.expect_gil != "any" and gil != int(args.expect_gil):
+        model.close()
+        raise WorkloadFailure(
+            "gil-mismatch",
+            "%s promises GIL %s but the GIL in force is %s"
+            % (
+                args.impl,
+                "enabled" if args.expect_gil == "1" else "disabled",
+                "enabled" if gil else "disabled",
+            ),
+        )
+    cpus = usable_cpus()
+    metadata = {
+        "gilbench_version": METADATA_VERSION,
+        "gilbench_impl": args.impl,
+        "gilbench_build": args.build or "-",
+        "gilbench_workload": os.path.splitext(os.path.basename(args.workload))[0],
+        "gilbench_model": args.model,
+        "gilbench_workers": args.workers,
+        "gilbench_checksum": repr(module.CHECKSUM),
+        "gilbench_cpus": cpus,
+        "gilbench_affinity": cpu_affinity(),
+        "gilbench_cpu_count": machine_cpus(),
+        "gilbench_oversubscribed": int(args.workers > cpus),
+        "gil_enabled": gil,
+    }
+    # the start method of processes; updates made and lost, for shared-state workloads
+    metadata.update(model_metadata(model))
+    return model, metadata
+
+
 def model_metadata(model):
     """The metadata a started model adds to its runs (both runners record it)."""
     metadata = {}

@@ -40,7 +40,6 @@ except NameError:  # Python 3
     xrange = range
 
 PYPERF_JSON_VERSION = "1.0"  # pyperf's suite format, as BenchmarkSuite.load expects it
-METADATA_VERSION = 1  # the same gilbench metadata runner.py adds
 STABLE_SPREAD = 0.05  # warm-ups stop when 3 in a row lie within 5% of their median
 MIN_WARMUPS = 3
 MAX_WARMUP_SECONDS = 30.0  # give up waiting for a JIT to settle after this long
@@ -94,41 +93,9 @@ def _fail(status, detail, code):
 
 
 def _start(args):
-    """Load, start and warm the model; check the GIL state; return it with its metadata."""
-    module = gbcore.load_workload(args.workload)
-    model = gbcore.make_model(args.model, args.workload, args.workers, args.start_method)
-    model.start()
-    gil = gbcore.gil_enabled()
-    if args.expect_gil != "any" and gil != int(args.expect_gil):
-        model.close()
-        _fail(
-            "gil-mismatch",
-            "%s promises GIL %s but the GIL in force is %s"
-            % (
-                args.impl,
-                "enabled" if args.expect_gil == "1" else "disabled",
-                "enabled" if gil else "disabled",
-            ),
-            gbcore.EXIT_GIL_MISMATCH,
-        )
-    cpus = gbcore.usable_cpus()
-    metadata = _environment_metadata()
-    metadata.update(
-        {
-            "gilbench_version": METADATA_VERSION,
-            "gilbench_impl": args.impl,
-            "gilbench_build": args.build or "-",
-            "gilbench_workload": os.path.splitext(os.path.basename(args.workload))[0],
-            "gilbench_model": args.model,
-            "gilbench_workers": args.workers,
-            "gilbench_checksum": repr(module.CHECKSUM),
-            "gilbench_cpus": cpus,
-            "gilbench_cpu_count": gbcore.machine_cpus(),
-            "gilbench_oversubscribed": int(args.workers > cpus),
-            "gil_enabled": gil,
-        }
-    )
-    metadata.update(gbcore.model_metadata(model))
+    """gbcore.start_measured, plus what pyperf itself would record about the interpreter."""
+    model, metadata = gbcore.start_measured(args)
+    metadata.update(_environment_metadata())
     return model, metadata
 
 
@@ -192,11 +159,7 @@ def run_worker(args):
         run["metadata"]["date"] = datetime.now().isoformat(" ")
         model.close()
     except gbcore.WorkloadFailure as exc:
-        code = {
-            "wrong-checksum": gbcore.EXIT_WRONG_CHECKSUM,
-            "unsupported": gbcore.EXIT_UNSUPPORTED,
-        }.get(exc.status, 1)
-        _fail(exc.status, exc.detail, code)
+        _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
     with open(args.result, "w") as out:
         json.dump({"run": run, "metadata": metadata}, out)
     sys.stdout.flush()
@@ -243,7 +206,7 @@ def _environment_metadata():
         "python_executable": sys.executable,
         "platform": platform.platform(),
         "cpu_count": gbcore.machine_cpus(),
-        "perf_version": "gilbench pure_runner %d" % METADATA_VERSION,
+        "perf_version": "gilbench pure_runner %d" % gbcore.METADATA_VERSION,
         "unit": "second",
     }
 

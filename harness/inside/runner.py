@@ -23,9 +23,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gbcore  # noqa: E402
 
-# Version of the metadata gilbench adds to pyperf's JSON; results.py refuses others.
-METADATA_VERSION = 1
-
 
 def _add_options(parser):
     parser.add_argument("--workload", required=True, help="path of the workload file")
@@ -70,44 +67,6 @@ def _fail(status, detail, exit_code):
     os._exit(exit_code)
 
 
-def _start_model(args):
-    """Start and warm the model; return it with the metadata that describes the run."""
-    module = gbcore.load_workload(args.workload)
-    model = gbcore.make_model(args.model, args.workload, args.workers, args.start_method)
-    model.start()  # every worker started and warmed: one full round
-    gil = gbcore.gil_enabled()  # after every import, including the workload's
-    if args.expect_gil != "any" and gil != int(args.expect_gil):
-        model.close()
-        _fail(
-            "gil-mismatch",
-            "%s promises GIL %s but the GIL in force is %s"
-            % (
-                args.impl,
-                "enabled" if args.expect_gil == "1" else "disabled",
-                "enabled" if gil else "disabled",
-            ),
-            gbcore.EXIT_GIL_MISMATCH,
-        )
-    cpus = gbcore.usable_cpus()
-    metadata = {
-        "gilbench_version": METADATA_VERSION,
-        "gilbench_impl": args.impl,
-        "gilbench_build": args.build or "-",
-        "gilbench_workload": os.path.splitext(os.path.basename(args.workload))[0],
-        "gilbench_model": args.model,
-        "gilbench_workers": args.workers,
-        "gilbench_checksum": repr(module.CHECKSUM),
-        "gilbench_cpus": cpus,
-        "gilbench_affinity": gbcore.cpu_affinity(),
-        "gilbench_cpu_count": gbcore.machine_cpus(),
-        "gilbench_oversubscribed": int(args.workers > cpus),
-        "gil_enabled": gil,
-    }
-    # the start method of processes; updates made and lost, for shared-state workloads
-    metadata.update(gbcore.model_metadata(model))
-    return model, metadata
-
-
 def main():
     import pyperf
 
@@ -128,7 +87,7 @@ def main():
         return
 
     try:
-        model, metadata = _start_model(args)
+        model, metadata = gbcore.start_measured(args)
     except gbcore.WorkloadFailure as exc:  # unsupported, a wrong checksum, a crash
         _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
     runner.metadata.update(metadata)
