@@ -43,3 +43,29 @@ def require_or_skip(found: bool, what: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI installs {what} (harness/system.py TEST_PACKAGES), but it is missing")
     pytest.skip(f"{what} is not installed here")
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The quick fixture run's report, rendered into a copy of the run."""
+    import shutil
+
+    from harness.render import render_report
+    from harness.results import load_run
+
+    run_dir = tmp_path_factory.mktemp("report") / "quick"
+    shutil.copytree(DATA / "runs" / "quick", run_dir)
+    render_report(load_run(run_dir))
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of a run whose workload and category names are HTML tags."""
+    from harness.render import render_report
+    from harness.results import load_run
+    from tests.test_render import make_hostile_run
+
+    run_dir = make_hostile_run(tmp_path_factory.mktemp("hostile") / "run")
+    render_report(load_run(run_dir))
+    return run_dir

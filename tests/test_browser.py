@@ -6,7 +6,6 @@ so a missing /usr/bin/chromium fails these tests instead of skipping them.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, sync_playwright
 
-from harness.render import render_report
-from harness.results import load_run
-from tests.test_render import HOSTILE_CATEGORY, HOSTILE_WORKLOAD, QUICK, make_hostile_run
+from tests.test_render import HOSTILE_CATEGORY, HOSTILE_WORKLOAD
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -55,23 +52,6 @@ def browser() -> Iterator[Browser]:
         )
         yield launched
         launched.close()
-
-
-@pytest.fixture(scope="module")
-def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The quick fixture's report, rendered into a copy of the run."""
-    run_dir = tmp_path_factory.mktemp("report") / "quick"
-    shutil.copytree(QUICK, run_dir)
-    render_report(load_run(run_dir))
-    return run_dir
-
-
-@pytest.fixture(scope="module")
-def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A report whose workload and category names are HTML tags."""
-    run_dir = make_hostile_run(tmp_path_factory.mktemp("hostile") / "run")
-    render_report(load_run(run_dir))
-    return run_dir
 
 
 def visit(browser: Browser, path: Path, width: int = 1280) -> Visit:

@@ -31,23 +31,6 @@ def make_hostile_run(run_dir: Path) -> Path:
     return run_dir
 
 
-@pytest.fixture(scope="module")
-def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The quick fixture's report, rendered into a copy of the run."""
-    run_dir = tmp_path_factory.mktemp("report") / "quick"
-    shutil.copytree(QUICK, run_dir)
-    render_report(load_run(run_dir))
-    return run_dir
-
-
-@pytest.fixture(scope="module")
-def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The report of a run whose workload and category names are HTML tags."""
-    run_dir = make_hostile_run(tmp_path_factory.mktemp("hostile") / "run")
-    render_report(load_run(run_dir))
-    return run_dir
-
-
 def test_summary_markdown_matches_golden(quick_report: Path) -> None:
     """summary.md (findings, headline tables, every cell) is pinned for the quick fixture."""
     assert_golden("report-summary.md", (quick_report / "summary.md").read_text())
