@@ -2,7 +2,8 @@
 
 A cell is one implementation x workload x model x worker count. Each gets its median and
 95% confidence interval, its speedup and parallel efficiency against the same
-implementation's serial run on one worker, its throughput against the reference
+implementation's serial units (timed beside the cell's own values where the run paired
+them, else the serial run on one worker), its throughput against the reference
 implementation at the same model and worker count with a significance verdict, and a flag
 when its spread is too wide to support a conclusion.
 """
@@ -23,10 +24,10 @@ from harness.results import Run
 CELL = ["impl", "workload", "model", "workers"]
 SUMMARY_COLUMNS = [
     "impl", "gil_enabled", "workload", "category", "model", "workers", "oversubscribed",
-    "status", "detail", "n", "median_s", "ci_low_s", "ci_high_s", "throughput", "speedup",
-    "speedup_ci_low", "speedup_ci_high", "efficiency", "vs_ref", "vs_ref_ci_low",
-    "vs_ref_ci_high", "vs_ref_verdict", "spread", "flag", "cpu_count", "checksum",
-    "updates", "lost_updates",
+    "status", "detail", "n", "median_s", "ci_low_s", "ci_high_s", "throughput", "baseline_s",
+    "paired", "speedup", "speedup_ci_low", "speedup_ci_high", "efficiency", "vs_ref",
+    "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "spread", "flag", "cpu_count",
+    "checksum", "updates", "lost_updates",
 ]  # fmt: skip
 # A 95% interval wider than this share of its median (+-12.5%) can't tell apart the
 # effects the report exists to find: the free-threaded build's 5-15% single-thread cost,
@@ -108,7 +109,7 @@ def summarize(run: Run) -> pd.DataFrame:
             ok, table["n"], table["ci_low_s"], table["median_s"], table["ci_high_s"], strict=True
         )
     ]
-    _add_speedups(table, samples)
+    _add_speedups(table, samples, cell_samples(run.paired))
     _add_reference_ratios(table, samples, find_roles(run.manifest).reference)
     return table[SUMMARY_COLUMNS].reset_index(drop=True)
 
@@ -134,19 +135,39 @@ def _bootstrap_into(
     table.loc[mask, list(columns)] = estimates
 
 
-def _add_speedups(table: pd.DataFrame, samples: Mapping[tuple[Any, ...], np.ndarray]) -> None:
-    """Speedup: throughput against the same implementation's serial run on one worker."""
-    baseline = table[(table["model"] == "serial") & (table["workers"] == 1)]
-    base = baseline.set_index(["impl", "workload"])["throughput"]
-    keys = pd.MultiIndex.from_frame(table[["impl", "workload"]])
-    table["speedup"] = table["throughput"].to_numpy() / base.reindex(keys).to_numpy()
+def _add_speedups(
+    table: pd.DataFrame,
+    samples: Mapping[tuple[Any, ...], np.ndarray],
+    paired: Mapping[tuple[Any, ...], np.ndarray],
+) -> None:
+    """Speedup: throughput against serial units of the same implementation and workload.
+
+    The serial units are, where the cell's worker processes timed them beside its values
+    (gbcore.Pairing), those paired units: both sides of the ratio then come from the same
+    moments, and a machine whose speed drifts can't tilt it. Otherwise (the baseline
+    cell itself, or a run from before pairing) they are the serial 1-worker cell's values.
+    ``baseline_s`` is the median serial unit used, ``paired`` says which kind it was.
+    """
     is_base = (table["model"] == "serial") & (table["workers"] == 1)
+    lookup = dict(samples)
+    dens: list[tuple[Any, ...]] = []
+    for key, base in zip(_keys(table), is_base, strict=True):
+        if key in paired and not base:
+            lookup[("paired", *key)] = paired[key]
+            dens.append(("paired", *key))
+        else:
+            dens.append((key[0], key[1], "serial", 1))
+    table["paired"] = [den[0] == "paired" for den in dens]
+    table["baseline_s"] = [
+        float(np.median(lookup[den])) if den in lookup else np.nan for den in dens
+    ]
+    table["speedup"] = table["workers"] * table["baseline_s"] / table["median_s"]
     mask = (table["status"] == "ok") & ~is_base
-    pairs = [((i, w, "serial", 1), (i, w, m, n)) for i, w, m, n in _keys(table[mask])]
+    pairs = [(den, key) for den, key, m in zip(dens, _keys(table), mask, strict=True) if m]
     columns = ["speedup_bootstrap", "speedup_ci_low", "speedup_ci_high"]
     for column in columns:
         table[column] = np.nan
-    _bootstrap_into(table, mask, pairs, samples, columns)
+    _bootstrap_into(table, mask, pairs, lookup, columns)
     table["speedup_ci_low"] *= table["workers"]
     table["speedup_ci_high"] *= table["workers"]
     del table["speedup_bootstrap"]

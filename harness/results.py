@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ VALUE_COLUMNS = [
     "cpu_count", "cpus", "affinity", "oversubscribed", "checksum", "start_method", "kind",
     "updates", "lost_updates",
 ]  # fmt: skip
+PAIRED_COLUMNS = ["impl", "workload", "model", "workers", "process", "value", "seconds"]
 OUTCOME_COLUMNS = [
     "impl", "workload", "model", "workers", "pass", "status", "detail", "elapsed_s"
 ]  # fmt: skip
@@ -36,6 +37,8 @@ class Run:
     manifest: dict[str, Any]
     outcomes: pd.DataFrame
     values: pd.DataFrame
+    # serial units timed beside each cell's values (gbcore.Pairing); empty for older runs
+    paired: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PAIRED_COLUMNS))
 
 
 def resolve_run(reports: Path, name: str = "latest") -> Path:
@@ -98,6 +101,30 @@ def load_values(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=VALUE_COLUMNS)
 
 
+def load_paired(run_dir: Path) -> pd.DataFrame:
+    """Every serial unit time in ``raw/*.paired.jsonl`` as one row (seconds per unit)."""
+    rows: list[dict[str, object]] = []
+    for path in sorted((run_dir / "raw").glob("*.paired.jsonl")):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                key = {k: record[k] for k in ("impl", "workload", "model")}
+                key["workers"] = int(record["workers"])
+                seconds = [float(s) for s in record["seconds"]]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ResultsError(
+                    f"{path}:{number} is not a paired-units record ({exc}); delete that line "
+                    "(speedups then fall back to the serial cell) and run the report again"
+                ) from exc
+            rows.extend(
+                {**key, "process": number, "value": index, "seconds": value}
+                for index, value in enumerate(seconds)
+            )
+    return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
+
+
 def _bench_rows(bench: Any) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     runs = bench.get_runs()
@@ -137,4 +164,10 @@ def _bench_rows(bench: Any) -> list[dict[str, object]]:
 
 def load_run(run_dir: Path) -> Run:
     """Read a whole run: manifest, outcomes and values."""
-    return Run(run_dir, load_manifest(run_dir), load_outcomes(run_dir), load_values(run_dir))
+    return Run(
+        run_dir,
+        load_manifest(run_dir),
+        load_outcomes(run_dir),
+        load_values(run_dir),
+        load_paired(run_dir),
+    )

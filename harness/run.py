@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import store
 from harness.impls import Impl
 from harness.workloads import Workload, script_command, script_environ
 
@@ -153,6 +154,7 @@ def runner_command(
         f"--build={impl.build}",
         "--expect-gil", expect,
         "--append", str(raw),
+        "--paired", str(store.paired_path(raw)),
         "--quiet",
         *profile.pyperf_args,
         *calibration,

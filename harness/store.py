@@ -3,6 +3,7 @@
     reports/<run>/run.json          manifest: format version, machine, implementations
     reports/<run>/outcomes.jsonl    one line per benchmark attempt, appended as it ends
     reports/<run>/raw/<impl>.json   pyperf's own JSON, exactly as pyperf wrote it
+    reports/<run>/raw/<impl>.paired.jsonl  serial units timed beside each value (gbcore.Pairing)
     reports/<run>/logs/...          each benchmark's output
     reports/latest -> <run>         the newest run
 
@@ -24,7 +25,8 @@ from harness.impls import Impl
 
 REPORTS_DIR = Path(__file__).resolve().parent.parent / "reports"
 FORMAT = "gilbench-run"
-# History: 1 - first version (run.json + outcomes.jsonl + raw pyperf JSON).
+# History: 1 - first version (run.json + outcomes.jsonl + raw pyperf JSON); the optional
+# raw/*.paired.jsonl came later within it (a run without them reads as before).
 VERSION = 1
 
 
@@ -118,6 +120,11 @@ def write_manifest(
     (run_dir / "run.json").write_text(text + "\n")
 
 
+def paired_path(raw: Path) -> Path:
+    """Where the runners put the serial units paired with ``raw``'s values (gbcore.Pairing)."""
+    return raw.with_suffix(".paired.jsonl")
+
+
 class StoreError(Exception):
     """A run folder that can't take what was asked of it."""
 
@@ -155,9 +162,10 @@ def join_run_dir(
     records = {record["id"]: record for record in manifest["impls"]}
     for impl in impls:
         raw = run_dir / "raw" / f"{impl.id}.json"
-        if raw.exists():
-            (run_dir / "superseded").mkdir(exist_ok=True)
-            raw.rename(run_dir / "superseded" / f"{stamp}-{impl.id}.json")
+        for path in (raw, paired_path(raw)):
+            if path.exists():
+                (run_dir / "superseded").mkdir(exist_ok=True)
+                path.rename(run_dir / "superseded" / f"{stamp}-{path.name}")
         records[impl.id] = impl_record(impl)
     manifest["impls"] = list(records.values())
     text = json.dumps(manifest, indent=2, sort_keys=True, default=str)

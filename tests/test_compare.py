@@ -18,7 +18,7 @@ from scipy import stats
 from harness.compare import cell_samples, find_roles, summarize
 from harness.findings import format_category, format_findings
 from harness.intervals import ratio_estimate, ratio_estimates
-from harness.results import OUTCOME_COLUMNS, VALUE_COLUMNS, Run, load_run
+from harness.results import OUTCOME_COLUMNS, PAIRED_COLUMNS, VALUE_COLUMNS, Run, load_run
 from harness.verdicts import compare_run
 from tests.conftest import DATA
 
@@ -200,6 +200,28 @@ def test_a_wide_cell_is_flagged_and_its_finding_withheld(tight_run: Run) -> None
     assert "Thread scaling of 3.14t on pure-Python CPU work: not stated; too noisy: " \
            "3.14t loop/threads/2." in withheld  # fmt: skip
     assert not any("3.14t with 2 threads" in f.text for f in findings if f.stated)
+
+
+def test_paired_serial_units_are_the_speedups_baseline(tight_run: Run) -> None:
+    """Serial units timed beside a cell's values, not the serial cell, set its speedup."""
+    # the machine ran at 0.9 of its serial-cell speed while 3.14t's threads were measured
+    paired = pd.DataFrame(
+        [{"impl": "3.14t", "workload": "loop", "model": "threads", "workers": 2,
+          "process": 0, "value": k, "seconds": 0.110 / 0.9 * j}
+         for k, j in enumerate(JITTER)],
+        columns=PAIRED_COLUMNS,
+    )  # fmt: skip
+    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes, tight_run.values,
+              paired)  # fmt: skip
+    summary = summarize(run).set_index(["impl", "workload", "model", "workers"])
+    cell = summary.loc[("3.14t", "loop", "threads", 2)]
+    assert bool(cell["paired"])
+    assert cell["baseline_s"] == pytest.approx(0.110 / 0.9)
+    assert cell["speedup"] == pytest.approx(2 * 0.110 / 0.9 / 0.1158)
+    assert cell["speedup_ci_low"] <= cell["speedup"] <= cell["speedup_ci_high"]
+    unpaired = summary.loc[("3.14t", "loop", "processes", 2)]  # falls back to serial/1
+    assert not bool(unpaired["paired"])
+    assert unpaired["speedup"] == pytest.approx(2 * 0.110 / 0.1158)
 
 
 def test_too_few_values_for_an_interval_are_flagged() -> None:

@@ -106,6 +106,8 @@ def test_jython_is_measured_without_a_gil_through_the_pure_runner(tmp_path: Path
     (result,) = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "jython2.7.json"))
     assert result.get_metadata()["gil_enabled"] == 0
     assert result.get_metadata()["python_implementation"] == "jython"
+    (paired,) = (tmp_path / "raw" / "jython2.7.paired.jsonl").read_text().splitlines()
+    assert len(json.loads(paired)["seconds"]) == 2  # one serial time per value
 
 
 def _commands(cpython_builds: tuple[object, object]) -> dict[str, list[str]]:

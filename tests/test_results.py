@@ -60,6 +60,25 @@ def test_corrupt_outcome_line_is_named_by_line_number(small_run: Path) -> None:
     assert outcomes.read_bytes() == before
 
 
+def test_corrupt_paired_line_is_named_with_what_to_do(small_run: Path) -> None:
+    """A broken paired-units line is reported by line number, with the way out."""
+    paired = small_run / "raw" / "host.paired.jsonl"
+    paired.write_text(paired.read_text() + '{"impl": "host", "seconds": "x"}\n')
+    lines = len(paired.read_text().splitlines())
+    with pytest.raises(ResultsError) as error:
+        load_run(small_run)
+    message = str(error.value)
+    assert message.startswith(f"{paired}:{lines} is not a paired-units record (")
+    assert message.endswith("and run the report again")
+
+
+def test_paired_units_are_read_per_value(small_run: Path) -> None:
+    """Every parallel cell's values come with as many paired serial times; serial/1 has none."""
+    run = load_run(small_run)
+    counts = run.paired.groupby(["model", "workers"]).size().to_dict()
+    assert counts == {("serial", 2): 2, ("threads", 1): 2, ("threads", 2): 2}
+
+
 def test_unknown_format_version_is_refused(small_run: Path) -> None:
     """A manifest from a newer gilbench is refused, not misread."""
     manifest = small_run / "run.json"

@@ -37,6 +37,34 @@ def test_runner_writes_pyperf_json_with_gilbench_metadata(host_impl: Impl, tmp_p
     assert len(benchmark.get_values()) == 2
 
 
+def _paired(run_dir: Path, impl: str = "host") -> list[dict[str, object]]:
+    path = run_dir / "raw" / f"{impl}.paired.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_each_value_is_paired_with_serial_units_timed_beside_it(
+    host_impl: Impl, tmp_path: Path
+) -> None:
+    """A parallel cell writes one paired serial time per value; warm-ups get none."""
+    warmed = run.Profile("test", 1, ("--processes", "2", "--values", "2", "--warmups", "3",
+                                     "--min-time", "0.001"), timeout_s=60)  # fmt: skip
+    outcome = run.run_bench(_bench(host_impl, "tiny"), host_impl.python, tmp_path, warmed)
+    assert outcome.status == "ok", outcome.detail
+    lines = _paired(tmp_path)
+    assert [(r["impl"], r["workload"], r["model"], r["workers"]) for r in lines] == [
+        ("host", "tiny", "threads", 2)
+    ] * 2  # one line per worker process
+    assert [len(r["seconds"]) for r in lines] == [2, 2]  # type: ignore[arg-type]
+    assert all(s > 0 for r in lines for s in r["seconds"])  # type: ignore[attr-defined]
+
+
+def test_the_serial_baseline_cell_is_not_paired(host_impl: Impl, tmp_path: Path) -> None:
+    """serial/1 is the baseline itself: it writes no paired units."""
+    bench = _bench(host_impl, "tiny", "serial", 1)
+    assert run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE).status == "ok"
+    assert _paired(tmp_path) == []
+
+
 def test_build_flags_that_look_like_options_are_recorded(host_impl: Impl, tmp_path: Path) -> None:
     """Configure flags such as '--prefix=/x --disable-gil' pass through to the metadata intact."""
     flagged = Impl(id="host", family="cpython", python=host_impl.python, expect_gil=1,

@@ -466,6 +466,61 @@ def start_measured(args):
     return model, metadata
 
 
+class Pairing(object):
+    """Serial units timed right after each of a cell's values, in the same worker process.
+
+    A parallel cell's speedup divides by a serial time. Taken from the serial cell's own
+    processes, that time comes from other moments of the run, and a shared machine's speed
+    drifts (this project's 2-vCPU VM runs the same unit at 90 or 125 ms for seconds at a
+    time): the ratio then measures the drift as much as the model. So every value of a
+    non-baseline cell is followed by ``loops`` units of a separate serial model, on the
+    calling thread, and their time per unit is kept. It shares the workload module with
+    the measured model, so a JIT's compiled code serves both, as it would serve a serial
+    run. The speedup's two sides then come from the same moments, interleaved.
+
+    Only the values are paired, not warm-ups or calibration: ``after()`` is told which
+    call is which. The units are outside every timed value. ``write()`` appends one JSON
+    line per worker process to ``path``; the host reads it (harness/results.py).
+    """
+
+    def __init__(self, args, path, clock):
+        self.path = path
+        self.clock = clock
+        self.key = {
+            "impl": args.impl,
+            "workload": os.path.splitext(os.path.basename(args.workload))[0],
+            "model": args.model,
+            "workers": args.workers,
+        }
+        self.seconds = []
+        # Started after the measured model, so a forked worker never inherits its service.
+        self.baseline = Serial(args.workload, 1)
+        self.baseline.start()
+
+    def after(self, loops):
+        """Time ``loops`` serial units now; keep the time per unit."""
+        round_ = self.baseline.round
+        start = self.clock()
+        for _ in xrange(loops):
+            round_()
+        self.seconds.append((self.clock() - start) / loops)
+
+    def write(self):
+        import json
+
+        line = dict(self.key, pid=os.getpid(), seconds=self.seconds)
+        with open(self.path, "a") as out:
+            out.write(json.dumps(line, sort_keys=True) + "\n")
+
+    def close(self):
+        self.baseline.close()
+
+
+def wants_pairing(args):
+    """True for every cell but the serial 1-worker baseline itself, when asked for."""
+    return bool(getattr(args, "paired", None)) and (args.model, args.workers) != ("serial", 1)
+
+
 def model_metadata(model):
     """The metadata a started model adds to its runs (both runners record it)."""
     metadata = {}

@@ -69,6 +69,7 @@ def _options(argv):
     parser.add_argument("--build", default="")
     parser.add_argument("--expect-gil", choices=("0", "1", "any"), default="any")
     parser.add_argument("--start-method", default=None)
+    parser.add_argument("--paired", default=None, help="see runner.py")
     parser.add_argument("--append", help="pyperf JSON file to add this benchmark's runs to")
     parser.add_argument(
         "--interpreter",
@@ -149,7 +150,17 @@ def run_worker(args):
             }
         else:
             warmups = [[args.loops, _timed(model, args.loops)] for _ in range(args.warmups)]
-            values = [_timed(model, args.loops) for _ in range(args.values)]
+            pairing = None
+            if gbcore.wants_pairing(args):
+                pairing = gbcore.Pairing(args, args.paired, clock)
+            values = []
+            for _ in range(args.values):
+                values.append(_timed(model, args.loops))
+                if pairing is not None:  # serial units right after each value, untimed
+                    pairing.after(args.loops)
+            if pairing is not None:
+                pairing.write()
+                pairing.close()
             run = {"warmups": warmups, "values": values, "metadata": {}}
         # Counts differ from worker to worker, so they belong to the run, as in pyperf.
         for key in ("gilbench_updates", "gilbench_lost_updates"):

@@ -37,6 +37,11 @@ def _add_options(parser):
         help="refuse to measure unless the GIL state in force is this",
     )
     parser.add_argument("--start-method", default=None, help="multiprocessing start method")
+    parser.add_argument(
+        "--paired",
+        default=None,
+        help="JSON-lines file for serial units timed after each value (gbcore.Pairing)",
+    )
 
 
 def _pass_options(cmd, args):
@@ -58,6 +63,8 @@ def _pass_options(cmd, args):
     )
     if args.start_method:
         cmd.extend(["--start-method", args.start_method])
+    if args.paired:
+        cmd.extend(["--paired", args.paired])
 
 
 def _fail(status, detail, exit_code):
@@ -92,6 +99,14 @@ def main():
         _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
     runner.metadata.update(metadata)
     perf_counter = pyperf.perf_counter
+    pairing = None
+    calls = [0]
+    skip = _unpaired_calls(runner.args)
+    if skip is not None and gbcore.wants_pairing(args):
+        try:
+            pairing = gbcore.Pairing(args, args.paired, perf_counter)
+        except gbcore.WorkloadFailure as exc:
+            _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
 
     def time_rounds(loops):
         round_ = model.round
@@ -99,12 +114,34 @@ def main():
             start = perf_counter()
             for _ in gbcore.xrange(loops):
                 round_()
-            return perf_counter() - start
+            elapsed = perf_counter() - start
+            calls[0] += 1
+            if pairing is not None and calls[0] > skip:  # a value, not a warm-up
+                pairing.after(loops)
+            return elapsed
         except gbcore.WorkloadFailure as exc:
             _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
 
     runner.bench_time_func(name, time_rounds)
+    if pairing is not None:
+        pairing.write()
+        pairing.close()
     model.close()
+
+
+def _unpaired_calls(pyperf_args):
+    """How many calls of the time function come before the values, or None if none do.
+
+    A pyperf worker that calibrates loops or warm-ups records no values; any other runs
+    ``--warmups`` warm-up calls, then ``--values`` values (pyperf's _worker.py).
+    """
+    calibrating = (
+        pyperf_args.calibrate_loops
+        or pyperf_args.recalibrate_loops
+        or pyperf_args.calibrate_warmups
+        or pyperf_args.recalibrate_warmups
+    )
+    return None if calibrating else (pyperf_args.warmups or 0)
 
 
 if __name__ == "__main__":
