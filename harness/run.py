@@ -165,9 +165,11 @@ def calibration_args(raw: Path, name: str) -> list[str]:
     """``--loops``/``--warmups`` already calibrated for ``name``, if any.
 
     Later passes reuse a benchmark's own calibration, as pyperf's own worker processes do.
-    A benchmark not yet calibrated reuses the warm-up count of its workload's serial
-    1-worker cell: how long a JIT takes to settle depends on the workload's code, and the
-    search for it costs a PyPy cell about 20 s. Loops are still calibrated per cell.
+    A benchmark not yet calibrated reuses the warm-up count of a cell with the same
+    workload and model at another worker count: how long a JIT takes to settle depends on
+    the code it runs, which is the workload's plus the model's own (PyPy's event loop
+    needs 12 warm-up rounds on io_echo where its serial cell needs 4), and the search
+    costs a PyPy cell 10-20 s. Loops are still calibrated per cell.
     """
     try:
         suite = json.loads(raw.read_text())
@@ -176,8 +178,14 @@ def calibration_args(raw: Path, name: str) -> list[str]:
     own = _calibration(suite, name)
     if "--warmups" in own:
         return own
-    baseline = _calibration(suite, name.split("/")[0] + "/serial/1")
-    return own + (baseline[2:] if baseline[2:3] == ["--warmups"] else [])
+    workload, model, _ = name.split("/")
+    for bench in suite.get("benchmarks", []):
+        other = str(bench.get("metadata", {}).get("name", ""))
+        if other != name and other.startswith(f"{workload}/{model}/"):
+            found = _calibration(suite, other)
+            if found[2:3] == ["--warmups"]:
+                return own + found[2:]
+    return own
 
 
 def _calibration(suite: dict[str, Any], name: str) -> list[str]:

@@ -154,15 +154,21 @@ def test_quick_plan_measures_serial_at_one_and_other_models_at_two(host_impl: Im
     assert [b.name for b in benches] == ["tiny/serial/1", "tiny/threads/2", "tiny/asyncio/2"]
 
 
-def test_an_uncalibrated_cell_reuses_its_workloads_jit_warmups(tmp_path: Path) -> None:
-    """A cell's own calibration wins; else it borrows warm-ups (not loops) from serial/1."""
+def test_an_uncalibrated_cell_reuses_jit_warmups_of_its_workload_and_model(
+    tmp_path: Path,
+) -> None:
+    """A cell's own calibration wins; else it borrows warm-ups (not loops) from its model."""
     raw = tmp_path / "pypy.json"
-    calibrated = [{"metadata": {"calibrate_loops": 16}}, {"metadata": {"calibrate_warmups": 41}}]
+    serial = [{"metadata": {"calibrate_loops": 16}}, {"metadata": {"calibrate_warmups": 41}}]
+    threads4 = [{"metadata": {"calibrate_loops": 4}}, {"metadata": {"calibrate_warmups": 30}}]
     raw.write_text(json.dumps({"version": "1.0", "metadata": {}, "benchmarks": [
-        {"metadata": {"name": "nbody/serial/1"}, "runs": calibrated},
+        {"metadata": {"name": "nbody/serial/1"}, "runs": serial},
         {"metadata": {"name": "nbody/threads/2"}, "runs": [{"metadata": {"calibrate_loops": 8}}]},
+        {"metadata": {"name": "nbody/threads/4"}, "runs": threads4},
     ]}))  # fmt: skip
     assert run.calibration_args(raw, "nbody/serial/1") == ["--loops", "16", "--warmups", "41"]
-    assert run.calibration_args(raw, "nbody/threads/2") == ["--loops", "8", "--warmups", "41"]
-    assert run.calibration_args(raw, "nbody/processes/2") == ["--warmups", "41"]
+    assert run.calibration_args(raw, "nbody/threads/2") == ["--loops", "8", "--warmups", "30"]
+    assert run.calibration_args(raw, "nbody/serial/2") == ["--warmups", "41"]
+    # another model's event loop or pool is other code: it calibrates its own warm-ups
+    assert run.calibration_args(raw, "nbody/processes/2") == []
     assert run.calibration_args(raw, "hash/threads/2") == []

@@ -478,8 +478,9 @@ class Pairing(object):
     the measured model, so a JIT's compiled code serves both, as it would serve a serial
     run. The speedup's two sides then come from the same moments, interleaved.
 
-    Only the values are paired, not warm-ups or calibration: ``after()`` is told which
-    call is which. The units are outside every timed value. ``write()`` appends one JSON
+    Warm-ups get serial units too, which are dropped: a JIT then warms the serial path
+    as long as the measured one, and an under-warmed baseline can't flatter the speedup.
+    Calibration runs get none. The units are outside every timed value. ``write()`` appends one JSON
     line per worker process to ``path``; the host reads it (harness/results.py).
     """
 
@@ -497,13 +498,14 @@ class Pairing(object):
         self.baseline = Serial(args.workload, 1)
         self.baseline.start()
 
-    def after(self, loops):
-        """Time ``loops`` serial units now; keep the time per unit."""
+    def after(self, loops, keep=True):
+        """Time ``loops`` serial units now; keep the time per unit if ``keep``."""
         round_ = self.baseline.round
         start = self.clock()
         for _ in xrange(loops):
             round_()
-        self.seconds.append((self.clock() - start) / loops)
+        if keep:
+            self.seconds.append((self.clock() - start) / loops)
 
     def write(self):
         import json

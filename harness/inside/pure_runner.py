@@ -149,10 +149,14 @@ def run_worker(args):
                 "metadata": {"calibrate_loops": loops, "calibrate_warmups": nwarmup},
             }
         else:
-            warmups = [[args.loops, _timed(model, args.loops)] for _ in range(args.warmups)]
             pairing = None
             if gbcore.wants_pairing(args):
                 pairing = gbcore.Pairing(args, args.paired, clock)
+            warmups = []
+            for _ in range(args.warmups):
+                warmups.append([args.loops, _timed(model, args.loops)])
+                if pairing is not None:  # warms the serial path as long; not kept
+                    pairing.after(args.loops, keep=False)
             values = []
             for _ in range(args.values):
                 values.append(_timed(model, args.loops))

@@ -116,8 +116,8 @@ def main():
                 round_()
             elapsed = perf_counter() - start
             calls[0] += 1
-            if pairing is not None and calls[0] > skip:  # a value, not a warm-up
-                pairing.after(loops)
+            if pairing is not None:  # kept for values; warm-ups only warm the serial path
+                pairing.after(loops, keep=calls[0] > skip)
             return elapsed
         except gbcore.WorkloadFailure as exc:
             _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
