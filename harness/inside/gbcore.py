@@ -478,10 +478,13 @@ class Pairing(object):
     the measured model, so a JIT's compiled code serves both, as it would serve a serial
     run. The speedup's two sides then come from the same moments, interleaved.
 
-    Warm-ups get serial units too, which are dropped: a JIT then warms the serial path
-    as long as the measured one, and an under-warmed baseline can't flatter the speedup.
-    Calibration runs get none. The units are outside every timed value. ``write()`` appends one JSON
-    line per worker process to ``path``; the host reads it (harness/results.py).
+    Where the measured workers run the kernel in other processes or interpreters
+    (``shares_memory`` False), warm-ups get serial units too, which are dropped: a JIT
+    then warms this process's copy of the kernel as long as theirs, and a cold baseline
+    can't flatter the speedup. Threads and asyncio warm the very code the serial units
+    run. Calibration runs get none. The units are outside every timed value.
+    ``write()`` appends one JSON line per worker process to ``path``; the host reads it
+    (harness/results.py).
     """
 
     def __init__(self, args, path, clock):
@@ -497,6 +500,10 @@ class Pairing(object):
         # Started after the measured model, so a forked worker never inherits its service.
         self.baseline = Serial(args.workload, 1)
         self.baseline.start()
+
+    def warms(self, model):
+        """Whether warm-up calls of ``model`` must warm the serial path too."""
+        return not model.shares_memory
 
     def after(self, loops, keep=True):
         """Time ``loops`` serial units now; keep the time per unit if ``keep``."""

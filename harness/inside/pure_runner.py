@@ -155,7 +155,7 @@ def run_worker(args):
             warmups = []
             for _ in range(args.warmups):
                 warmups.append([args.loops, _timed(model, args.loops)])
-                if pairing is not None:  # warms the serial path as long; not kept
+                if pairing is not None and pairing.warms(model):  # warms only; not kept
                     pairing.after(args.loops, keep=False)
             values = []
             for _ in range(args.values):

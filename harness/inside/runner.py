@@ -116,8 +116,9 @@ def main():
                 round_()
             elapsed = perf_counter() - start
             calls[0] += 1
-            if pairing is not None:  # kept for values; warm-ups only warm the serial path
-                pairing.after(loops, keep=calls[0] > skip)
+            value = skip is not None and calls[0] > skip
+            if pairing is not None and (value or pairing.warms(model)):
+                pairing.after(loops, keep=value)  # a warm-up's units only warm the path
             return elapsed
         except gbcore.WorkloadFailure as exc:
             _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
