@@ -61,6 +61,10 @@ class Profile:
     pyperf_args: tuple[str, ...]  # for one pass
     timeout_s: float  # a benchmark still running after this is killed and marked "timeout"
     start_method: str | None = None  # multiprocessing start method for the processes model
+    # A JIT's warm-up count: calibrated by pyperf for each workload x model (True: borrowed
+    # from the workload's serial 1-worker cell, the quick profile's shortcut; see
+    # calibration_args).
+    own_warmups: bool = True
 
 
 # What --quick measures unless told otherwise: one headline workload for each kind of work
@@ -75,7 +79,11 @@ QUICK_MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio")
 
 PROFILES = {
     # 3 passes x 1 process x 3 values: pyperf's minimum of 3 processes (3 hash seeds).
-    "quick": Profile("quick", 3, ("--processes", "1", "--values", "3"), timeout_s=120.0),
+    # JIT warm-ups are borrowed from each workload's serial cell: pyperf's own search costs
+    # a PyPy cell 10-40 s on this VM, which would double the profile's time.
+    "quick": Profile(
+        "quick", 3, ("--processes", "1", "--values", "3"), timeout_s=120.0, own_warmups=False
+    ),
     # 20 passes x 1 process x 3 values: pyperf's default 20 processes x 3 values, each
     # process at another moment of the run. This machine's host slows it down in bursts of
     # seconds; with 4 processes a pass, a cell's pass fell inside one burst, skewing ratios.
@@ -161,15 +169,17 @@ def runner_command(
     ]  # fmt: skip
 
 
-def calibration_args(raw: Path, name: str) -> list[str]:
+def calibration_args(raw: Path, name: str, own_warmups: bool = True) -> list[str]:
     """``--loops``/``--warmups`` already calibrated for ``name``, if any.
 
     Later passes reuse a benchmark's own calibration, as pyperf's own worker processes do.
     A benchmark not yet calibrated reuses the warm-up count of a cell with the same
     workload and model at another worker count: how long a JIT takes to settle depends on
     the code it runs, which is the workload's plus the model's own (PyPy's event loop
-    needs 12 warm-up rounds on io_echo where its serial cell needs 4), and the search
-    costs a PyPy cell 10-20 s. Loops are still calibrated per cell.
+    needs 12 warm-up rounds on io_echo where its serial cell needs 4). Without
+    ``own_warmups`` (the quick profile) it borrows the serial 1-worker cell's count
+    instead, sparing pyperf's search (10-40 s a PyPy cell here). Loops are always
+    calibrated per cell.
     """
     try:
         suite = json.loads(raw.read_text())
@@ -179,12 +189,15 @@ def calibration_args(raw: Path, name: str) -> list[str]:
     if "--warmups" in own:
         return own
     workload, model, _ = name.split("/")
-    for bench in suite.get("benchmarks", []):
-        other = str(bench.get("metadata", {}).get("name", ""))
-        if other != name and other.startswith(f"{workload}/{model}/"):
-            found = _calibration(suite, other)
-            if found[2:3] == ["--warmups"]:
-                return own + found[2:]
+    names = [str(b.get("metadata", {}).get("name", "")) for b in suite.get("benchmarks", [])]
+    if own_warmups:
+        lenders = [other for other in names if other.startswith(f"{workload}/{model}/")]
+    else:
+        lenders = [f"{workload}/serial/1"]
+    for other in lenders:
+        found = _calibration(suite, other) if other != name else []
+        if found[2:3] == ["--warmups"]:
+            return own + found[2:]
     return own
 
 
@@ -251,7 +264,8 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Ou
         cmd = script_command(bench.workload, python, raw, profile.pyperf_args)
         env = script_environ(bench.workload, bench.impl.id, bench.impl.build, expect, env)
     else:
-        cmd = runner_command(bench, python, raw, profile, calibration_args(raw, bench.name))
+        calibration = calibration_args(raw, bench.name, profile.own_warmups)
+        cmd = runner_command(bench, python, raw, profile, calibration)
     started = time.monotonic()
     with log.open("w") as out:
         out.write("$ " + " ".join(cmd) + "\n")

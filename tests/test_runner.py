@@ -172,3 +172,23 @@ def test_an_uncalibrated_cell_reuses_jit_warmups_of_its_workload_and_model(
     # another model's event loop or pool is other code: it calibrates its own warm-ups
     assert run.calibration_args(raw, "nbody/processes/2") == []
     assert run.calibration_args(raw, "hash/threads/2") == []
+
+
+def test_the_quick_profile_borrows_jit_warmups_from_the_serial_cell(tmp_path: Path) -> None:
+    """Quick spares pyperf's warm-up search: every model borrows serial/1's count."""
+    raw = tmp_path / "pypy.json"
+    serial = [{"metadata": {"calibrate_loops": 16}}, {"metadata": {"calibrate_warmups": 41}}]
+    raw.write_text(json.dumps({"version": "1.0", "metadata": {}, "benchmarks": [
+        {"metadata": {"name": "nbody/serial/1"}, "runs": serial},
+        {"metadata": {"name": "nbody/threads/2"}, "runs": [{"metadata": {"calibrate_loops": 8}}]},
+    ]}))  # fmt: skip
+    assert not run.PROFILES["quick"].own_warmups and run.PROFILES["full"].own_warmups
+    borrow = {"own_warmups": False}
+    assert run.calibration_args(raw, "nbody/threads/2", **borrow) == [
+        "--loops",
+        "8",
+        "--warmups",
+        "41",
+    ]
+    assert run.calibration_args(raw, "nbody/processes/2", **borrow) == ["--warmups", "41"]
+    assert run.calibration_args(raw, "hash/processes/2", **borrow) == []
