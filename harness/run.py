@@ -170,54 +170,60 @@ def runner_command(
 
 
 def calibration_args(raw: Path, name: str, own_warmups: bool = True) -> list[str]:
-    """``--loops``/``--warmups`` already calibrated for ``name``, if any.
+    """``--loops``/``--warmups`` for ``name``: its own calibration, else borrowed ones.
 
     Later passes reuse a benchmark's own calibration, as pyperf's own worker processes do.
-    A benchmark not yet calibrated reuses the warm-up count of a cell with the same
-    workload and model at another worker count: how long a JIT takes to settle depends on
-    the code it runs, which is the workload's plus the model's own (PyPy's event loop
-    needs 12 warm-up rounds on io_echo where its serial cell needs 4). Without
-    ``own_warmups`` (the quick profile) it borrows the serial 1-worker cell's count
-    instead, sparing pyperf's search (10-40 s a PyPy cell here). Loops are always
-    calibrated per cell.
+    A benchmark not yet calibrated borrows:
+
+    - loops from its workload's serial 1-worker cell: a round of W units never takes less
+      than one unit, so each value still lasts at least pyperf's ``--min-time``, and the
+      cell is spared a calibration process of its own;
+    - a JIT's warm-up count from a cell with the same workload and model at another worker
+      count. How long a JIT takes to settle depends on the code it runs, which is the
+      workload's plus the model's own (PyPy's event loop needs 12 warm-up rounds on
+      io_echo where its serial cell needs 4). Without ``own_warmups`` (the quick profile)
+      it borrows the serial cell's count instead, sparing pyperf's search (10-40 s a PyPy
+      cell here).
     """
     try:
         suite = json.loads(raw.read_text())
     except (OSError, ValueError):
         return []
-    own = _calibration(suite, name)
-    if "--warmups" in own:
-        return own
+    loops, warmups = _calibrated(suite, name)
     workload, model, _ = name.split("/")
-    names = [str(b.get("metadata", {}).get("name", "")) for b in suite.get("benchmarks", [])]
-    if own_warmups:
-        lenders = [other for other in names if other.startswith(f"{workload}/{model}/")]
-    else:
-        lenders = [f"{workload}/serial/1"]
-    for other in lenders:
-        found = _calibration(suite, other) if other != name else []
-        if found[2:3] == ["--warmups"]:
-            return own + found[2:]
-    return own
+    baseline = f"{workload}/serial/1"
+    if loops is None and name != baseline:
+        loops = _calibrated(suite, baseline)[0]
+    if warmups is None:
+        names = [str(b.get("metadata", {}).get("name", "")) for b in suite.get("benchmarks", [])]
+        if own_warmups:
+            lenders = [other for other in names if other.startswith(f"{workload}/{model}/")]
+        else:
+            lenders = [baseline]
+        for other in lenders:
+            if other != name and warmups is None:
+                warmups = _calibrated(suite, other)[1]
+    return (["--loops", str(loops)] if loops is not None else []) + (
+        ["--warmups", str(warmups)] if warmups is not None else []
+    )
 
 
-def _calibration(suite: dict[str, Any], name: str) -> list[str]:
+def _calibrated(suite: dict[str, Any], name: str) -> tuple[object | None, object | None]:
+    """(loops, warm-ups) that pyperf calibrated for benchmark ``name``; None where it didn't."""
     for bench in suite.get("benchmarks", []):
-        runs = bench.get("runs", [])
         meta = {**suite.get("metadata", {}), **bench.get("metadata", {})}
         if meta.get("name") != name:
             continue
         # pyperf calibrates loops and (on a JIT) warm-ups in separate runs; take the last.
         found: dict[str, object] = {}
-        for run in runs:
+        for run in bench.get("runs", []):
             meta_run = run.get("metadata", {})
             found.update({k: meta_run[k] for k in CALIBRATION if k in meta_run})
-        loops = found.get("recalibrate_loops", found.get("calibrate_loops"))
-        if loops is None:
-            return []
-        warmups = found.get("recalibrate_warmups", found.get("calibrate_warmups"))
-        return ["--loops", str(loops)] + (["--warmups", str(warmups)] if warmups else [])
-    return []
+        return (
+            found.get("recalibrate_loops", found.get("calibrate_loops")),
+            found.get("recalibrate_warmups", found.get("calibrate_warmups")),
+        )
+    return (None, None)
 
 
 def runner_environ(impl: Impl, base: Mapping[str, str] | None = None) -> dict[str, str]:

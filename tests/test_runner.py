@@ -157,7 +157,7 @@ def test_quick_plan_measures_serial_at_one_and_other_models_at_two(host_impl: Im
 def test_an_uncalibrated_cell_reuses_jit_warmups_of_its_workload_and_model(
     tmp_path: Path,
 ) -> None:
-    """A cell's own calibration wins; else it borrows warm-ups (not loops) from its model."""
+    """A cell's own calibration wins; else warm-ups come from its model, loops from serial/1."""
     raw = tmp_path / "pypy.json"
     serial = [{"metadata": {"calibrate_loops": 16}}, {"metadata": {"calibrate_warmups": 41}}]
     threads4 = [{"metadata": {"calibrate_loops": 4}}, {"metadata": {"calibrate_warmups": 30}}]
@@ -168,9 +168,10 @@ def test_an_uncalibrated_cell_reuses_jit_warmups_of_its_workload_and_model(
     ]}))  # fmt: skip
     assert run.calibration_args(raw, "nbody/serial/1") == ["--loops", "16", "--warmups", "41"]
     assert run.calibration_args(raw, "nbody/threads/2") == ["--loops", "8", "--warmups", "30"]
-    assert run.calibration_args(raw, "nbody/serial/2") == ["--warmups", "41"]
-    # another model's event loop or pool is other code: it calibrates its own warm-ups
-    assert run.calibration_args(raw, "nbody/processes/2") == []
+    assert run.calibration_args(raw, "nbody/serial/2") == ["--loops", "16", "--warmups", "41"]
+    # another model's event loop or pool is other code: it calibrates its own warm-ups,
+    # with the serial cell's loops (a round lasts at least one unit)
+    assert run.calibration_args(raw, "nbody/processes/2") == ["--loops", "16"]
     assert run.calibration_args(raw, "hash/threads/2") == []
 
 
@@ -190,5 +191,7 @@ def test_the_quick_profile_borrows_jit_warmups_from_the_serial_cell(tmp_path: Pa
         "--warmups",
         "41",
     ]
-    assert run.calibration_args(raw, "nbody/processes/2", **borrow) == ["--warmups", "41"]
+    assert run.calibration_args(raw, "nbody/processes/2", **borrow) == [
+        "--loops", "16", "--warmups", "41",
+    ]  # fmt: skip
     assert run.calibration_args(raw, "hash/processes/2", **borrow) == []
