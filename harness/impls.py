@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 DEFAULT_SERIES = "3.14"
 
 
+# PyPy's tracing JIT, the JVM's (Jython, GraalPy) and .NET's (IronPython).
+JIT_FAMILIES = frozenset({"pypy", "graalpy", "jython", "ironpython"})
+
+
 @dataclass(frozen=True)
 class Impl:
     """One row of the comparison: an interpreter plus the way it is run."""
@@ -35,6 +39,11 @@ class Impl:
     same_source: bool = False  # built by gilbench from the pinned tarball
     unavailable: str = ""  # why it can't be measured here; empty when it can
     hint: str = ""  # the command that would make it available
+
+    @property
+    def jit(self) -> bool:
+        """Whether the implementation compiles hot code as it runs, and so needs warm-ups."""
+        return self.family in JIT_FAMILIES
 
     @property
     def available(self) -> bool:

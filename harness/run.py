@@ -61,10 +61,9 @@ class Profile:
     pyperf_args: tuple[str, ...]  # for one pass
     timeout_s: float  # a benchmark still running after this is killed and marked "timeout"
     start_method: str | None = None  # multiprocessing start method for the processes model
-    # A JIT's warm-up count: calibrated by pyperf for each workload x model (True: borrowed
-    # from the workload's serial 1-worker cell, the quick profile's shortcut; see
-    # calibration_args).
-    own_warmups: bool = True
+    # Warm-up values per process on a JIT implementation: None lets pyperf (or pure_runner)
+    # calibrate them for each workload x model; a number fixes them (the quick profile).
+    jit_warmups: int | None = None
 
 
 # What --quick measures unless told otherwise: one headline workload for each kind of work
@@ -79,10 +78,12 @@ QUICK_MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio")
 
 PROFILES = {
     # 3 passes x 1 process x 3 values: pyperf's minimum of 3 processes (3 hash seeds).
-    # JIT warm-ups are borrowed from each workload's serial cell: pyperf's own search costs
-    # a PyPy cell 10-40 s on this VM, which would double the profile's time.
+    # A JIT gets a fixed 20 warm-up values a process (about 3 s for PyPy on nbody, whose
+    # JIT compiles its loops within the first value): on this VM pyperf's search returned
+    # anything from 1 to 111 warm-ups for the same cell, noise more than JIT, and cost up
+    # to 40 s a process; quick would have taken 20 minutes instead of 10.
     "quick": Profile(
-        "quick", 3, ("--processes", "1", "--values", "3"), timeout_s=120.0, own_warmups=False
+        "quick", 3, ("--processes", "1", "--values", "3"), timeout_s=120.0, jit_warmups=20
     ),
     # 20 passes x 1 process x 3 values: pyperf's default 20 processes x 3 values, each
     # process at another moment of the run. This machine's host slows it down in bursts of
@@ -169,7 +170,7 @@ def runner_command(
     ]  # fmt: skip
 
 
-def calibration_args(raw: Path, name: str, own_warmups: bool = True) -> list[str]:
+def calibration_args(raw: Path, name: str) -> list[str]:
     """``--loops``/``--warmups`` for ``name``: its own calibration, else borrowed ones.
 
     Later passes reuse a benchmark's own calibration, as pyperf's own worker processes do.
@@ -181,9 +182,7 @@ def calibration_args(raw: Path, name: str, own_warmups: bool = True) -> list[str
     - a JIT's warm-up count from a cell with the same workload and model at another worker
       count. How long a JIT takes to settle depends on the code it runs, which is the
       workload's plus the model's own (PyPy's event loop needs 12 warm-up rounds on
-      io_echo where its serial cell needs 4). Without ``own_warmups`` (the quick profile)
-      it borrows the serial cell's count instead, sparing pyperf's search (10-40 s a PyPy
-      cell here).
+      io_echo where its serial cell needs 4).
     """
     try:
         suite = json.loads(raw.read_text())
@@ -196,16 +195,21 @@ def calibration_args(raw: Path, name: str, own_warmups: bool = True) -> list[str
         loops = _calibrated(suite, baseline)[0]
     if warmups is None:
         names = [str(b.get("metadata", {}).get("name", "")) for b in suite.get("benchmarks", [])]
-        if own_warmups:
-            lenders = [other for other in names if other.startswith(f"{workload}/{model}/")]
-        else:
-            lenders = [baseline]
-        for other in lenders:
-            if other != name and warmups is None:
+        for other in names:
+            if other != name and other.startswith(f"{workload}/{model}/") and warmups is None:
                 warmups = _calibrated(suite, other)[1]
     return (["--loops", str(loops)] if loops is not None else []) + (
         ["--warmups", str(warmups)] if warmups is not None else []
     )
+
+
+def jit_calibration(bench: Bench, raw: Path, profile: Profile) -> list[str]:
+    """calibration_args, with the profile's fixed warm-up count on a JIT if it has one."""
+    args = calibration_args(raw, bench.name)
+    if profile.jit_warmups is not None and bench.impl.jit:
+        loops = args[:2] if args[:1] == ["--loops"] else []
+        return [*loops, "--warmups", str(profile.jit_warmups)]
+    return args
 
 
 def _calibrated(suite: dict[str, Any], name: str) -> tuple[object | None, object | None]:
@@ -270,8 +274,7 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Ou
         cmd = script_command(bench.workload, python, raw, profile.pyperf_args)
         env = script_environ(bench.workload, bench.impl.id, bench.impl.build, expect, env)
     else:
-        calibration = calibration_args(raw, bench.name, profile.own_warmups)
-        cmd = runner_command(bench, python, raw, profile, calibration)
+        cmd = runner_command(bench, python, raw, profile, jit_calibration(bench, raw, profile))
     started = time.monotonic()
     with log.open("w") as out:
         out.write("$ " + " ".join(cmd) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pyperf
@@ -175,23 +176,25 @@ def test_an_uncalibrated_cell_reuses_jit_warmups_of_its_workload_and_model(
     assert run.calibration_args(raw, "hash/threads/2") == []
 
 
-def test_the_quick_profile_borrows_jit_warmups_from_the_serial_cell(tmp_path: Path) -> None:
-    """Quick spares pyperf's warm-up search: every model borrows serial/1's count."""
-    raw = tmp_path / "pypy.json"
-    serial = [{"metadata": {"calibrate_loops": 16}}, {"metadata": {"calibrate_warmups": 41}}]
+def test_the_quick_profile_fixes_jit_warmups_instead_of_calibrating(tmp_path: Path) -> None:
+    """Quick gives a JIT a fixed warm-up count; CPython keeps pyperf's single warm-up."""
+    jit = Impl(id="pypy3.9", family="pypy", python=Path(sys.executable))
+    plain = Impl(id="3.14", family="cpython", python=Path(sys.executable))
+    assert run.PROFILES["quick"].jit_warmups == 20 and run.PROFILES["full"].jit_warmups is None
+    assert jit.jit and not plain.jit
+    tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
+    raw = tmp_path / "raw" / "pypy3.9.json"
+    raw.parent.mkdir()
     raw.write_text(json.dumps({"version": "1.0", "metadata": {}, "benchmarks": [
-        {"metadata": {"name": "nbody/serial/1"}, "runs": serial},
-        {"metadata": {"name": "nbody/threads/2"}, "runs": [{"metadata": {"calibrate_loops": 8}}]},
+        {"metadata": {"name": "tiny/serial/1"}, "runs": [{"metadata": {"calibrate_loops": 4,
+                                                                      "calibrate_warmups": 90}}]},
     ]}))  # fmt: skip
-    assert not run.PROFILES["quick"].own_warmups and run.PROFILES["full"].own_warmups
-    borrow = {"own_warmups": False}
-    assert run.calibration_args(raw, "nbody/threads/2", **borrow) == [
-        "--loops",
-        "8",
-        "--warmups",
-        "41",
-    ]
-    assert run.calibration_args(raw, "nbody/processes/2", **borrow) == [
-        "--loops", "16", "--warmups", "41",
+    quick = run.PROFILES["quick"]
+    assert run.jit_calibration(run.Bench(jit, tiny, "threads", 2), raw, quick) == [
+        "--loops", "4", "--warmups", "20",
     ]  # fmt: skip
-    assert run.calibration_args(raw, "hash/processes/2", **borrow) == []
+    full = run.PROFILES["full"]
+    assert run.jit_calibration(run.Bench(jit, tiny, "threads", 2), raw, full) == ["--loops", "4"]
+    assert run.jit_calibration(run.Bench(plain, tiny, "threads", 2), raw, quick) == [
+        "--loops", "4",
+    ]  # fmt: skip
