@@ -78,12 +78,13 @@ QUICK_MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio")
 
 PROFILES = {
     # 3 passes x 1 process x 3 values: pyperf's minimum of 3 processes (3 hash seeds).
-    # A JIT gets a fixed 20 warm-up values a process (about 3 s for PyPy on nbody, whose
-    # JIT compiles its loops within the first value): on this VM pyperf's search returned
-    # anything from 1 to 111 warm-ups for the same cell, noise more than JIT, and cost up
-    # to 40 s a process; quick would have taken 20 minutes instead of 10.
+    # A JIT gets a fixed 12 warm-up values a process: the most any cell here needed when
+    # pyperf's search wasn't fooled by noise (PyPy's event loop on io_echo; nbody's JIT
+    # compiles its loops within the first value). On this VM that search returned anything
+    # from 1 to 111 warm-ups for the same cell and cost up to 40 s a process; quick would
+    # have taken 20 minutes instead of 10.
     "quick": Profile(
-        "quick", 3, ("--processes", "1", "--values", "3"), timeout_s=120.0, jit_warmups=20
+        "quick", 3, ("--processes", "1", "--values", "3"), timeout_s=120.0, jit_warmups=12
     ),
     # 20 passes x 1 process x 3 values: pyperf's default 20 processes x 3 values, each
     # process at another moment of the run. This machine's host slows it down in bursts of

@@ -180,7 +180,7 @@ def test_the_quick_profile_fixes_jit_warmups_instead_of_calibrating(tmp_path: Pa
     """Quick gives a JIT a fixed warm-up count; CPython keeps pyperf's single warm-up."""
     jit = Impl(id="pypy3.9", family="pypy", python=Path(sys.executable))
     plain = Impl(id="3.14", family="cpython", python=Path(sys.executable))
-    assert run.PROFILES["quick"].jit_warmups == 20 and run.PROFILES["full"].jit_warmups is None
+    assert run.PROFILES["quick"].jit_warmups == 12 and run.PROFILES["full"].jit_warmups is None
     assert jit.jit and not plain.jit
     tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
     raw = tmp_path / "raw" / "pypy3.9.json"
@@ -191,7 +191,7 @@ def test_the_quick_profile_fixes_jit_warmups_instead_of_calibrating(tmp_path: Pa
     ]}))  # fmt: skip
     quick = run.PROFILES["quick"]
     assert run.jit_calibration(run.Bench(jit, tiny, "threads", 2), raw, quick) == [
-        "--loops", "4", "--warmups", "20",
+        "--loops", "4", "--warmups", "12",
     ]  # fmt: skip
     full = run.PROFILES["full"]
     assert run.jit_calibration(run.Bench(jit, tiny, "threads", 2), raw, full) == ["--loops", "4"]
