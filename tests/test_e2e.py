@@ -91,6 +91,17 @@ def test_every_row_carries_its_workloads_checksum(quick_run: Path) -> None:
     assert (ok["checksum"] == ok["workload"].map(declared)).all()
 
 
+def test_every_parallel_speedup_rests_on_paired_serial_units(quick_run: Path) -> None:
+    """Both runners (pyperf's and Jython's) paired every measured cell but serial/1."""
+    ok = _summary(quick_run).query("status == 'ok'")
+    base = (ok["model"] == "serial") & (ok["workers"] == 1)
+    assert ok.loc[~base, "paired"].all(), ok.loc[~base & ~ok["paired"], ["impl", "model"]]
+    assert not ok.loc[base, "paired"].any()
+    assert (ok["baseline_s"] > 0).all()
+    expected = ok["workers"] * ok["baseline_s"] / ok["median_s"]
+    assert (abs(ok["speedup"] - expected) <= 1e-4 * expected).all()  # the CSV keeps 6 digits
+
+
 def test_raw_files_work_with_pyperf_compare_to(quick_run: Path) -> None:
     """pyperf's own compare_to reads the raw files gilbench kept untouched."""
     raw = sorted((quick_run / "raw").glob("*.json"))
