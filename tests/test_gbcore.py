@@ -48,6 +48,28 @@ def test_each_model_runs_one_checked_unit_per_worker(
 
 
 @pytest.mark.parametrize("model", HOST_MODELS)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_round_of_n_units_runs_n_checked_units_on_each_worker(
+    model: str, workers: int, started: list[gbcore.Model]
+) -> None:
+    """round(5), as a pyperf value of 5 loops asks for, returns 5 checksums per worker."""
+    pool = _start(started, model, TINY, workers)
+    assert pool.round(5) == [EXPECTED] * workers * 5
+
+
+@pytest.mark.parametrize("model", HOST_MODELS)
+def test_a_wrong_checksum_midway_through_a_worker_s_units_fails_the_round(
+    model: str, started: list[gbcore.Model], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit that goes wrong after others passed fails the whole round, in every model."""
+    monkeypatch.delitem(sys.modules, "gilbench_workload_goes_wrong", raising=False)  # fresh count
+    pool = _start(started, model, str(TEST_WORKLOADS / "goes_wrong.py"), 1)  # warm-up: call 1
+    with pytest.raises(gbcore.WorkloadFailure) as failure:
+        pool.round(4)  # calls 2 and 3 pass, call 4 returns 42
+    assert (failure.value.status, failure.value.detail) == ("wrong-checksum", "expected 41, got 42")
+
+
+@pytest.mark.parametrize("model", HOST_MODELS)
 def test_a_wrong_checksum_fails_the_round_in_every_model(model: str) -> None:
     """A kernel that returns the wrong value raises wrong-checksum, whichever worker ran it."""
     pool = gbcore.make_model(model, str(TEST_WORKLOADS / "wrong_checksum.py"), 2)
@@ -91,6 +113,17 @@ def test_waits_overlap_in_every_model_that_has_workers(
     begun = time.perf_counter()
     assert pool.round() == [4] * 4
     assert time.perf_counter() - begun < 0.25  # serial would take 0.4 s; overlapped, 0.1 s
+
+
+@pytest.mark.parametrize("model", ["threads", "processes", "asyncio", "asyncio-to-thread"])
+def test_each_worker_runs_its_units_in_turn_while_workers_overlap(
+    model: str, started: list[gbcore.Model]
+) -> None:
+    """Two workers with 3 units of 100 ms each take about 0.3 s: in turn, side by side."""
+    pool = _start(started, model, str(TEST_WORKLOADS / "sleepy.py"), 2)
+    begun = time.perf_counter()
+    assert pool.round(3) == [4] * 6
+    assert 0.3 <= time.perf_counter() - begun < 0.5  # units in turn 0.3 s; workers in turn 0.6
 
 
 def test_serial_waits_one_unit_after_another(started: list[gbcore.Model]) -> None:

@@ -25,14 +25,14 @@ import json, sys
 sys.path.insert(0, {str(INSIDE)!r})
 import gbcore, gbinterp
 
-def attempt(path, workers, prefer=None, rounds=1):
+def attempt(path, workers, prefer=None, rounds=1, units=1):
     try:
         pool = gbinterp.Subinterpreters(path, workers, prefer)
     except gbcore.WorkloadFailure as exc:
         return [exc.status, exc.detail]
     try:
         pool.start()
-        return ["ok", [pool.round() for _ in range(rounds)]]
+        return ["ok", [pool.round(units) for _ in range(rounds)]]
     except gbcore.WorkloadFailure as exc:
         return [exc.status, exc.detail]
     finally:
@@ -63,6 +63,26 @@ def test_subinterpreters_run_one_checked_unit_per_worker(python: Path, prefer: s
     tiny = str(TEST_WORKLOADS / "tiny.py")
     got = _inside(python, f"print(json.dumps(attempt({tiny!r}, 3, {prefer!r}, rounds=2)))")
     assert got == ["ok", [[2666466670000] * 3] * 2]
+
+
+@pytest.mark.parametrize("prefer", [None, "private"])
+def test_subinterpreters_run_a_value_s_units_in_one_call_each(
+    python: Path, prefer: str | None
+) -> None:
+    """round(40) brings back 40 checksums per interpreter, through either back end."""
+    tiny = str(TEST_WORKLOADS / "tiny.py")
+    got = _inside(python, f"print(json.dumps(attempt({tiny!r}, 2, {prefer!r}, units=40)))")
+    assert got == ["ok", [[2666466670000] * 80]]
+
+
+@pytest.mark.parametrize("prefer", [None, "private"])
+def test_a_unit_going_wrong_midway_in_a_subinterpreter_fails_the_round(
+    python: Path, prefer: str | None
+) -> None:
+    """The third unit of a subinterpreter's five returns a wrong checksum: the round fails."""
+    wrong = str(TEST_WORKLOADS / "goes_wrong.py")
+    got = _inside(python, f"print(json.dumps(attempt({wrong!r}, 2, {prefer!r}, units=5)))")
+    assert got == ["wrong-checksum", "expected 41, got 42"]
 
 
 def test_every_subinterpreter_has_its_own_gil(python: Path) -> None:

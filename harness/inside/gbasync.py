@@ -110,11 +110,20 @@ class AsyncioTasks(gbcore.Model):
 
             return ("crashed", traceback.format_exc())
 
-    async def _gather(self):
-        return await asyncio.gather(*[self._unit() for _ in range(self.workers)])
+    async def _units(self, units):
+        """One task's units, back to back, ending at the first failure."""
+        done = []
+        for _ in range(units):
+            done.append(await self._unit())
+            if done[-1][0] != "ok":
+                break
+        return done
 
-    def _round(self):
-        return self.loop.run_until_complete(self._gather())
+    async def _gather(self, units):
+        return await asyncio.gather(*[self._units(units) for _ in range(self.workers)])
+
+    def _round(self, units):
+        return [one for done in self.loop.run_until_complete(self._gather(units)) for one in done]
 
     def _stop_workers(self):
         loop = getattr(self, "loop", None)

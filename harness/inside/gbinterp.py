@@ -17,8 +17,8 @@ this project's machines (NOTES.md). A workload whose imports refuse subinterpret
 extension module without multi-phase init) is reported unsupported.
 
 This module is imported twice: by gbcore.make_model in the main interpreter, and by each
-subinterpreter, where ``enter`` loads the workload and ``run_here``/``report_here`` run one
-unit. Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
+subinterpreter, where ``enter`` loads the workload and ``run_here``/``report_here`` run the
+round's units. Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
 """
 
 import ast
@@ -30,7 +30,7 @@ import gbcore
 
 # Run in each new interpreter, before the warm-up: the workload is imported here, once.
 SETUP = "import sys\nsys.path.insert(0, %r)\nimport gbinterp\ngbinterp.enter(%r)\n"
-REPORT = "import gbinterp\ngbinterp.report_here(%d, %r)\n"
+REPORT = "import gbinterp\ngbinterp.report_here(%d, %r, %d)\n"
 MAX_DETAIL = 16000  # characters of a traceback sent back: a pipe holds 64 KiB unread
 
 _workload = []  # in a subinterpreter: the workload module that ``enter`` loaded
@@ -41,17 +41,35 @@ def enter(workload_path):
     _workload.append(gbcore.load_workload(workload_path))
 
 
-def run_here(service):
-    """In a subinterpreter: one unit, as a (status, value) outcome."""
-    status, value = gbcore.outcome(_workload[0], service)
-    if status != "ok":
-        value = str(value)[-MAX_DETAIL:]
-    return (status, value)
+def run_here(service, units=1):
+    """In a subinterpreter: ``units`` units back to back, their outcomes squeezed.
+
+    Outcomes come back as ``[count, status, value]`` runs of equal ones (see ``expand``):
+    a round's units all return the same checksum, and 3.13's result pipe must hold the
+    line before anyone reads it.
+    """
+    runs = []
+    for status, value in gbcore.outcomes(_workload[0], service, units):
+        if status != "ok":
+            value = str(value)[-MAX_DETAIL:]
+        if runs and runs[-1][1:] == [status, value]:
+            runs[-1][0] += 1
+        else:
+            runs.append([1, status, value])
+    return runs
 
 
-def report_here(fd, service):
-    """In a subinterpreter (3.13): one unit, its outcome written to ``fd`` as one line."""
-    os.write(fd, (repr(run_here(service)) + "\n").encode("utf-8"))
+def expand(runs):
+    """The (status, value) outcomes that ``run_here`` squeezed into runs."""
+    done = []
+    for count, status, value in runs:
+        done.extend([(status, value)] * count)
+    return done
+
+
+def report_here(fd, service, units=1):
+    """In a subinterpreter (3.13): the units' squeezed outcomes, written to ``fd`` as a line."""
+    os.write(fd, (repr(run_here(service, units)) + "\n").encode("utf-8"))
 
 
 class Pep734(object):
@@ -66,8 +84,8 @@ class Pep734(object):
     def setup(self, interp, code):
         getattr(interp, "exec")(code)  # getattr: "exec" is a keyword in Python 2.7
 
-    def run(self, interp, service):
-        return interp.call(run_here, service)
+    def run(self, interp, service, units):
+        return interp.call(run_here, service, units)
 
     def close(self, interp):
         interp.close()
@@ -93,9 +111,9 @@ class Private(object):
     def setup(self, interp, code):
         self._exec(interp, code)
 
-    def run(self, interp, service):
+    def run(self, interp, service, units):
         read, write = self.pipes[interp]
-        self._exec(interp, REPORT % (write, service))
+        self._exec(interp, REPORT % (write, service, units))
         line = b""
         while not line.endswith(b"\n"):
             chunk = os.read(read, 65536)
@@ -160,11 +178,11 @@ class Subinterpreters(gbcore.Threads):
                 raise gbcore.WorkloadFailure("crashed", traceback.format_exc())
         gbcore.Threads._start_workers(self)
 
-    def _unit(self, index):
+    def _units(self, index, units):
         try:
-            return tuple(self.api.run(self.interps[index], self.service))
+            return expand(self.api.run(self.interps[index], self.service, units))
         except Exception:
-            return ("crashed", traceback.format_exc())
+            return [("crashed", traceback.format_exc())]
 
     def _stop_workers(self):
         gbcore.Threads._stop_workers(self)

@@ -1,4 +1,4 @@
-"""The processes model: W long-lived worker processes, each fed one unit per round by pipe.
+"""The processes model: W long-lived worker processes, each fed its units by pipe.
 
 The start method is the caller's choice (spawn, forkserver or fork) or the platform's
 default, and is recorded with every run. fork is refused, as unsupported with the reason,
@@ -63,11 +63,12 @@ def _process_loop(workload_path, conn):
             return
         if message is None:
             return
-        conn.send(gbcore.outcome(module, message[0]))
+        service, units = message
+        conn.send(gbcore.outcomes(module, service, units))
 
 
 class Processes(gbcore.Model):
-    """W long-lived worker processes, each fed one unit per round through its own pipe."""
+    """W long-lived worker processes, each fed its units for the round through its own pipe."""
 
     name = "processes"
     shares_memory = False
@@ -100,11 +101,14 @@ class Processes(gbcore.Model):
             self.conns.append(parent)
             self.procs.append(proc)
 
-    def _round(self):
-        message = (self.service,)
+    def _round(self, units):
+        message = (self.service, units)
         for conn in self.conns:
             conn.send(message)
-        return [conn.recv() for conn in self.conns]
+        done = []
+        for conn in self.conns:
+            done.extend(conn.recv())
+        return done
 
     def _stop_workers(self):
         for conn in self.conns:

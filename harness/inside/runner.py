@@ -8,8 +8,8 @@ Started by path inside the measured interpreter's virtualenv (which has pyperf):
 pyperf's master process spawns worker processes that re-run this file with ``--worker``.
 Each worker loads the workload, starts and warms the model's W workers, reads the GIL
 state that is actually in force, and only then hands pyperf a time function that times
-``loops`` rounds of W units. Interpreter start-up, imports and pool start-up are therefore
-outside every timed value.
+``loops`` units on each of the W workers, handed over at once (gbcore.Model.round).
+Interpreter start-up, imports and pool start-up are therefore outside every timed value.
 
 Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
 """
@@ -109,11 +109,9 @@ def main():
             _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
 
     def time_rounds(loops):
-        round_ = model.round
         try:
             start = perf_counter()
-            for _ in gbcore.xrange(loops):
-                round_()
+            model.round(loops)  # each worker runs its loops units back to back
             elapsed = perf_counter() - start
             calls[0] += 1
             value = skip is not None and calls[0] > skip
