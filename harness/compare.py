@@ -109,7 +109,7 @@ def summarize(run: Run) -> pd.DataFrame:
             ok, table["n"], table["ci_low_s"], table["median_s"], table["ci_high_s"], strict=True
         )
     ]
-    _add_speedups(table, samples, cell_samples(run.paired))
+    _add_speedups(table, samples, paired_samples(run.values, run.paired))
     _add_reference_ratios(table, samples, find_roles(run.manifest).reference)
     return table[SUMMARY_COLUMNS].reset_index(drop=True)
 
@@ -135,41 +135,75 @@ def _bootstrap_into(
     table.loc[mask, list(columns)] = estimates
 
 
+def _tokened(frame: pd.DataFrame) -> pd.Series:
+    tokens = frame["pairing"]
+    return tokens.notna() & (tokens.astype(str) != "")
+
+
+def paired_samples(values: pd.DataFrame, paired: pd.DataFrame) -> dict[tuple[Any, ...], np.ndarray]:
+    """Each cell's (round, serial unit) pairs: a value and the units timed right after it.
+
+    A value and its units share the worker process's ``pairing`` token and the value's
+    index within that process's run. Values without units (runs from before tokens, or a
+    pyperf script) join nothing. Returns arrays of shape (pairs, 2), keyed by ``CELL``.
+    """
+    keys = [*CELL, "pairing", "value"]
+    rounds = values.loc[_tokened(values), [*keys, "seconds"]].astype({"pairing": str})
+    units = paired.loc[_tokened(paired), [*keys, "seconds"]].astype({"pairing": str})
+    joined = rounds.merge(units, on=keys, suffixes=("_round", "_unit"))
+    grouped = joined.groupby(CELL, sort=False)[["seconds_round", "seconds_unit"]]
+    return {key: group.to_numpy(dtype=float) for key, group in grouped}
+
+
 def _add_speedups(
     table: pd.DataFrame,
     samples: Mapping[tuple[Any, ...], np.ndarray],
-    paired: Mapping[tuple[Any, ...], np.ndarray],
+    pairs: Mapping[tuple[Any, ...], np.ndarray],
 ) -> None:
     """Speedup: throughput against serial units of the same implementation and workload.
 
-    The serial units are, where the cell's worker processes timed them beside its values
-    (gbcore.Pairing), those paired units: both sides of the ratio then come from the same
-    moments, and a machine whose speed drifts can't tilt it. Otherwise (the baseline
-    cell itself, or a run from before pairing) they are the serial 1-worker cell's values.
+    Where the cell's worker processes timed serial units right after each value
+    (gbcore.Pairing), each value gets its own ratio, W x unit / round, and the speedup is
+    the median of those ratios, with its order-statistic 95% interval: both sides of every
+    ratio come from the same moment, so a machine whose speed drifts, even within one
+    cell, can't tilt it. Otherwise (the baseline cell itself, a run from before pairing)
+    it is W x median(serial 1-worker cell) / median(cell), with a bootstrap interval.
     ``baseline_s`` is the median serial unit used, ``paired`` says which kind it was.
     """
     is_base = (table["model"] == "serial") & (table["workers"] == 1)
-    lookup = dict(samples)
-    dens: list[tuple[Any, ...]] = []
-    for key, base in zip(_keys(table), is_base, strict=True):
-        if key in paired and not base:
-            lookup[("paired", *key)] = paired[key]
-            dens.append(("paired", *key))
-        else:
-            dens.append((key[0], key[1], "serial", 1))
-    table["paired"] = [den[0] == "paired" for den in dens]
+    ok = table["status"] == "ok"
+    paired_mask = (
+        pd.Series([key in pairs for key in _keys(table)], index=table.index, dtype=bool)
+        & ~is_base
+        & ok
+    )
+    table["paired"] = paired_mask
+    base_keys = [(impl, workload, "serial", 1) for impl, workload, *_ in _keys(table)]
     table["baseline_s"] = [
-        float(np.median(lookup[den])) if den in lookup else np.nan for den in dens
-    ]
+        float(np.median(pairs[key][:, 1])) if paired
+        else float(np.median(samples[base])) if base in samples
+        else np.nan
+        for key, base, paired in zip(_keys(table), base_keys, paired_mask, strict=True)
+    ]  # fmt: skip
     table["speedup"] = table["workers"] * table["baseline_s"] / table["median_s"]
-    mask = (table["status"] == "ok") & ~is_base
-    pairs = [(den, key) for den, key, m in zip(dens, _keys(table), mask, strict=True) if m]
-    columns = ["speedup_bootstrap", "speedup_ci_low", "speedup_ci_high"]
-    for column in columns:
+    for column in ("speedup_ci_low", "speedup_ci_high"):
         table[column] = np.nan
-    _bootstrap_into(table, mask, pairs, lookup, columns)
-    table["speedup_ci_low"] *= table["workers"]
-    table["speedup_ci_high"] *= table["workers"]
+    if paired_mask.any():
+        keys = _keys(table[paired_mask])
+        ratios = [pairs[key][:, 1] / pairs[key][:, 0] for key in keys]
+        stats = median_cis(ratios) * table.loc[paired_mask, "workers"].to_numpy()[:, None]
+        table.loc[paired_mask, ["speedup", "speedup_ci_low", "speedup_ci_high"]] = stats
+    mask = ok & ~is_base & ~paired_mask
+    fallback = [
+        (base, key)
+        for base, key, m in zip(base_keys, _keys(table), mask, strict=True)
+        if m
+    ]  # fmt: skip
+    columns = ["speedup_bootstrap", "speedup_ci_low", "speedup_ci_high"]
+    table["speedup_bootstrap"] = np.nan
+    _bootstrap_into(table, mask, fallback, samples, columns)
+    table.loc[mask, "speedup_ci_low"] *= table.loc[mask, "workers"]
+    table.loc[mask, "speedup_ci_high"] *= table.loc[mask, "workers"]
     del table["speedup_bootstrap"]
     table["efficiency"] = table["speedup"] / table["workers"]
 

@@ -1,6 +1,7 @@
 """Read a run from disk into tidy pandas tables. Reads only; never writes into the run.
 
 ``values``: one row per measured value (seconds for one round of W units).
+``paired``: one row per serial unit time taken right after a value (gbcore.Pairing).
 ``outcomes``: one row per benchmark attempt, with its status.
 """
 
@@ -19,9 +20,11 @@ from harness import store
 VALUE_COLUMNS = [
     "impl", "workload", "model", "workers", "gil_enabled", "process", "value", "seconds",
     "cpu_count", "cpus", "affinity", "oversubscribed", "checksum", "start_method", "kind",
-    "updates", "lost_updates",
+    "updates", "lost_updates", "pairing",
 ]  # fmt: skip
-PAIRED_COLUMNS = ["impl", "workload", "model", "workers", "process", "value", "seconds"]
+# ``pairing`` names the worker process whose run and paired line a value and its serial
+# units came from; with ``value`` (the index within that run) it joins the two tables.
+PAIRED_COLUMNS = ["impl", "workload", "model", "workers", "pairing", "value", "seconds"]
 OUTCOME_COLUMNS = [
     "impl", "workload", "model", "workers", "pass", "status", "detail", "elapsed_s"
 ]  # fmt: skip
@@ -112,6 +115,7 @@ def load_paired(run_dir: Path) -> pd.DataFrame:
                 record = json.loads(line)
                 key = {k: record[k] for k in ("impl", "workload", "model")}
                 key["workers"] = int(record["workers"])
+                key["pairing"] = str(record.get("pairing", ""))  # absent before tokens
                 seconds = [float(s) for s in record["seconds"]]
             except (ValueError, KeyError, TypeError) as exc:
                 raise ResultsError(
@@ -119,8 +123,7 @@ def load_paired(run_dir: Path) -> pd.DataFrame:
                     "(speedups then fall back to the serial cell) and run the report again"
                 ) from exc
             rows.extend(
-                {**key, "process": number, "value": index, "seconds": value}
-                for index, value in enumerate(seconds)
+                {**key, "value": index, "seconds": value} for index, value in enumerate(seconds)
             )
     return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
 
@@ -157,6 +160,7 @@ def _bench_rows(bench: Any) -> list[dict[str, object]]:
                     "kind": meta.get("gilbench_kind", "kernel"),
                     "updates": updates,
                     "lost_updates": lost,
+                    "pairing": meta.get("gilbench_pairing", ""),
                 }
             )
     return rows

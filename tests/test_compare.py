@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from harness.compare import cell_samples, find_roles, summarize
+from harness.compare import CELL, cell_samples, find_roles, summarize
 from harness.findings import format_category, format_findings
 from harness.intervals import ratio_estimate, ratio_estimates
 from harness.results import OUTCOME_COLUMNS, PAIRED_COLUMNS, VALUE_COLUMNS, Run, load_run
@@ -202,26 +202,72 @@ def test_a_wide_cell_is_flagged_and_its_finding_withheld(tight_run: Run) -> None
     assert not any("3.14t with 2 threads" in f.text for f in findings if f.stated)
 
 
-def test_paired_serial_units_are_the_speedups_baseline(tight_run: Run) -> None:
-    """Serial units timed beside a cell's values, not the serial cell, set its speedup."""
-    # the machine ran at 0.9 of its serial-cell speed while 3.14t's threads were measured
-    paired = pd.DataFrame(
-        [{"impl": "3.14t", "workload": "loop", "model": "threads", "workers": 2,
-          "process": 0, "value": k, "seconds": 0.110 / 0.9 * j}
-         for k, j in enumerate(JITTER)],
+def _with_tokens(run: Run, cell: Cell) -> pd.DataFrame:
+    """The run's values, the cell's marked with pairing tokens, one per worker process."""
+    values = run.values.astype({"pairing": object})  # the fixture's column is all NaN
+    rows = (values[CELL] == pd.Series(cell, index=CELL)).all(axis=1)
+    values.loc[rows, "pairing"] = "w" + values.loc[rows, "process"].astype(str)
+    return values
+
+
+def _units(cell: Cell, seconds: Sequence[float]) -> pd.DataFrame:
+    """Paired serial units for the cell's 9 values (3 processes x 3 values), in order."""
+    impl, workload, model, workers = cell
+    return pd.DataFrame(
+        [{"impl": impl, "workload": workload, "model": model, "workers": workers,
+          "pairing": f"w{k // 3}", "value": k % 3, "seconds": unit}
+         for k, unit in enumerate(seconds)],
         columns=PAIRED_COLUMNS,
     )  # fmt: skip
-    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes, tight_run.values,
-              paired)  # fmt: skip
-    summary = summarize(run).set_index(["impl", "workload", "model", "workers"])
-    cell = summary.loc[("3.14t", "loop", "threads", 2)]
-    assert bool(cell["paired"])
-    assert cell["baseline_s"] == pytest.approx(0.110 / 0.9)
-    assert cell["speedup"] == pytest.approx(2 * 0.110 / 0.9 / 0.1158)
-    assert cell["speedup_ci_low"] <= cell["speedup"] <= cell["speedup_ci_high"]
+
+
+def test_paired_serial_units_are_the_speedups_baseline(tight_run: Run) -> None:
+    """Serial units timed beside a cell's values, not the serial cell, set its speedup."""
+    cell = ("3.14t", "loop", "threads", 2)
+    # the machine ran at 0.9 of its serial-cell speed while 3.14t's threads were measured
+    paired = _units(cell, [0.110 / 0.9 * j for j in JITTER])
+    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes,
+              _with_tokens(tight_run, cell), paired)  # fmt: skip
+    summary = summarize(run).set_index(CELL)
+    row = summary.loc[cell]
+    assert bool(row["paired"])
+    assert row["baseline_s"] == pytest.approx(0.110 / 0.9)
+    assert row["speedup"] == pytest.approx(2 * 0.110 / 0.9 / 0.1158)
+    assert row["speedup_ci_low"] <= row["speedup"] <= row["speedup_ci_high"]
     unpaired = summary.loc[("3.14t", "loop", "processes", 2)]  # falls back to serial/1
     assert not bool(unpaired["paired"])
     assert unpaired["speedup"] == pytest.approx(2 * 0.110 / 0.1158)
+
+
+def test_each_value_is_divided_by_the_units_timed_right_after_it(tight_run: Run) -> None:
+    """The speedup is W x the median of unit/round per value, joined by process and index."""
+    cell = ("3.14t", "loop", "threads", 2)
+    values = _with_tokens(tight_run, cell)
+    rows = (values[CELL] == pd.Series(cell, index=CELL)).all(axis=1)
+    slow = np.array([1.0, 1.4, 1.0, 1.4, 1.4, 1.0, 1.0, 1.4, 1.0])  # the machine, per value
+    values.loc[rows, "seconds"] = 0.1158 * slow * JITTER[::-1]
+    units = 0.110 * slow * np.array([1.05, 0.97, 1.0, 1.03, 0.96, 0.95, 1.04, 1.02, 0.98])
+    shuffled = _units(cell, units).sample(frac=1, random_state=3)  # order must not matter
+    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes, values, shuffled)
+    row = summarize(run).set_index(CELL).loc[cell]
+    ratios = 2 * units / values.loc[rows, "seconds"].to_numpy()
+    assert row["speedup"] == pytest.approx(np.median(ratios))  # 1.89; pooled medians: 1.98
+    assert row["speedup"] == pytest.approx(2 * 0.110 / 0.1158, rel=0.01)  # the drift cancels
+    assert row["baseline_s"] == pytest.approx(np.median(units))
+    assert row["speedup_ci_low"] <= row["speedup"] <= row["speedup_ci_high"]
+
+
+def test_units_that_match_no_value_leave_the_cell_on_the_serial_baseline(
+    tight_run: Run,
+) -> None:
+    """Paired units whose process token names no run are not guessed at: no pairing."""
+    cell = ("3.14t", "loop", "threads", 2)
+    stray = _units(cell, [0.2] * 9).assign(pairing="gone")
+    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes,
+              _with_tokens(tight_run, cell), stray)  # fmt: skip
+    row = summarize(run).set_index(CELL).loc[cell]
+    assert not bool(row["paired"])
+    assert row["speedup"] == pytest.approx(2 * 0.110 / 0.1158)
 
 
 def test_too_few_values_for_an_interval_are_flagged() -> None:

@@ -79,6 +79,16 @@ def test_paired_units_are_read_per_value(small_run: Path) -> None:
     assert counts == {("serial", 2): 2, ("threads", 1): 2, ("threads", 2): 2}
 
 
+def test_every_paired_unit_joins_the_value_it_was_timed_after(small_run: Path) -> None:
+    """Each paired time names its worker process's run and value index; all of them join."""
+    run = load_run(small_run)
+    keys = ["impl", "workload", "model", "workers", "pairing", "value"]
+    assert (run.paired["pairing"] != "").all()
+    joined = run.paired.merge(run.values[keys], on=keys, how="left", indicator=True)
+    assert (joined["_merge"] == "both").all()
+    assert len(joined) == len(run.paired)
+
+
 def test_unknown_format_version_is_refused(small_run: Path) -> None:
     """A manifest from a newer gilbench is refused, not misread."""
     manifest = small_run / "run.json"

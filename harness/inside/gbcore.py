@@ -510,13 +510,18 @@ class Pairing(object):
     then warms this process's copy of the kernel as long as theirs, and a cold baseline
     can't flatter the speedup. Threads and asyncio warm the very code the serial units
     run. Calibration runs get none. The units are outside every timed value.
-    ``write()`` appends one JSON line per worker process to ``path``; the host reads it
-    (harness/results.py).
+    ``write()`` appends one JSON line per worker process to ``path``, under ``token``,
+    which the runner also writes into this process's run metadata (``gilbench_pairing``):
+    the host joins each value with the serial units timed right after it (harness/compare.py).
     """
 
     def __init__(self, args, path, clock):
+        import random
+
         self.path = path
         self.clock = clock
+        # names this worker process's run among all of the cell's, over every pass
+        self.token = "%x-%08x" % (os.getpid(), random.SystemRandom().getrandbits(32))
         self.key = {
             "impl": args.impl,
             "workload": os.path.splitext(os.path.basename(args.workload))[0],
@@ -542,7 +547,7 @@ class Pairing(object):
     def write(self):
         import json
 
-        line = dict(self.key, pid=os.getpid(), seconds=self.seconds)
+        line = dict(self.key, pairing=self.token, seconds=self.seconds)
         with open(self.path, "a") as out:
             out.write(json.dumps(line, sort_keys=True) + "\n")
 

@@ -168,6 +168,8 @@ def run_worker(args):
                 pairing.write()
                 pairing.close()
             run = {"warmups": warmups, "values": values, "metadata": {}}
+            if pairing is not None:  # which paired line holds this run's serial units
+                run["metadata"]["gilbench_pairing"] = pairing.token
         # Counts differ from worker to worker, so they belong to the run, as in pyperf.
         for key in ("gilbench_updates", "gilbench_lost_updates"):
             if key in metadata:

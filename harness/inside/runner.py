@@ -107,6 +107,7 @@ def main():
             pairing = gbcore.Pairing(args, args.paired, perf_counter)
         except gbcore.WorkloadFailure as exc:
             _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
+        runner.metadata["gilbench_pairing"] = pairing.token
 
     def time_rounds(loops):
         try:
