@@ -270,6 +270,21 @@ def test_units_that_match_no_value_leave_the_cell_on_the_serial_baseline(
     assert row["speedup"] == pytest.approx(2 * 0.110 / 0.1158)
 
 
+def test_a_speedup_surely_above_its_worker_count_carries_a_note(tight_run: Run) -> None:
+    """Paired units 30% slower than the workers' own give 2.6x on 2 workers, with a note."""
+    cell = ("3.14t", "loop", "processes", 2)
+    paired = _units(cell, [0.1158 * 1.3 * j for j in JITTER])
+    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes,
+              _with_tokens(tight_run, cell), paired)  # fmt: skip
+    row = summarize(run).set_index(CELL).loc[cell]
+    assert row["speedup"] == pytest.approx(2.6, rel=0.01)
+    assert row["speedup_note"].startswith("superlinear: above 2 (95% interval from 2.")
+    assert row["speedup_note"].endswith("the workers ran units faster than the serial baseline did")
+    assert row["flag"] == ""  # the cell's own times are as good as ever
+    untouched = summarize(tight_run).set_index(CELL).loc[cell]  # 1.90x: no note
+    assert untouched["speedup_note"] == ""
+
+
 def test_too_few_values_for_an_interval_are_flagged() -> None:
     """Fewer than six values give no 95% interval of the median: the cell is flagged."""
     cells = {("3.14", "w", "serial", 1): [0.1, 0.1, 0.1]}

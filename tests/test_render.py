@@ -56,6 +56,15 @@ def test_site_and_downloads_are_written(quick_report: Path) -> None:
     assert {"summary.csv", "values.parquet", "raw/3.14t%2Bgil.json"} <= set(links)
 
 
+def test_a_superlinear_speedup_is_marked_with_its_note_on_the_results_page(
+    quick_report: Path,
+) -> None:
+    """The fixture's 1.32x for 3.14 alloc_trees processes/1 carries a warning and its reason."""
+    page = (quick_report / "results.html").read_text()
+    marked = re.findall(r'<td class="num flag" title="([^"]*)">([^<]*)</td>', page)
+    assert [shown for note, shown in marked if note.startswith("superlinear")] == ["1.32× ⚠"]
+
+
 def test_values_parquet_holds_every_measured_value(quick_report: Path) -> None:
     """values.parquet has one row per value, the same as the run's tidy table."""
     parquet = pd.read_parquet(quick_report / "values.parquet")
