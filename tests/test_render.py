@@ -62,7 +62,7 @@ def test_a_superlinear_speedup_is_marked_with_its_note_on_the_results_page(
     """The fixture's 1.32x for 3.14 alloc_trees processes/1 carries a warning and its reason."""
     page = (quick_report / "results.html").read_text()
     marked = re.findall(r'<td class="num flag" title="([^"]*)">([^<]*)</td>', page)
-    assert [shown for note, shown in marked if note.startswith("superlinear")] == ["1.32× ⚠"]
+    assert [shown for note, shown in marked if note.startswith("superlinear")] == ["1.32\u00d7 ⚠"]
 
 
 def test_values_parquet_holds_every_measured_value(quick_report: Path) -> None:
