@@ -39,21 +39,12 @@ def _start(started: list[gbcore.Model], name: str, path: str, workers: int) -> g
 
 @pytest.mark.parametrize("model", HOST_MODELS)
 @pytest.mark.parametrize("workers", [1, 3])
-def test_each_model_runs_one_checked_unit_per_worker(
+def test_each_model_runs_n_checked_units_per_worker(
     model: str, workers: int, started: list[gbcore.Model]
 ) -> None:
-    """A round hands exactly one unit to each of W workers and returns W checksums."""
+    """round() hands one unit to each of W workers; round(5), as 5 loops ask, hands 5 each."""
     pool = _start(started, model, TINY, workers)
     assert pool.round() == [EXPECTED] * workers
-
-
-@pytest.mark.parametrize("model", HOST_MODELS)
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_round_of_n_units_runs_n_checked_units_on_each_worker(
-    model: str, workers: int, started: list[gbcore.Model]
-) -> None:
-    """round(5), as a pyperf value of 5 loops asks for, returns 5 checksums per worker."""
-    pool = _start(started, model, TINY, workers)
     assert pool.round(5) == [EXPECTED] * workers * 5
 
 

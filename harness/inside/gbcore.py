@@ -298,10 +298,10 @@ def machine_cpus():
     return multiprocessing.cpu_count()
 
 
-def collect(outcomes):
-    """The values of W (status, value) outcomes; the first failure raises."""
+def collect(done):
+    """The values of a round's (status, value) outcomes; the first failure raises."""
     values = []
-    for status, value in outcomes:
+    for status, value in done:
         if status != "ok":
             raise WorkloadFailure(status, value)
         values.append(value)

@@ -34,11 +34,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gbcore  # noqa: E402
 
-try:
-    xrange
-except NameError:  # Python 3
-    xrange = range
-
 PYPERF_JSON_VERSION = "1.0"  # pyperf's suite format, as BenchmarkSuite.load expects it
 STABLE_SPREAD = 0.05  # warm-ups stop when 3 in a row lie within 5% of their median
 MIN_WARMUPS = 3
