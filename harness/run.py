@@ -64,9 +64,6 @@ class Profile:
     # Warm-up values per process on a JIT implementation: None lets pyperf (or pure_runner)
     # calibrate them for each workload x model; a number fixes them (the quick profile).
     jit_warmups: int | None = None
-    # ... and, where the runner can (pure_runner: Jython, IronPython), at least this many
-    # seconds of them: a JVM's JIT compiles Jython's call paths for seconds, not values.
-    jit_warmup_s: float | None = None
 
 
 # What --quick measures unless told otherwise: one headline workload for each kind of work
@@ -86,16 +83,8 @@ PROFILES = {
     # compiles its loops within the first value). On this VM that search returned anything
     # from 1 to 111 warm-ups for the same cell and cost up to 40 s a process; quick would
     # have taken 20 minutes instead of 10.
-    # Jython's warm-ups last at least 4 s: its io_echo unit fell from 191 to 115 ms over
-    # its first 6 s, and 12 values (1.5 s) left io_echo's threads at 4 workers at 3.44x
-    # where a warm JVM gives 4.0x.
     "quick": Profile(
-        "quick",
-        3,
-        ("--processes", "1", "--values", "3"),
-        timeout_s=120.0,
-        jit_warmups=12,
-        jit_warmup_s=4.0,
+        "quick", 3, ("--processes", "1", "--values", "3"), timeout_s=120.0, jit_warmups=12
     ),
     # 20 passes x 1 process x 3 values: pyperf's default 20 processes x 3 values, each
     # process at another moment of the run. This machine's host slows it down in bursts of
@@ -216,13 +205,11 @@ def calibration_args(raw: Path, name: str) -> list[str]:
 
 
 def jit_calibration(bench: Bench, raw: Path, profile: Profile) -> list[str]:
-    """calibration_args, with the profile's fixed warm-ups on a JIT if it has them."""
+    """calibration_args, with the profile's fixed warm-up count on a JIT if it has one."""
     args = calibration_args(raw, bench.name)
     if profile.jit_warmups is not None and bench.impl.jit:
         loops = args[:2] if args[:1] == ["--loops"] else []
-        args = [*loops, "--warmups", str(profile.jit_warmups)]
-        if profile.jit_warmup_s is not None and bench.impl.runner == "pure":
-            args += ["--min-warmup-time", str(profile.jit_warmup_s)]
+        return [*loops, "--warmups", str(profile.jit_warmups)]
     return args
 
 

@@ -198,19 +198,3 @@ def test_the_quick_profile_fixes_jit_warmups_instead_of_calibrating(tmp_path: Pa
     assert run.jit_calibration(run.Bench(plain, tiny, "threads", 2), raw, quick) == [
         "--loops", "4",
     ]  # fmt: skip
-
-
-def test_quick_warms_jython_for_seconds_as_well_as_values(tmp_path: Path) -> None:
-    """Jython (pure_runner) gets 12 warm-ups lasting at least 4 s; PyPy's runner can't."""
-    jython = Impl(id="jython2.7", family="jython", python=Path("jython"), runner="pure")
-    pypy = Impl(id="pypy3.9", family="pypy", python=Path(sys.executable))
-    tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
-    quick, full = run.PROFILES["quick"], run.PROFILES["full"]
-    raw = tmp_path / "raw.json"  # nothing calibrated yet
-    assert run.jit_calibration(run.Bench(jython, tiny, "threads", 2), raw, quick) == [
-        "--warmups", "12", "--min-warmup-time", "4.0",
-    ]  # fmt: skip
-    assert run.jit_calibration(run.Bench(pypy, tiny, "threads", 2), raw, quick) == [
-        "--warmups", "12",
-    ]  # fmt: skip
-    assert run.jit_calibration(run.Bench(jython, tiny, "threads", 2), raw, full) == []

@@ -76,13 +76,6 @@ def _options(argv):
     parser.add_argument("-w", "--warmups", type=int, default=None)
     parser.add_argument("-l", "--loops", type=int, default=0)
     parser.add_argument("--min-time", type=float, default=0.1)
-    parser.add_argument(
-        "--min-warmup-time",
-        type=float,
-        default=0.0,
-        help="keep running warm-up values past --warmups until this many seconds have "
-        "passed (a JVM's JIT compiles for seconds)",
-    )
     parser.add_argument("-q", "--quiet", action="store_true")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--calibrate", action="store_true", help=argparse.SUPPRESS)
@@ -157,8 +150,7 @@ def run_worker(args):
             if gbcore.wants_pairing(args):
                 pairing = gbcore.Pairing(args, args.paired, clock)
             warmups = []
-            begun = clock()
-            while len(warmups) < args.warmups or clock() - begun < args.min_warmup_time:
+            for _ in range(args.warmups):
                 warmups.append([args.loops, _timed(model, args.loops)])
                 if pairing is not None and pairing.warms(model):  # warms only; not kept
                     pairing.after(args.loops, keep=False)
