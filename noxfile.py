@@ -54,6 +54,13 @@ def impls_table(session: nox.Session) -> None:
 
 
 @nox.session
+def cpus(session: nox.Session) -> None:
+    """Sample every CPU's speed for 20 s: is this machine steady enough to measure scaling?"""
+    _install_host(session)
+    session.run("python", "-m", "harness", "cpus", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite, end-to-end measurements included; installs what it needs."""
     _install_host(session, "[test]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -179,7 +180,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run", nargs="?", default="latest", help="run folder (default: latest)")
     report.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
     sub.add_parser("list", help="list the workloads")
+    cpus = sub.add_parser(
+        "cpus", help="sample every CPU's speed for a while: can this machine scale steadily?"
+    )
+    cpus.add_argument("--seconds", type=_positive, default=20.0, help="how long (default 20)")
     return parser
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def _selection(args: argparse.Namespace) -> tuple[list[str], list[int]]:
@@ -304,12 +319,29 @@ def cmd_impls(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cpus(args: argparse.Namespace) -> int:
+    """Sample all CPUs together once a second; print each sample and the verdict."""
+    from harness.cpuspeed import machine_cpus, sample, steadiness
+
+    cpus, samples = machine_cpus(), []
+    end = time.monotonic() + args.seconds
+    while time.monotonic() < end:
+        rates = sample(cpus)
+        if rates:
+            samples.append(rates)
+            print("  ".join(f"cpu{c} {r / 1e6:5.1f} M/s" for c, r in sorted(rates.items())))
+        time.sleep(0.75)
+    print(steadiness(samples).sentence())
+    return 0
+
+
 COMMANDS = {
     "compare": cmd_measure,
     "run": cmd_measure,
     "report": cmd_report,
     "list": cmd_list,
     "impls": cmd_impls,
+    "cpus": cmd_cpus,
 }
 
 

@@ -16,6 +16,7 @@ import re
 import pandas as pd
 
 from harness.charts import GEOMEAN_LABEL
+from harness.cpuspeed import steadiness
 from harness.findings import Finding, format_category, format_count, format_times
 from harness.results import Run
 from harness.verdicts import Comparison, records
@@ -133,6 +134,11 @@ def format_markdown(
         f"{format_md(machine.get('os'))}; profile {format_md(manifest.get('profile'))}. "
         f"Ratios are against {format_md(ref)}; intervals are 95%; "
         "⚠ marks a spread too wide to support a conclusion.\n",
+    ]
+    if run.cpu_speed:
+        speed = steadiness(run.cpu_speed)
+        parts += [("" if speed.steady else "⚠ ") + format_md(speed.sentence()) + "\n"]
+    parts += [
         "## Findings\n",
         "\n".join(f"- {format_md(f.text)}" for f in stated)
         or "No finding can be stated: no comparison rests on finished, precise enough cells.",

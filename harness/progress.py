@@ -15,7 +15,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from harness import run
+from harness import run, store
+from harness.cpuspeed import Sampler
 
 
 def run_with_progress(
@@ -27,6 +28,7 @@ def run_with_progress(
     """run.run_matrix, drawing a bar on stderr and one line per benchmark that fails.
 
     The bar counts every pass of every benchmark, so the time left covers the whole run.
+    The CPUs' speed is sampled between benchmarks into the run's ``cpu_speed.jsonl``.
     """
     console = Console(stderr=True)
     columns = (
@@ -50,4 +52,5 @@ def run_with_progress(
                 )
             progress.update(task, advance=1, description=f"{bench.impl.id} {bench.name}")
 
-        return run.run_matrix(benches, pythons, run_dir, profile, on_done)
+        sampler = Sampler(store.cpu_speed_path(run_dir))
+        return run.run_matrix(benches, pythons, run_dir, profile, on_done, sampler)

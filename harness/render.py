@@ -21,6 +21,7 @@ import plotly.offline
 
 from harness.charts import format_figure_json, heatmap_figure, impl_colours, scaling_figure
 from harness.compare import NOT_FAILURES, WIDE_CI, summarize
+from harness.cpuspeed import steadiness
 from harness.findings import (
     Finding,
     format_category,
@@ -110,7 +111,7 @@ def render_pages(
     common = {
         "run": run.manifest, "machine": run.manifest.get("machine", {}), "colours": colours,
         "reference": comparison.roles.reference, "roles": comparison.roles,
-        "workers": comparison.workers,
+        "workers": comparison.workers, "speed": steadiness(run.cpu_speed),
     }  # fmt: skip
     context: dict[str, dict[str, Any]] = {
         "index.html": {

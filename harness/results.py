@@ -3,6 +3,7 @@
 ``values``: one row per measured value (seconds for one round of W units).
 ``paired``: one row per serial unit time taken right after a value (gbcore.Pairing).
 ``outcomes``: one row per benchmark attempt, with its status.
+``cpu_speed``: each CPU's speed (iterations per second) in every sample (cpuspeed).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Run:
     values: pd.DataFrame
     # serial units timed beside each cell's values (gbcore.Pairing); empty for older runs
     paired: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PAIRED_COLUMNS))
+    # CPU -> iterations per second, one mapping per sample; empty for older runs
+    cpu_speed: tuple[dict[str, float], ...] = ()
 
 
 def resolve_run(reports: Path, name: str = "latest") -> Path:
@@ -128,6 +131,26 @@ def load_paired(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
 
 
+def load_cpu_speed(run_dir: Path) -> tuple[dict[str, float], ...]:
+    """The CPU speed samples taken during the run (cpuspeed.Sampler), oldest first."""
+    path = store.cpu_speed_path(run_dir)
+    samples: list[dict[str, float]] = []
+    if not path.exists():
+        return ()
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rates = json.loads(line)["rates"]
+            samples.append({str(cpu): float(rate) for cpu, rate in rates.items()})
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ResultsError(
+                f"{path}:{number} is not a CPU speed sample ({exc}); delete that line "
+                "and run the report again"
+            ) from exc
+    return tuple(samples)
+
+
 def _bench_rows(bench: Any) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     runs = bench.get_runs()
@@ -174,4 +197,5 @@ def load_run(run_dir: Path) -> Run:
         load_outcomes(run_dir),
         load_values(run_dir),
         load_paired(run_dir),
+        load_cpu_speed(run_dir),
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import store
+from harness.cpuspeed import Sampler
 from harness.impls import Impl
 from harness.workloads import Workload, script_command, script_environ
 
@@ -323,11 +324,13 @@ def run_matrix(
     run_dir: Path,
     profile: Profile,
     on_done: Callable[[Bench, Outcome | None], None] = lambda b, o: None,
+    sampler: Sampler | None = None,
 ) -> list[Outcome]:
     """Run every benchmark once per pass, recording each outcome as soon as it is known.
 
     A benchmark that fails is recorded and not tried again in later passes; the values
     of its earlier passes stay in the raw file. ``on_done`` gets None for a skipped try.
+    ``sampler`` samples the CPUs' speed between benchmarks when due, and once at the end.
     Returns each benchmark's last outcome, in ``benches`` order.
     """
     last: dict[tuple[str, str], Outcome] = {}
@@ -337,10 +340,14 @@ def run_matrix(
             if key in last and last[key].status != "ok":
                 on_done(bench, None)
                 continue
-            outcome = unsupported(bench) or run_bench(
-                bench, pythons[bench.impl.id], run_dir, profile
-            )
+            outcome = unsupported(bench)
+            if outcome is None:
+                if sampler is not None:
+                    sampler.maybe()
+                outcome = run_bench(bench, pythons[bench.impl.id], run_dir, profile)
             record(run_dir, bench, outcome, attempt)
             last[key] = outcome
             on_done(bench, outcome)
+    if sampler is not None:
+        sampler.take()
     return [last[(b.impl.id, b.name)] for b in benches]

@@ -4,6 +4,7 @@
     reports/<run>/outcomes.jsonl    one line per benchmark attempt, appended as it ends
     reports/<run>/raw/<impl>.json   pyperf's own JSON, exactly as pyperf wrote it
     reports/<run>/raw/<impl>.paired.jsonl  serial units timed beside each value (gbcore.Pairing)
+    reports/<run>/cpu_speed.jsonl   every CPU's speed, sampled between benchmarks (cpuspeed)
     reports/<run>/logs/...          each benchmark's output
     reports/latest -> <run>         the newest run
 
@@ -123,6 +124,11 @@ def write_manifest(
 def paired_path(raw: Path) -> Path:
     """Where the runners put the serial units paired with ``raw``'s values (gbcore.Pairing)."""
     return raw.with_suffix(".paired.jsonl")
+
+
+def cpu_speed_path(run_dir: Path) -> Path:
+    """Where the CPU speed samples of a run go (cpuspeed.Sampler), one JSON line each."""
+    return run_dir / "cpu_speed.jsonl"
 
 
 class StoreError(Exception):

@@ -63,3 +63,20 @@ def test_report_without_a_run_says_what_to_do(
     assert err.endswith(
         "run 'nox -s compare' first, or name a folder of reports/ that has a run.json\n"
     )
+
+
+def test_cpus_prints_each_sample_and_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    """`cpus` prints one line of rates per sample, every CPU named, then one summary line."""
+    assert main(["cpus", "--seconds", "0.5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) >= 2
+    assert all(line.startswith("cpu0 ") and "M/s" in line for line in lines[:-1])
+    assert lines[-1].startswith(f"{len(lines) - 1} samples of all ")
+
+
+def test_cpus_refuses_a_duration_that_is_not_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    """`cpus --seconds 0` exits 2 with one line saying what it takes."""
+    with pytest.raises(SystemExit) as leaving:
+        main(["cpus", "--seconds", "0"])
+    assert leaving.value.code == 2
+    assert "'0' is not a positive number of seconds" in capsys.readouterr().err

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_nox_lists_every_session_with_a_description() -> None:
-    """`nox -l` shows compare, report, tests, lint, impls, list and a bench session per impl."""
+    """`nox -l` shows compare, report, tests, lint, impls, list, cpus and bench-<impl> sessions."""
     nox = shutil.which("nox", path=str(Path(sys.executable).parent)) or shutil.which("nox")
     assert nox, "nox is a test dependency (pyproject [test] extra)"
     done = subprocess.run([nox, "-l", "--no-color"], cwd=ROOT, capture_output=True, text=True,
