@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ def default_workers(cpus: int | None = None) -> tuple[int, ...]:
 
 
 STATUS_PREFIX = "GILBENCH-STATUS"  # printed by inside/gbcore.py:report_status
+MODEL_WIDE_LINE = "GILBENCH-SCOPE model"  # gbcore: the status after it holds for any workload
 CALIBRATION = ("calibrate_loops", "recalibrate_loops", "calibrate_warmups", "recalibrate_warmups")
 # Exit statuses of inside/gbcore.py, for when a worker dies before it can print a line.
 EXIT_STATUSES = {17: "wrong-checksum", 18: "gil-mismatch", 19: "unsupported"}
@@ -112,6 +113,7 @@ class Outcome:
     status: str  # ok, crashed, timeout, wrong-checksum, gil-mismatch, unsupported
     detail: str
     elapsed_s: float
+    model_wide: bool = False  # the implementation lacks the model, whatever the workload
 
 
 def plan(
@@ -244,10 +246,13 @@ def classify(returncode: int, output: str) -> Outcome:
     """Turn a finished runner's exit status and output into an outcome (elapsed unset)."""
     if returncode == 0:
         return Outcome("ok", "", 0.0)
-    for line in reversed(output.splitlines()):
+    lines = output.splitlines()
+    for number in range(len(lines) - 1, -1, -1):
+        line = lines[number]
         if line.startswith(STATUS_PREFIX + " "):
             status, _, detail = line[len(STATUS_PREFIX) + 1 :].partition(": ")
-            return Outcome(status, detail.strip(), 0.0)
+            wide = number > 0 and lines[number - 1] == MODEL_WIDE_LINE and status == "unsupported"
+            return Outcome(status, detail.strip(), 0.0, wide)
     last = [line for line in output.splitlines() if line.strip()][-1:] or ["no output"]
     status = EXIT_STATUSES.get(returncode, "crashed")
     return Outcome(status, f"exit status {returncode}: {last[0].strip()}", 0.0)
@@ -299,7 +304,7 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Ou
             detail = f"still running after {profile.timeout_s:.0f} s; killed"
             return Outcome("timeout", detail, elapsed)
     outcome = classify(returncode, log.read_text(errors="replace"))
-    return Outcome(outcome.status, outcome.detail, time.monotonic() - started)
+    return replace(outcome, elapsed_s=time.monotonic() - started)
 
 
 def record(run_dir: Path, bench: Bench, outcome: Outcome, attempt: int = 1) -> None:
@@ -331,20 +336,25 @@ def run_matrix(
     A benchmark that fails is recorded and not tried again in later passes; the values
     of its earlier passes stay in the raw file. ``on_done`` gets None for a skipped try.
     ``sampler`` samples the CPUs' speed between benchmarks when due, and once at the end.
+    A model that an implementation lacks altogether (``Outcome.model_wide``) is recorded as
+    unsupported for its other workloads without starting the interpreter again.
     Returns each benchmark's last outcome, in ``benches`` order.
     """
     last: dict[tuple[str, str], Outcome] = {}
+    lacking: dict[tuple[str, str], Outcome] = {}  # (impl, model) -> its model-wide outcome
     for attempt in range(1, profile.passes + 1):
         for bench in benches:
             key = (bench.impl.id, bench.name)
             if key in last and last[key].status != "ok":
                 on_done(bench, None)
                 continue
-            outcome = unsupported(bench)
+            outcome = unsupported(bench) or lacking.get((bench.impl.id, bench.model))
             if outcome is None:
                 if sampler is not None:
                     sampler.maybe()
                 outcome = run_bench(bench, pythons[bench.impl.id], run_dir, profile)
+                if outcome.model_wide:
+                    lacking[(bench.impl.id, bench.model)] = replace(outcome, elapsed_s=0.0)
             record(run_dir, bench, outcome, attempt)
             last[key] = outcome
             on_done(bench, outcome)

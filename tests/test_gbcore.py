@@ -209,7 +209,8 @@ def test_shared_state_is_unsupported_where_workers_share_no_memory(model: str) -
     with pytest.raises(gbcore.WorkloadFailure) as failure:
         gbcore.make_model(model, str(WORKLOADS_DIR / "shared_dict_unlocked.py"), 2)
     assert failure.value.status == "unsupported"
-    if model == "processes":
+    if model == "processes":  # (the host's subinterpreters fail earlier: it predates them)
+        assert not failure.value.model_wide  # another workload may run under this model
         assert failure.value.detail == (
             "shared_dict_unlocked.py keeps its shared state in one process's memory, "
             "and the processes model's workers share no memory"
@@ -237,7 +238,7 @@ def test_fork_is_refused_while_other_threads_run() -> None:
     finally:
         release.set()
         other.join()
-    assert failure.value.status == "unsupported"
+    assert (failure.value.status, failure.value.model_wide) == ("unsupported", False)
     assert failure.value.detail.startswith(
         "fork is unsafe here: this process already runs 1 other thread(s)"
     )
@@ -248,7 +249,7 @@ def test_an_unavailable_start_method_is_unsupported() -> None:
     """A start method the platform lacks is reported unsupported, naming those it has."""
     with pytest.raises(gbcore.WorkloadFailure) as failure:
         gbcore.make_model("processes", TINY, 1, "teleport")
-    assert failure.value.status == "unsupported"
+    assert (failure.value.status, failure.value.model_wide) == ("unsupported", True)
     assert "start method 'teleport' is not available here" in failure.value.detail
 
 
@@ -257,7 +258,7 @@ def test_subinterpreters_are_unsupported_before_313() -> None:
     """On CPython 3.11/3.12 the subinterpreters model is unsupported, with the reason."""
     with pytest.raises(gbcore.WorkloadFailure) as failure:
         gbcore.make_model("subinterpreters", TINY, 2)
-    assert failure.value.status == "unsupported"
+    assert (failure.value.status, failure.value.model_wide) == ("unsupported", True)
     assert failure.value.detail.startswith(
         "subinterpreters with their own GIL need CPython 3.13+; this is CPython 3."
     )
@@ -280,7 +281,7 @@ def test_unknown_model_is_reported_unsupported() -> None:
     """Asking for a model gbcore does not know is an 'unsupported' failure, not a crash."""
     with pytest.raises(gbcore.WorkloadFailure) as failure:
         gbcore.make_model("fibers", TINY, 1)
-    assert failure.value.status == "unsupported"
+    assert (failure.value.status, failure.value.model_wide) == ("unsupported", True)
 
 
 def test_a_workload_that_fails_to_import_is_not_cached(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,21 @@ def test_jython_is_measured_without_a_gil_through_the_pure_runner(tmp_path: Path
     assert result.get_metadata()["python_implementation"] == "jython"
     (paired,) = (tmp_path / "raw" / "jython2.7.paired.jsonl").read_text().splitlines()
     assert len(json.loads(paired)["seconds"]) == 2  # one serial time per value
+
+
+def test_jython_is_asked_once_about_each_model_it_lacks(tmp_path: Path) -> None:
+    """Jython has no multiprocessing: the first workload finds out, the second is spared a JVM."""
+    require_or_skip(shutil.which("jython") is not None, "jython")
+    jython = discover.probe_jython()
+    assert jython.available, jython.unavailable
+    workloads = [parse_workload(TEST_WORKLOADS / f"{name}.py") for name in ("tiny", "sleepy")]
+    benches = [run.Bench(jython, w, "processes", 2) for w in workloads]
+    profile = run.Profile("test", 1, ("--processes", "1", "--values", "2"), timeout_s=180)
+    last = run.run_matrix(benches, {"jython2.7": jython.python}, tmp_path, profile)  # type: ignore[dict-item]
+    assert [o.status for o in last] == ["unsupported", "unsupported"]
+    assert last[0].detail == last[1].detail
+    assert re.fullmatch(r"Jython \S+ has no multiprocessing module", last[1].detail)
+    assert [p.name for p in (tmp_path / "logs" / "jython2.7").iterdir()] == ["tiny-processes-2.log"]
 
 
 def _commands(cpython_builds: tuple[object, object]) -> dict[str, list[str]]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pyperf
 
 from harness import run
 from harness.impls import Impl
-from harness.workloads import parse_workload
+from harness.workloads import WORKLOADS_DIR, parse_workload
 from tests.conftest import TEST_WORKLOADS
 
 ONE_VALUE = run.Profile("test", 1, ("--processes", "1", "--values", "2", "--warmups", "0",
@@ -146,6 +147,45 @@ def test_passes_append_to_the_same_benchmark_and_skip_failures(
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
     assert suite.get_benchmark_names() == ["tiny/serial/1"]
     assert len(suite.get_benchmark("tiny/serial/1").get_values()) == 4
+
+
+def test_a_model_the_implementation_lacks_is_asked_about_once(
+    host_impl: Impl, tmp_path: Path
+) -> None:
+    """A model-wide unsupported answer is reused for the next workload, without a new start."""
+    lacking = replace(ONE_VALUE, start_method="teleport")
+    tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
+    sleepy = parse_workload(TEST_WORKLOADS / "sleepy.py")
+    benches = [run.Bench(host_impl, w, "processes", 2) for w in (tiny, sleepy)]
+    last = run.run_matrix(benches, {"host": host_impl.python}, tmp_path, lacking)
+    assert [o.status for o in last] == ["unsupported", "unsupported"]
+    assert last[0].detail == last[1].detail
+    assert "start method 'teleport' is not available here" in last[1].detail
+    logs = sorted(p.name for p in (tmp_path / "logs" / "host").iterdir())
+    assert logs == ["tiny-processes-2.log"]  # sleepy's interpreter was never started
+    lines = [json.loads(x) for x in (tmp_path / "outcomes.jsonl").read_text().splitlines()]
+    assert [x["status"] for x in lines] == ["unsupported", "unsupported"]
+
+
+def test_an_unsupported_workload_leaves_its_model_to_the_others(
+    host_impl: Impl, tmp_path: Path
+) -> None:
+    """Shared state can't run in processes, but the next workload still runs there."""
+    shared = parse_workload(WORKLOADS_DIR / "shared_dict_unlocked.py")
+    tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
+    benches = [run.Bench(host_impl, w, "processes", 2) for w in (shared, tiny)]
+    last = run.run_matrix(benches, {"host": host_impl.python}, tmp_path, ONE_VALUE)
+    assert [(o.status, o.model_wide) for o in last] == [("unsupported", False), ("ok", False)]
+
+
+def test_only_an_unsupported_status_after_the_scope_line_is_model_wide() -> None:
+    """classify reads the scope line just before the status line, for unsupported only."""
+    wide = "x\nGILBENCH-SCOPE model\nGILBENCH-STATUS unsupported: no multiprocessing\n"
+    assert run.classify(19, wide) == run.Outcome("unsupported", "no multiprocessing", 0.0, True)
+    narrow = "GILBENCH-SCOPE model\nnoise\nGILBENCH-STATUS unsupported: shared state\n"
+    assert run.classify(19, narrow).model_wide is False
+    crashed = "GILBENCH-SCOPE model\nGILBENCH-STATUS crashed: boom\n"
+    assert run.classify(1, crashed).model_wide is False
 
 
 def test_quick_plan_measures_serial_at_one_and_other_models_at_two(host_impl: Impl) -> None:

@@ -58,6 +58,7 @@ EXIT_WRONG_CHECKSUM = 17
 EXIT_GIL_MISMATCH = 18
 EXIT_UNSUPPORTED = 19
 STATUS_PREFIX = "GILBENCH-STATUS"
+MODEL_WIDE_LINE = "GILBENCH-SCOPE model"  # the status that follows holds for any workload
 
 MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio", "asyncio-to-thread")
 
@@ -80,15 +81,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 class WorkloadFailure(Exception):
     """A unit of work failed: ``status`` is the result status the host records."""
 
-    def __init__(self, status, detail):
+    def __init__(self, status, detail, model_wide=False):
         Exception.__init__(self, detail)
         self.status = status
         self.detail = detail
+        self.model_wide = model_wide  # holds for every workload under this model
 
 
-def unsupported(reason):
-    """The failure for a model this implementation (or this workload) can't run."""
-    return WorkloadFailure("unsupported", reason)
+def unsupported(reason, model_wide=False):
+    """The failure for a model this implementation (or this workload) can't run.
+
+    ``model_wide``: the implementation lacks the model itself, so every workload would get
+    the same answer, and the host needn't start the interpreter again to hear it.
+    """
+    return WorkloadFailure("unsupported", reason, model_wide)
 
 
 def exit_code(status):
@@ -102,9 +108,14 @@ def implementation():
     return "%s %s" % (platform.python_implementation(), platform.python_version())
 
 
-def report_status(status, detail):
-    """Print the one line the host parses to classify a failed benchmark."""
+def report_status(status, detail, model_wide=False):
+    """Print the one line the host parses to classify a failed benchmark.
+
+    A model-wide failure is announced by MODEL_WIDE_LINE just before it.
+    """
     line = "%s %s: %s" % (STATUS_PREFIX, status, " ".join(str(detail).split()))
+    if model_wide:
+        line = MODEL_WIDE_LINE + "\n" + line
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
 
@@ -590,6 +601,8 @@ def make_model(name, workload_path, workers, start_method=None):
     if name in ("asyncio", "asyncio-to-thread"):
         if sys.version_info < (3, 5):
             raise unsupported("the asyncio models need async/await (Python 3.5+); this is "
-                              + implementation())  # fmt: skip
+                              + implementation(), model_wide=True)  # fmt: skip
         return _sibling("gbasync").ASYNC_MODELS[name](workload_path, workers)
-    raise unsupported("unknown model %r; gbcore knows %s" % (name, ", ".join(MODELS)))
+    raise unsupported(
+        "unknown model %r; gbcore knows %s" % (name, ", ".join(MODELS)), model_wide=True
+    )

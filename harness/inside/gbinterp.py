@@ -132,7 +132,8 @@ def find_api(prefer=None):
     """The subinterpreter API this interpreter has; ``prefer='private'`` forces 3.13's."""
     if platform.python_implementation() != "CPython":
         raise gbcore.unsupported(
-            "%s has no subinterpreters (a CPython 3.13+ feature)" % gbcore.implementation()
+            "%s has no subinterpreters (a CPython 3.13+ feature)" % gbcore.implementation(),
+            model_wide=True,
         )
     if prefer != "private":
         try:
@@ -146,7 +147,8 @@ def find_api(prefer=None):
     except ImportError:
         raise gbcore.unsupported(
             "subinterpreters with their own GIL need CPython 3.13+; this is "
-            + gbcore.implementation()
+            + gbcore.implementation(),
+            model_wide=True,
         )
     return Private(_interpreters)
 

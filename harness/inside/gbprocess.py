@@ -28,10 +28,13 @@ def _multiprocessing():
     try:
         import multiprocessing
     except ImportError:
-        raise gbcore.unsupported("%s has no multiprocessing module" % gbcore.implementation())
+        raise gbcore.unsupported(
+            "%s has no multiprocessing module" % gbcore.implementation(), model_wide=True
+        )
     if not hasattr(multiprocessing, "get_context"):
         raise gbcore.unsupported(
-            "%s's multiprocessing has no start methods (Python 3.4+)" % gbcore.implementation()
+            "%s's multiprocessing has no start methods (Python 3.4+)" % gbcore.implementation(),
+            model_wide=True,
         )
     return multiprocessing
 
@@ -80,7 +83,8 @@ class Processes(gbcore.Model):
         if start_method is not None and start_method not in methods:
             raise gbcore.unsupported(
                 "start method %r is not available here; %s has %s"
-                % (start_method, gbcore.implementation(), ", ".join(methods))
+                % (start_method, gbcore.implementation(), ", ".join(methods)),
+                model_wide=True,
             )
         self.context = multiprocessing.get_context(start_method)  # novm
         self.start_method = self.context.get_start_method()

@@ -83,8 +83,8 @@ def _options(argv):
     return parser.parse_args(argv)
 
 
-def _fail(status, detail, code):
-    gbcore.report_status(status, detail)
+def _fail(status, detail, code, model_wide=False):
+    gbcore.report_status(status, detail, model_wide)
     os._exit(code)
 
 
@@ -173,7 +173,7 @@ def run_worker(args):
         run["metadata"]["date"] = datetime.now().isoformat(" ")
         model.close()
     except gbcore.WorkloadFailure as exc:
-        _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
+        _fail(exc.status, exc.detail, gbcore.exit_code(exc.status), exc.model_wide)
     with open(args.result, "w") as out:
         json.dump({"run": run, "metadata": metadata}, out)
     sys.stdout.flush()

@@ -67,8 +67,8 @@ def _pass_options(cmd, args):
         cmd.extend(["--paired", args.paired])
 
 
-def _fail(status, detail, exit_code):
-    gbcore.report_status(status, detail)
+def _fail(status, detail, exit_code, model_wide=False):
+    gbcore.report_status(status, detail, model_wide)
     sys.stdout.flush()
     # os._exit: worker threads and processes may still be parked on their queues.
     os._exit(exit_code)
@@ -96,7 +96,7 @@ def main():
     try:
         model, metadata = gbcore.start_measured(args)
     except gbcore.WorkloadFailure as exc:  # unsupported, a wrong checksum, a crash
-        _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
+        _fail(exc.status, exc.detail, gbcore.exit_code(exc.status), exc.model_wide)
     runner.metadata.update(metadata)
     perf_counter = pyperf.perf_counter
     pairing = None
@@ -106,7 +106,7 @@ def main():
         try:
             pairing = gbcore.Pairing(args, args.paired, perf_counter)
         except gbcore.WorkloadFailure as exc:
-            _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
+            _fail(exc.status, exc.detail, gbcore.exit_code(exc.status), exc.model_wide)
         runner.metadata["gilbench_pairing"] = pairing.token
 
     def time_rounds(loops):
@@ -120,7 +120,7 @@ def main():
                 pairing.after(loops, keep=value)  # a warm-up's units only warm the path
             return elapsed
         except gbcore.WorkloadFailure as exc:
-            _fail(exc.status, exc.detail, gbcore.exit_code(exc.status))
+            _fail(exc.status, exc.detail, gbcore.exit_code(exc.status), exc.model_wide)
 
     runner.bench_time_func(name, time_rounds)
     if pairing is not None:
