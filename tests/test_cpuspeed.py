@@ -114,7 +114,7 @@ def test_an_unsteady_machine_is_flagged_on_the_overview_machine_page_and_markdow
     render_report(load_run(run_dir))
     sentence = "each CPU ran at 55% to 100% of the fastest rate seen"
     index = (run_dir / "index.html").read_text()
-    assert 'class="lede flag" id="cpu-speed">⚠ 2 samples of all 2 CPUs' in index
+    assert 'class="lede warn" id="cpu-speed">⚠ 2 samples of all 2 CPUs' in index
     assert sentence in index
     assert sentence in (run_dir / "impls.html").read_text()
     assert (
