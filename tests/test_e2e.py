@@ -19,6 +19,8 @@ import pyperf
 import pytest
 
 from harness import impls, provision, run
+from harness.cpuspeed import machine_cpus, steadiness
+from harness.results import load_run
 from harness.workloads import load_workloads, select_workloads
 
 pytestmark = pytest.mark.e2e
@@ -150,11 +152,23 @@ def test_report_files_are_written_and_latest_points_at_the_run(quick_run: Path) 
     assert "https://" not in page.split("<body>")[1].split("Plotly.newPlot")[0]
 
 
+def test_the_cpus_speed_was_sampled_through_the_run_and_reported(quick_run: Path) -> None:
+    """compare samples every CPU at the start, every 30 s and at the end; the overview says so."""
+    run_ = load_run(quick_run)
+    assert len(run_.cpu_speed) >= 3  # a quick run lasts minutes
+    assert all(set(s) == {str(c) for c in machine_cpus()} for s in run_.cpu_speed)
+    sentence = steadiness(run_.cpu_speed).sentence()
+    assert sentence in (quick_run / "index.html").read_text()
+    assert sentence in (quick_run / "summary.md").read_text()
+
+
 def test_print_the_acceptance_figures(quick_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Print speedups at 2 workers for every workload, impl and model (figures, not asserts)."""
     summary = _summary(quick_run)
     two = summary[(summary["workers"] == 2) & (summary["status"] == "ok")]
     table = two.pivot_table(index=["workload", "impl"], columns="model", values="speedup")
+    speed = steadiness(load_run(quick_run).cpu_speed).sentence()
     with capsys.disabled():
         print(f"\nspeedup at 2 workers ({quick_run.name}):\n{table.round(2).to_string()}\n")
+        print(f"CPU speed: {speed}\n")
     assert len(table) > 0
