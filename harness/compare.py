@@ -26,8 +26,8 @@ SUMMARY_COLUMNS = [
     "impl", "gil_enabled", "workload", "category", "model", "workers", "oversubscribed",
     "status", "detail", "n", "median_s", "ci_low_s", "ci_high_s", "throughput", "baseline_s",
     "paired", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_note", "efficiency",
-    "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "spread", "flag",
-    "cpu_count", "checksum", "updates", "lost_updates",
+    "worker_spread", "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "spread",
+    "flag", "cpu_count", "checksum", "updates", "lost_updates",
 ]  # fmt: skip
 # A 95% interval wider than this share of its median (+-12.5%) can't tell apart the
 # effects the report exists to find: the free-threaded build's 5-15% single-thread cost,
@@ -111,8 +111,26 @@ def summarize(run: Run) -> pd.DataFrame:
     ]
     _add_speedups(table, samples, paired_samples(run.values, run.paired))
     _note_superlinear(table)
+    _add_worker_spreads(table, run.paired)
     _add_reference_ratios(table, samples, find_roles(run.manifest).reference)
     return table[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def _add_worker_spreads(table: pd.DataFrame, paired: pd.DataFrame) -> None:
+    """``worker_spread``: the median over a cell's values of slowest / quickest worker.
+
+    A round ends when its slowest worker does. Workers given equal work on equal CPUs
+    finish together (1.0); a CPU the host slowed, or a lock that favours one thread, shows
+    here as a spread above 1, and explains a speedup short of W that the model itself
+    doesn't cause. NaN where the model has no parallel workers (serial, asyncio).
+    """
+    spreads = paired.dropna(subset=["worker_spread"]).groupby(CELL)["worker_spread"].median()
+    found = {tuple(key): float(value) for key, value in zip(spreads.index, spreads, strict=True)}
+    ok = table["status"] == "ok"
+    table["worker_spread"] = [
+        found.get(key, np.nan) if good else np.nan
+        for key, good in zip(_keys(table), ok, strict=True)
+    ]
 
 
 def _note_superlinear(table: pd.DataFrame) -> None:

@@ -25,7 +25,11 @@ VALUE_COLUMNS = [
 ]  # fmt: skip
 # ``pairing`` names the worker process whose run and paired line a value and its serial
 # units came from; with ``value`` (the index within that run) it joins the two tables.
-PAIRED_COLUMNS = ["impl", "workload", "model", "workers", "pairing", "value", "seconds"]
+PAIRED_COLUMNS = [
+    "impl", "workload", "model", "workers", "pairing", "value", "seconds", "worker_spread"
+]  # fmt: skip
+# ``worker_spread``: the slowest worker's busy time over the quickest's in that value
+# (gbcore.Model.busy); NaN where the model has no parallel workers or the run predates it.
 OUTCOME_COLUMNS = [
     "impl", "workload", "model", "workers", "pass", "status", "detail", "elapsed_s"
 ]  # fmt: skip
@@ -120,14 +124,17 @@ def load_paired(run_dir: Path) -> pd.DataFrame:
                 key["workers"] = int(record["workers"])
                 key["pairing"] = str(record.get("pairing", ""))  # absent before tokens
                 seconds = [float(s) for s in record["seconds"]]
+                busy = [[float(b) for b in value] for value in record.get("busy", [])]
             except (ValueError, KeyError, TypeError) as exc:
                 raise ResultsError(
                     f"{path}:{number} is not a paired-units record ({exc}); delete that line "
                     "(speedups then fall back to the serial cell) and run the report again"
                 ) from exc
             rows.extend(
-                {**key, "value": index, "seconds": value} for index, value in enumerate(seconds)
-            )
+                {**key, "value": index, "seconds": value,
+                 "worker_spread": _spread(busy[index] if index < len(busy) else [])}
+                for index, value in enumerate(seconds)
+            )  # fmt: skip
     return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
 
 
@@ -149,6 +156,13 @@ def load_cpu_speed(run_dir: Path) -> tuple[dict[str, float], ...]:
                 "and run the report again"
             ) from exc
     return tuple(samples)
+
+
+def _spread(busy: list[float]) -> float:
+    """The slowest worker's busy seconds over the quickest's; NaN under two workers."""
+    if len(busy) < 2 or min(busy) <= 0:
+        return float("nan")
+    return max(busy) / min(busy)
 
 
 def _bench_rows(bench: Any) -> list[dict[str, object]]:

@@ -239,6 +239,21 @@ def test_paired_serial_units_are_the_speedups_baseline(tight_run: Run) -> None:
     assert unpaired["speedup"] == pytest.approx(2 * 0.110 / 0.1158)
 
 
+def test_worker_spread_is_the_median_of_each_values_slowest_over_quickest(
+    tight_run: Run,
+) -> None:
+    """A cell's worker_spread is the median of its values' spreads; cells without are NaN."""
+    cell = ("3.14t", "loop", "threads", 2)
+    paired = _units(cell, [0.110 * j for j in JITTER])
+    paired["worker_spread"] = [1.0, 1.5, 1.1, 1.2, 1.02, 1.4, 1.3, 1.05, 1.01]
+    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes,
+              _with_tokens(tight_run, cell), paired)  # fmt: skip
+    summary = summarize(run).set_index(CELL)
+    assert summary.loc[cell, "worker_spread"] == pytest.approx(1.1)
+    assert np.isnan(summary.loc[("3.14t", "loop", "processes", 2), "worker_spread"])
+    assert np.isnan(summary.loc[("3.14t", "loop", "serial", 1), "worker_spread"])
+
+
 def test_each_value_is_divided_by_the_units_timed_right_after_it(tight_run: Run) -> None:
     """The speedup is W x the median of unit/round per value, joined by process and index."""
     cell = ("3.14t", "loop", "threads", 2)

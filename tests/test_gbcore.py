@@ -217,6 +217,24 @@ def test_shared_state_is_unsupported_where_workers_share_no_memory(model: str) -
         )
 
 
+@pytest.mark.parametrize("model", ["threads", "processes"])
+def test_parallel_workers_report_their_busy_time_each_round(
+    started: list[gbcore.Model], model: str
+) -> None:
+    """After a round, threads and processes give each worker's seconds on its units."""
+    pool = _start(started, model, str(TEST_WORKLOADS / "sleepy.py"), 3)
+    pool.round(2)
+    assert len(pool.busy) == 3
+    assert all(seconds >= 0.19 for seconds in pool.busy)  # two units of 4 waits of 25 ms
+
+
+def test_serial_and_asyncio_have_no_parallel_workers_to_time(started: list[gbcore.Model]) -> None:
+    """Serial and asyncio run their units on one thread: no busy times to compare."""
+    for model in ("serial", "asyncio"):
+        _start(started, model, TINY, 2).round()
+        assert started[-1].busy == []
+
+
 def test_processes_record_their_start_method(started: list[gbcore.Model]) -> None:
     """The processes model uses and reports the start method it was given."""
     pool = gbcore.make_model("processes", TINY, 1, "spawn")

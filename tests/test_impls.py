@@ -109,6 +109,7 @@ def test_jython_is_measured_without_a_gil_through_the_pure_runner(tmp_path: Path
     assert result.get_metadata()["python_implementation"] == "jython"
     (paired,) = (tmp_path / "raw" / "jython2.7.paired.jsonl").read_text().splitlines()
     assert len(json.loads(paired)["seconds"]) == 2  # one serial time per value
+    assert [len(busy) for busy in json.loads(paired)["busy"]] == [2, 2]  # each thread's
 
 
 def test_jython_is_asked_once_about_each_model_it_lacks(tmp_path: Path) -> None:

@@ -79,6 +79,25 @@ def test_paired_units_are_read_per_value(small_run: Path) -> None:
     assert counts == {("serial", 2): 2, ("threads", 1): 2, ("threads", 2): 2}
 
 
+def test_worker_spread_is_read_per_value_for_parallel_workers_only(small_run: Path) -> None:
+    """threads/2 values carry slowest/quickest worker (>= 1); serial and 1 worker carry NaN."""
+    paired = load_run(small_run).paired.set_index(["model", "workers"])
+    assert (paired.loc[("threads", 2), "worker_spread"] >= 1).all()
+    assert paired.loc[("threads", 1), "worker_spread"].isna().all()
+    assert paired.loc[("serial", 2), "worker_spread"].isna().all()
+
+
+def test_paired_lines_from_before_busy_times_read_as_nan(small_run: Path) -> None:
+    """A paired line without busy times (an older run) still joins, with no spread."""
+    paired = small_run / "raw" / "host.paired.jsonl"
+    lines = [json.loads(line) for line in paired.read_text().splitlines()]
+    for line in lines:
+        del line["busy"]
+    paired.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    run = load_run(small_run)
+    assert len(run.paired) == 6 and run.paired["worker_spread"].isna().all()
+
+
 def test_every_paired_unit_joins_the_value_it_was_timed_after(small_run: Path) -> None:
     """Each paired time names its worker process's run and value index; all of them join."""
     run = load_run(small_run)

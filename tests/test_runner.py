@@ -58,6 +58,9 @@ def test_each_value_is_paired_with_serial_units_timed_beside_it(
     ] * 2  # one line per worker process
     assert [len(r["seconds"]) for r in lines] == [2, 2]  # type: ignore[arg-type]
     assert all(s > 0 for r in lines for s in r["seconds"])  # type: ignore[attr-defined]
+    # and each kept value's busy seconds, one per worker
+    busy = [value for r in lines for value in r["busy"]]  # type: ignore[attr-defined]
+    assert len(busy) == 4 and all(len(v) == 2 and min(v) > 0 for v in busy)
 
 
 def test_the_serial_baseline_cell_is_not_paired(host_impl: Impl, tmp_path: Path) -> None:

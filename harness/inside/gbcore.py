@@ -234,6 +234,10 @@ def outcome(module, service=None):
         return ("crashed", traceback.format_exc())
 
 
+# A worker's own clock, for its busy time (Model.busy); never the clock of a pyperf value.
+clock = getattr(time, "perf_counter", time.time)
+
+
 def outcomes(module, service=None, units=1):
     """Run ``units`` units back to back: their outcomes, ending at the first failure."""
     done = []
@@ -344,6 +348,10 @@ class Model(object):
         self._stop_service = None
         self.updates = 0  # shared-state workloads: updates made, and of those, lost
         self.lost_updates = 0
+        # Seconds each worker spent on its units in the last round, where the workers run
+        # in parallel (threads, subinterpreters, processes); empty elsewhere. A round waits
+        # for its slowest worker: a spread between them shows a slowed CPU or an unfair lock.
+        self.busy = []
 
     def start(self):
         """Start every worker, then the workload's service, then warm with one round."""
@@ -425,7 +433,9 @@ class Threads(Model):
             units = inbox.get()
             if units is None:
                 return
-            self.outbox.put(self._units(index, units))
+            start = clock()
+            done = self._units(index, units)
+            self.outbox.put((done, clock() - start))
 
     def _start_workers(self):
         for index in xrange(self.workers):
@@ -439,9 +449,12 @@ class Threads(Model):
     def _round(self, units):
         for inbox in self.inboxes:
             inbox.put(units)
-        done = []
+        done, busy = [], []
         for _ in xrange(self.workers):
-            done.extend(self.outbox.get())
+            outcomes_, seconds = self.outbox.get()
+            done.extend(outcomes_)
+            busy.append(seconds)
+        self.busy = busy
         return done
 
     def _stop_workers(self):
@@ -540,6 +553,7 @@ class Pairing(object):
             "workers": args.workers,
         }
         self.seconds = []
+        self.busy = []  # each kept value's per-worker busy seconds (Model.busy)
         # Started after the measured model, so a forked worker never inherits its service.
         self.baseline = Serial(args.workload, 1)
         self.baseline.start()
@@ -548,17 +562,21 @@ class Pairing(object):
         """Whether warm-up calls of ``model`` must warm the serial path too."""
         return not model.shares_memory
 
-    def after(self, loops, keep=True):
-        """Time ``loops`` serial units now; keep the time per unit if ``keep``."""
+    def after(self, loops, keep=True, busy=()):
+        """Time ``loops`` serial units now; keep the time per unit (and ``busy``) if ``keep``.
+
+        ``busy``: the measured model's per-worker busy seconds in the value just timed.
+        """
         start = self.clock()
         self.baseline.round(loops)  # one worker: its loops units back to back
         if keep:
             self.seconds.append((self.clock() - start) / loops)
+            self.busy.append([round(b, 6) for b in busy])
 
     def write(self):
         import json
 
-        line = dict(self.key, pairing=self.token, seconds=self.seconds)
+        line = dict(self.key, pairing=self.token, seconds=self.seconds, busy=self.busy)
         with open(self.path, "a") as out:
             out.write(json.dumps(line, sort_keys=True) + "\n")
 

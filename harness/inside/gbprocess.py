@@ -67,7 +67,9 @@ def _process_loop(workload_path, conn):
         if message is None:
             return
         service, units = message
-        conn.send(gbcore.outcomes(module, service, units))
+        start = gbcore.clock()
+        done = gbcore.outcomes(module, service, units)
+        conn.send((done, gbcore.clock() - start))
 
 
 class Processes(gbcore.Model):
@@ -109,9 +111,12 @@ class Processes(gbcore.Model):
         message = (self.service, units)
         for conn in self.conns:
             conn.send(message)
-        done = []
+        done, busy = [], []
         for conn in self.conns:
-            done.extend(conn.recv())
+            outcomes, seconds = conn.recv()
+            done.extend(outcomes)
+            busy.append(seconds)
+        self.busy = busy
         return done
 
     def _stop_workers(self):

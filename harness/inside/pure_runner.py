@@ -158,7 +158,7 @@ def run_worker(args):
             for _ in range(args.values):
                 values.append(_timed(model, args.loops))
                 if pairing is not None:  # serial units right after each value, untimed
-                    pairing.after(args.loops)
+                    pairing.after(args.loops, busy=model.busy)
             if pairing is not None:
                 pairing.write()
                 pairing.close()

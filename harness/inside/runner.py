@@ -117,7 +117,8 @@ def main():
             calls[0] += 1
             value = skip is not None and calls[0] > skip
             if pairing is not None and (value or pairing.warms(model)):
-                pairing.after(loops, keep=value)  # a warm-up's units only warm the path
+                # a warm-up's units only warm the path
+                pairing.after(loops, keep=value, busy=model.busy)
             return elapsed
         except gbcore.WorkloadFailure as exc:
             _fail(exc.status, exc.detail, gbcore.exit_code(exc.status), exc.model_wide)
