@@ -125,7 +125,7 @@ def _add_worker_spreads(table: pd.DataFrame, paired: pd.DataFrame) -> None:
     doesn't cause. NaN where the model has no parallel workers (serial, asyncio).
     """
     spreads = paired.dropna(subset=["worker_spread"]).groupby(CELL)["worker_spread"].median()
-    found = {tuple(key): float(value) for key, value in zip(spreads.index, spreads, strict=True)}
+    found = spreads.to_dict()  # CELL tuple -> median spread
     ok = table["status"] == "ok"
     table["worker_spread"] = [
         found.get(key, np.nan) if good else np.nan

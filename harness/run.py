@@ -253,7 +253,7 @@ def classify(returncode: int, output: str) -> Outcome:
             status, _, detail = line[len(STATUS_PREFIX) + 1 :].partition(": ")
             wide = number > 0 and lines[number - 1] == MODEL_WIDE_LINE and status == "unsupported"
             return Outcome(status, detail.strip(), 0.0, wide)
-    last = [line for line in output.splitlines() if line.strip()][-1:] or ["no output"]
+    last = [line for line in lines if line.strip()][-1:] or ["no output"]
     status = EXIT_STATUSES.get(returncode, "crashed")
     return Outcome(status, f"exit status {returncode}: {last[0].strip()}", 0.0)
 
