@@ -30,7 +30,7 @@ class Sources:
     cpython: str | None = None  # X.Y.Z to build, or None for the newest pinned
     cpython_source: Path | None = None
     jython_jar: Path | None = None
-    install: bool = False  # may apt-get install PyPy (always true as root)
+    install: bool = False  # may apt-get install PyPy and Jython (always true as root)
 
 
 def family_of(name: str, series: str) -> str:
@@ -68,7 +68,7 @@ def gather(
     install = sources.install or os.geteuid() == 0
     probes: dict[str, Callable[[], impls.Impl]] = {
         "pypy": lambda: discover.probe_pypy(install, say),
-        "jython": lambda: discover.probe_jython(sources.jython_jar),
+        "jython": lambda: discover.probe_jython(sources.jython_jar, install, say),
         "ironpython": discover.probe_ironpython,
         "graalpy": discover.probe_graalpy,
     }

@@ -122,7 +122,7 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--install-system-packages",
         action="store_true",
-        help="apt-get install PyPy if it is missing (automatic as root)",
+        help="apt-get install PyPy and Jython if missing (automatic as root)",
     )
 
 

@@ -16,6 +16,7 @@ from harness import system
 from harness.impls import Impl
 
 PYPY_PACKAGES = ("pypy3", "pypy3-dev", "pypy3-venv")  # -dev: psutil (pyperf) compiles on PyPy
+JYTHON_PACKAGES = ("jython",)  # Debian's Jython 2.7; apt brings the JVM it runs on
 # What every interpreter prints for probe_interpreter, in syntax Jython 2.7 also parses.
 PROBE = (
     "import platform, sys; "
@@ -90,9 +91,17 @@ def _is_debian_pypy(exe: str) -> bool:
     return str(Path(exe).resolve()).startswith("/usr/")
 
 
-def probe_jython(jar: Path | None = None) -> Impl:
-    """Jython from a jar the user names, else `jython` on PATH. Run by pure_runner.py."""
+def probe_jython(
+    jar: Path | None = None, install: bool = False, say: Callable[[str], None] = print
+) -> Impl:
+    """Jython from a jar the user names, else `jython` on PATH; on Debian, apt-installed
+    when ``install`` allows it, as PyPy is. Run by pure_runner.py."""
     hint = "sudo apt-get install -y jython (or pass --jython-jar PATH/jython-standalone.jar)"
+    if jar is None and shutil.which("jython") is None and install:
+        try:
+            system.ensure_packages(JYTHON_PACKAGES, say=say, allow=True)
+        except system.SystemPackagesError as exc:
+            return _unavailable("jython2.7", "jython", str(exc), hint)
     if jar is not None:
         command: list[str] = ["java", "-jar", str(jar)]
     elif shutil.which("jython"):

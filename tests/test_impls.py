@@ -67,6 +67,50 @@ def test_impls_table_shows_reasons_and_fixes() -> None:
     assert catalog.format_impls(rows) == (DATA / "golden" / "impls.txt").read_text()
 
 
+def test_missing_jython_is_unavailable_with_the_apt_command_when_installing_is_not_allowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without permission to install, a missing Jython is a row that says how to get it."""
+    monkeypatch.setattr(discover.shutil, "which", lambda name: None)
+    monkeypatch.setattr(discover.system, "ensure_packages", pytest.fail)  # must not be asked
+    jython = discover.probe_jython(install=False)
+    assert (jython.id, jython.available) == ("jython2.7", False)
+    assert jython.unavailable == "jython is not on PATH"
+    assert jython.hint.startswith("sudo apt-get install -y jython")
+
+
+def test_missing_jython_is_installed_with_apt_when_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As root (or with --install-system-packages) a missing Jython is apt-installed, as PyPy is."""
+    real = shutil.which("jython")
+    require_or_skip(real is not None, "jython")
+    asked: list[tuple[str, ...]] = []
+
+    def install(names: tuple[str, ...], say: object, allow: bool) -> None:
+        asked.append(tuple(names))
+        monkeypatch.setattr(discover.shutil, "which", lambda name: real)  # now it's there
+
+    monkeypatch.setattr(discover.shutil, "which", lambda name: None)
+    monkeypatch.setattr(discover.system, "ensure_packages", install)
+    jython = discover.probe_jython(install=True, say=lambda _: None)
+    assert asked == [("jython",)]
+    assert jython.available and jython.id == "jython2.7", jython.unavailable
+
+
+def test_a_failed_jython_install_is_unavailable_with_apts_own_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An apt failure becomes the row's reason, with the command to run by hand."""
+
+    def install(names: tuple[str, ...], say: object, allow: bool) -> None:
+        raise discover.system.SystemPackagesError("'apt-get update -q' failed (no network)")
+
+    monkeypatch.setattr(discover.shutil, "which", lambda name: None)
+    monkeypatch.setattr(discover.system, "ensure_packages", install)
+    jython = discover.probe_jython(install=True, say=lambda _: None)
+    assert jython.unavailable == "'apt-get update -q' failed (no network)"
+    assert jython.hint.startswith("sudo apt-get install -y jython")
+
+
 def test_later_passes_reuse_calibrated_loops() -> None:
     """calibration_args reads the loops pass 1 calibrated from pyperf's own file."""
     args = run.calibration_args(QUICK_RAW / "3.14.json", "nbody/threads/2")
