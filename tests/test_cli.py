@@ -48,8 +48,9 @@ def test_unknown_workload_is_one_line_listing_the_names(capsys: pytest.CaptureFi
     assert main(["compare", "--workload", "nbdy"]) == 2
     assert capsys.readouterr().err == (
         "gilbench: error: no workload is called 'nbdy'; valid names: alloc_dicts, alloc_trees, "
-        "hash_sha256, int_lists, io_echo, io_sleep, json_roundtrip, method_calls, mixed_cpu_io, "
-        "nbody, regex_scan, shared_dict_locked, shared_dict_unlocked, zlib_roundtrip\n"
+        "hash_sha256, int_lists, io_echo, io_sleep, json_roundtrip, literal_constants, "
+        "method_calls, mixed_cpu_io, nbody, regex_scan, shared_dict_locked, "
+        "shared_dict_unlocked, zlib_roundtrip\n"
     )
 
 

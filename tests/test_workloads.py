@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import os
 import re
 import shutil
 import subprocess
@@ -49,10 +50,56 @@ def test_every_workload_says_in_one_line_what_it_stresses() -> None:
         assert 20 < len(workload.description) <= 86, workload.name
 
 
-def test_the_contention_workloads_are_the_shared_state_ones() -> None:
-    """Exactly the contention workloads declare updates_seen(), locked and unlocked."""
-    shared = {w.name for w in load_workloads() if w.shared_state}
+def test_the_shared_state_workloads_are_the_two_shared_dict_ones() -> None:
+    """Exactly the shared-dict workloads declare updates_seen(); both are contention ones."""
+    suite = load_workloads()
+    shared = {w.name for w in suite if w.shared_state}
     assert shared == {"shared_dict_locked", "shared_dict_unlocked"}
+    contention = {w.name for w in suite if w.category == "contention"}
+    assert contention == shared | {"literal_constants"}  # shares objects, not state
+
+
+# Loads each workload through gbcore, as every model does, and prints, per function, whether
+# its int and float constants (beyond the always-immortal small ints) are immortal.
+IMMORTAL_CHECK = """
+import sys
+sys.path.insert(0, %r)
+import gbcore
+for path in sys.argv[1:]:
+    module = gbcore.load_workload(path)
+    for name in sorted(vars(module)):
+        code = getattr(getattr(module, name), "__code__", None)
+        if code is None or not code.co_filename.startswith(path):
+            continue
+        numbers = [c for c in code.co_consts if type(c) in (int, float) and not -5 <= c <= 256]
+        if numbers:
+            print(path.split("/")[-1], name, all(sys._is_immortal(c) for c in numbers))
+"""
+
+
+def test_on_3_14t_workloads_run_as_if_from_their_pyc_with_immortal_literals(
+    cpython_builds: tuple[object, object], tmp_path: Path
+) -> None:
+    """On the free-threaded build a workload's literals are immortal, as an imported .pyc's
+    are, even with no __pycache__ to load; literal_constants' compile()d loop keeps its own
+    mortal (the reference-count contention it measures)."""
+    free_threaded = cpython_builds[1].python  # type: ignore[attr-defined]
+    copies = []
+    for name in ("int_lists", "literal_constants"):  # fresh copies: no .pyc to load
+        copies.append(tmp_path / f"{name}.py")
+        copies[-1].write_text((WORKLOADS_DIR / f"{name}.py").read_text())
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(
+        [str(free_threaded), "-c", IMMORTAL_CHECK % str(INSIDE), *map(str, copies)],
+        capture_output=True, text=True, timeout=120, check=False, env=environ,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "int_lists.py _lcg_list True",
+        "int_lists.py kernel True",
+        "literal_constants.py draw False",
+    ]
+    assert not (tmp_path / "__pycache__").exists()
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
@@ -154,8 +201,9 @@ def test_a_name_that_matches_nothing_lists_the_valid_names() -> None:
         select_workloads(load_workloads(), ["nbdy"])
     assert str(error.value) == (
         "no workload is called 'nbdy'; valid names: alloc_dicts, alloc_trees, hash_sha256, "
-        "int_lists, io_echo, io_sleep, json_roundtrip, method_calls, mixed_cpu_io, nbody, "
-        "regex_scan, shared_dict_locked, shared_dict_unlocked, zlib_roundtrip"
+        "int_lists, io_echo, io_sleep, json_roundtrip, literal_constants, method_calls, "
+        "mixed_cpu_io, nbody, regex_scan, shared_dict_locked, shared_dict_unlocked, "
+        "zlib_roundtrip"
     )
 
 

@@ -121,7 +121,11 @@ def report_status(status, detail, model_wide=False):
 
 
 def load_workload(path):
-    """Import a workload file by path, under a private module name."""
+    """Import a workload file by path, under a private module name, from its bytecode.
+
+    The code runs as an imported module's does when it comes from its ``.pyc``, whether
+    or not a ``__pycache__`` is there (see ``compile_as_cached``).
+    """
     name = "gilbench_workload_" + os.path.splitext(os.path.basename(path))[0]
     if name in sys.modules:
         return sys.modules[name]
@@ -132,7 +136,7 @@ def load_workload(path):
         module = importlib.util.module_from_spec(spec)  # novm
         sys.modules[name] = module
         try:
-            spec.loader.exec_module(module)
+            exec(compile_as_cached(path), module.__dict__)
         except BaseException:
             del sys.modules[name]  # a half-imported workload must not be found next time
             raise
@@ -141,6 +145,27 @@ def load_workload(path):
 
         module = imp.load_source(name, path)
     return module
+
+
+def compile_as_cached(path):
+    """A file's code object as ``import`` gets it from the file's ``.pyc``: through marshal.
+
+    On CPython's free-threaded build this decides what is measured. Code that marshal
+    builds (a module imported from its .pyc, a script's own code) has its int, float and
+    tuple constants interned and immortal. Code from the builtin ``compile()`` keeps them
+    mortal (3.14's bltinmodule.c: ``suppress_co_const_immortalization``), and importlib
+    uses ``compile()`` whenever there is no usable .pyc: a first import, ``python -B``, a
+    read-only folder. Every thread using a mortal literal updates its reference count, and
+    two threads of the same loop then ran at 0.53x the throughput of one. So a workload's
+    figures hung on whether an earlier process had written its .pyc; now they don't.
+    """
+    with open(path, "rb") as source:
+        code = compile(source.read(), path, "exec", 0, True)  # dont_inherit: our __future__s
+    if platform.python_implementation() == "CPython":
+        import marshal
+
+        code = marshal.loads(marshal.dumps(code))
+    return code
 
 
 def _connect(address):
