@@ -1,20 +1,21 @@
-"""Literals in a hot loop whose code was made by compile(): what 3.14t threads pay for them.
+"""Literals in a hot loop made by compile() from source text: what 3.14t threads pay.
 
 Category: contention, with no shared *state*. A literal such as ``1103515245`` or
 ``0.001`` is one object, kept in the code object, and every thread running that code
 uses that very object. CPython's free-threaded build makes such constants immortal when
-marshal builds the code (a module imported from its .pyc, a script), but not when the
-builtin compile() does: a module imported with no usable .pyc (its first import, python -B,
-a read-only folder), a notebook cell, exec'd or generated code. Then every thread updates
-each literal's reference count at once, and the cores queue for one cache line.
-gilbench loads every workload as if from its .pyc, so this one makes its loop with
-compile() on purpose. With a GIL in force, and on PyPy and Jython, threads pay nothing
-extra for it; processes and subinterpreters each compile their own copy.
+it builds the code itself (a module imported from its .pyc, a script, exec() of a
+string, compile() of an AST), but not when the builtin compile() turns source text into
+code, and importlib does exactly that for a module with no usable .pyc: its first import
+after an edit, python -B or PYTHONDONTWRITEBYTECODE, a read-only folder. Then every
+thread updates each literal's reference count at once, and the cores queue for one
+cache line. gilbench loads every workload as if from its .pyc, so this one makes its
+loop with compile() on purpose. With a GIL in force, and on PyPy and Jython, threads
+pay nothing extra for it; processes and subinterpreters each compile their own copy.
 """
 
 CATEGORY = "contention"
 TAGS = ("contention", "refcount", "literals")
-DESCRIPTION = "literals in a loop made by compile(), as a notebook's; 3.14t threads contend"
+DESCRIPTION = "literals in a loop compiled as a module with no .pyc is; 3.14t threads contend"
 # the LCG's last state and the sum of its scaled draws (exact: one correctly rounded
 # multiply and add per step, in the same order on every IEEE-754 implementation)
 CHECKSUM = "1702525561 299540.216000"

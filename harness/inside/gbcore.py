@@ -151,13 +151,13 @@ def compile_as_cached(path):
     """A file's code object as ``import`` gets it from the file's ``.pyc``: through marshal.
 
     On CPython's free-threaded build this decides what is measured. Code that marshal
-    builds (a module imported from its .pyc, a script's own code) has its int, float and
-    tuple constants interned and immortal. Code from the builtin ``compile()`` keeps them
-    mortal (3.14's bltinmodule.c: ``suppress_co_const_immortalization``), and importlib
-    uses ``compile()`` whenever there is no usable .pyc: a first import, ``python -B``, a
-    read-only folder. Every thread using a mortal literal updates its reference count, and
-    two threads of the same loop then ran at 0.53x the throughput of one. So a workload's
-    figures hung on whether an earlier process had written its .pyc; now they don't.
+    builds (a module imported from its .pyc) has its int, float and tuple constants
+    interned and immortal. Code that the builtin ``compile()`` makes from source text
+    keeps them mortal (3.14's bltinmodule.c: ``suppress_co_const_immortalization``), and
+    importlib calls just that when there is no usable .pyc: a first import, ``python -B``,
+    a read-only folder. Every thread using a mortal literal updates its reference count,
+    and two threads of one such loop ran at 0.53x to 0.69x the throughput of one. So a
+    workload's figures hung on whether an earlier process had written its .pyc; no more.
     """
     with open(path, "rb") as source:
         code = compile(source.read(), path, "exec", 0, True)  # dont_inherit: our __future__s
