@@ -97,15 +97,17 @@ def probe_jython(
     """Jython from a jar the user names, else `jython` on PATH; on Debian, apt-installed
     when ``install`` allows it, as PyPy is. Run by pure_runner.py."""
     hint = "sudo apt-get install -y jython (or pass --jython-jar PATH/jython-standalone.jar)"
-    if jar is None and shutil.which("jython") is None and install:
+    found = shutil.which("jython")
+    if jar is None and found is None and install:
         try:
             system.ensure_packages(JYTHON_PACKAGES, say=say, allow=True)
         except system.SystemPackagesError as exc:
             return _unavailable("jython2.7", "jython", str(exc), hint)
+        found = shutil.which("jython")
     if jar is not None:
         command: list[str] = ["java", "-jar", str(jar)]
-    elif shutil.which("jython"):
-        command = [str(shutil.which("jython"))]
+    elif found is not None:
+        command = [found]
     else:
         return _unavailable("jython2.7", "jython", "jython is not on PATH", hint)
     info = probe_interpreter(command)
