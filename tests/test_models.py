@@ -1,6 +1,6 @@
 """The subinterpreters model, run for real on the CPython 3.14 builds gilbench provisions.
 
-The host's test interpreter predates subinterpreters, so each test runs gbcore in a
+The host's test interpreter predates subinterpreters, so each test runs gbmodels in a
 subprocess of a provisioned build (reused from the cache; built if missing, and under CI
 a failure to provision fails instead of skipping). Both back ends are covered: PEP 734's
 ``concurrent.interpreters`` (3.14+) and the private ``_interpreters`` of 3.13, forced on
@@ -16,24 +16,24 @@ from pathlib import Path
 
 import pytest
 
-from harness.workloads import WORKLOADS_DIR
-from tests.conftest import TEST_WORKLOADS
+from harness.run.workloads import WORKLOADS_DIR
+from tests.helpers import TEST_WORKLOADS
 
 INSIDE = Path(__file__).resolve().parent.parent / "harness" / "inside"
 PROLOGUE = f"""
 import json, sys
 sys.path.insert(0, {str(INSIDE)!r})
-import gbcore, gbinterp
+import gbinterp, gbmodels, gbprotocol
 
 def attempt(path, workers, prefer=None, rounds=1, units=1):
     try:
         pool = gbinterp.Subinterpreters(path, workers, prefer)
-    except gbcore.WorkloadFailure as exc:
+    except gbprotocol.WorkloadFailure as exc:
         return [exc.status, exc.detail]
     try:
         pool.start()
         return ["ok", [pool.round(units) for _ in range(rounds)]]
-    except gbcore.WorkloadFailure as exc:
+    except gbprotocol.WorkloadFailure as exc:
         return [exc.status, exc.detail]
     finally:
         pool.close()
@@ -150,7 +150,7 @@ def test_asyncio_models_run_on_the_build(python: Path) -> None:
 out = []
 for name in ("asyncio", "asyncio-to-thread"):
     for path in ({sleepy!r}, {tiny!r}):
-        pool = gbcore.make_model(name, path, 2)
+        pool = gbmodels.make_model(name, path, 2)
         pool.start()
         out.append(pool.round())
         pool.close()

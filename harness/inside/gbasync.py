@@ -11,7 +11,7 @@
 ``start()`` creates the loop (and the executor), and the warm-up round runs W tasks at
 once, so that the executor has started all W threads before any clock runs.
 
-Python 3.5+ only: this file uses async/await, and gbcore.make_model imports it only
+Python 3.5+ only: this file uses async/await, and gbmodels.make_model imports it only
 where they exist (older interpreters and Jython report the models unsupported). It is
 therefore checked against 3.5, not 2.7, in tests/test_workloads.py.
 """
@@ -21,7 +21,10 @@ import socket
 import types
 from concurrent.futures import ThreadPoolExecutor
 
-import gbcore
+import gbio
+import gbmodels
+import gbprotocol
+import gbunits
 
 
 def _current_task():
@@ -36,12 +39,12 @@ async def _socket_call(loop, kind, call):
     each call in a task of its own: on PyPy that took a tenth off the echo workload's
     speedup at 4 workers.
     """
-    timer = loop.call_later(gbcore.IO_TIMEOUT, _current_task().cancel)
+    timer = loop.call_later(gbio.IO_TIMEOUT, _current_task().cancel)
     try:
         return await call
     except asyncio.CancelledError:
-        raise gbcore.WorkloadFailure(
-            "crashed", "%s: no progress within %s s" % (kind, gbcore.IO_TIMEOUT)
+        raise gbprotocol.WorkloadFailure(
+            "crashed", "%s: no progress within %s s" % (kind, gbio.IO_TIMEOUT)
         )
     finally:
         timer.cancel()
@@ -50,7 +53,7 @@ async def _socket_call(loop, kind, call):
 async def drive(steps, loop):
     """Await each request a generator kernel yields; return its result.
 
-    As in gbcore.drive_blocking, the connections opened for a unit are closed when it
+    As in gbio.drive_blocking, the connections opened for a unit are closed when it
     ends, however it ends.
     """
     opened = []
@@ -81,14 +84,14 @@ async def drive(steps, loop):
             elif kind == "close":
                 args[0].close()
             else:
-                raise gbcore.unknown_request(request)
+                raise gbio.unknown_request(request)
     finally:
         steps.close()
         for conn in opened:
             conn.close()
 
 
-class AsyncioTasks(gbcore.Model):
+class AsyncioTasks(gbmodels.Model):
     """W tasks on one event loop; I/O requests are awaited, CPU work takes turns."""
 
     name = "asyncio"
@@ -99,11 +102,11 @@ class AsyncioTasks(gbcore.Model):
     async def _unit(self):
         module = self.module
         try:
-            got = module.kernel(*gbcore.kernel_args(module, self.service))
+            got = module.kernel(*gbunits.kernel_args(module, self.service))
             if isinstance(got, types.GeneratorType):
                 got = await drive(got, self.loop)
-            return ("ok", gbcore.check(module, got))
-        except gbcore.WorkloadFailure as exc:
+            return ("ok", gbunits.check(module, got))
+        except gbprotocol.WorkloadFailure as exc:
             return (exc.status, exc.detail)
         except Exception:
             import traceback
@@ -144,8 +147,8 @@ class AsyncioToThread(AsyncioTasks):
     async def _unit(self):
         to_thread = getattr(asyncio, "to_thread", None)  # Python 3.9+
         if to_thread is not None:
-            return await to_thread(gbcore.outcome, self.module, self.service)
-        return await self.loop.run_in_executor(None, gbcore.outcome, self.module, self.service)
+            return await to_thread(gbunits.outcome, self.module, self.service)
+        return await self.loop.run_in_executor(None, gbunits.outcome, self.module, self.service)
 
     def threads_started(self):
         """How many threads the executor has started (W once warm)."""

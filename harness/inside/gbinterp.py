@@ -11,14 +11,16 @@ is a thread of the main interpreter that owns one subinterpreter and runs its un
 so a round hands W units to W interpreters on W threads at once.
 
 Everything that costs time happens in ``start()``: creating each interpreter, importing
-gbcore and the workload into it (by path, through ``sys.path``), then a warm-up round.
-Creating the second interpreter inside the timed region cost a quarter of the speedup on
-this project's machines (NOTES.md). A workload whose imports refuse subinterpreters (an
-extension module without multi-phase init) is reported unsupported.
+gbinterp (and the gb* modules it needs) and the workload into it (by path, through
+``sys.path``), then a warm-up round. Creating the second interpreter inside the timed
+region cost a quarter of the speedup on this project's machines (NOTES.md). A workload
+whose imports refuse subinterpreters (an extension module without multi-phase init) is
+reported unsupported.
 
-This module is imported twice: by gbcore.make_model in the main interpreter, and by each
+This module is imported twice: by gbmodels.make_model in the main interpreter, and by each
 subinterpreter, where ``enter`` loads the workload and ``run_here``/``report_here`` run the
-round's units. Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
+round's units. Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see
+gbprotocol.py).
 """
 
 import ast
@@ -26,7 +28,11 @@ import os
 import platform
 import traceback
 
-import gbcore
+import gbload
+import gbmodels
+import gbprobe
+import gbprotocol
+import gbunits
 
 # Run in each new interpreter, before the warm-up: the workload is imported here, once.
 SETUP = "import sys\nsys.path.insert(0, %r)\nimport gbinterp\ngbinterp.enter(%r)\n"
@@ -38,7 +44,7 @@ _workload = []  # in a subinterpreter: the workload module that ``enter`` loaded
 
 def enter(workload_path):
     """In a subinterpreter: load the workload that this interpreter's units run."""
-    _workload.append(gbcore.load_workload(workload_path))
+    _workload.append(gbload.load_workload(workload_path))
 
 
 def run_here(service, units=1):
@@ -49,7 +55,7 @@ def run_here(service, units=1):
     line before anyone reads it.
     """
     runs = []
-    for status, value in gbcore.outcomes(_workload[0], service, units):
+    for status, value in gbunits.outcomes(_workload[0], service, units):
         if status != "ok":
             value = str(value)[-MAX_DETAIL:]
         if runs and runs[-1][1:] == [status, value]:
@@ -131,8 +137,8 @@ class Private(object):
 def find_api(prefer=None):
     """The subinterpreter API this interpreter has; ``prefer='private'`` forces 3.13's."""
     if platform.python_implementation() != "CPython":
-        raise gbcore.unsupported(
-            "%s has no subinterpreters (a CPython 3.13+ feature)" % gbcore.implementation(),
+        raise gbprotocol.unsupported(
+            "%s has no subinterpreters (a CPython 3.13+ feature)" % gbprobe.implementation(),
             model_wide=True,
         )
     if prefer != "private":
@@ -145,15 +151,15 @@ def find_api(prefer=None):
     try:
         import _interpreters  # novm
     except ImportError:
-        raise gbcore.unsupported(
+        raise gbprotocol.unsupported(
             "subinterpreters with their own GIL need CPython 3.13+; this is "
-            + gbcore.implementation(),
+            + gbprobe.implementation(),
             model_wide=True,
         )
     return Private(_interpreters)
 
 
-class Subinterpreters(gbcore.Threads):
+class Subinterpreters(gbmodels.Threads):
     """W threads of the main interpreter, each running its units in its own subinterpreter."""
 
     name = "subinterpreters"
@@ -161,11 +167,11 @@ class Subinterpreters(gbcore.Threads):
 
     def __init__(self, workload_path, workers, prefer=None):
         self.api = find_api(prefer)
-        gbcore.Threads.__init__(self, workload_path, workers)
+        gbmodels.Threads.__init__(self, workload_path, workers)
         self.interps = []
 
     def _start_workers(self):
-        setup = SETUP % (gbcore.HERE, os.path.abspath(self.workload_path))
+        setup = SETUP % (gbmodels.HERE, os.path.abspath(self.workload_path))
         for _ in range(self.workers):
             interp = self.api.create()
             self.interps.append(interp)
@@ -173,12 +179,12 @@ class Subinterpreters(gbcore.Threads):
                 self.api.setup(interp, setup)
             except Exception as exc:
                 if "subinterpreter" in str(exc):
-                    raise gbcore.unsupported(
+                    raise gbprotocol.unsupported(
                         "the workload can't be imported in a subinterpreter: "
                         + str(exc).strip().splitlines()[-1]
                     )
-                raise gbcore.WorkloadFailure("crashed", traceback.format_exc())
-        gbcore.Threads._start_workers(self)
+                raise gbprotocol.WorkloadFailure("crashed", traceback.format_exc())
+        gbmodels.Threads._start_workers(self)
 
     def _units(self, index, units):
         try:
@@ -187,6 +193,6 @@ class Subinterpreters(gbcore.Threads):
             return [("crashed", traceback.format_exc())]
 
     def _stop_workers(self):
-        gbcore.Threads._stop_workers(self)
+        gbmodels.Threads._stop_workers(self)
         while self.interps:
             self.api.close(self.interps.pop())

@@ -9,14 +9,18 @@ where it isn't safe:
   reason CPython 3.12+ warns and 3.14 stopped defaulting to fork);
 - on macOS, whose system libraries aren't fork-safe (bpo-33725).
 
-Imported by gbcore.make_model only. Same-syntax rule: this file must parse on Python 2.7
-and 3.4+ (see gbcore.py); Jython has no multiprocessing and gets "unsupported".
+Imported by gbmodels.make_model only. Same-syntax rule: this file must parse on Python 2.7
+and 3.4+ (see gbprotocol.py); Jython has no multiprocessing and gets "unsupported".
 """
 
 import sys
 import threading
 
-import gbcore
+import gbload
+import gbmodels
+import gbprobe
+import gbprotocol
+import gbunits
 
 try:
     xrange
@@ -28,19 +32,15 @@ def _multiprocessing():
     try:
         import multiprocessing
     except ImportError:
-        raise gbcore.unsupported(
-            "%s has no multiprocessing module" % gbcore.implementation(), model_wide=True
+        raise gbprotocol.unsupported(
+            "%s has no multiprocessing module" % gbprobe.implementation(), model_wide=True
         )
     if not hasattr(multiprocessing, "get_context"):
-        raise gbcore.unsupported(
-            "%s's multiprocessing has no start methods (Python 3.4+)" % gbcore.implementation(),
+        raise gbprotocol.unsupported(
+            "%s's multiprocessing has no start methods (Python 3.4+)" % gbprobe.implementation(),
             model_wide=True,
         )
     return multiprocessing
-
-
-def default_start_method():
-    return _multiprocessing().get_start_method()  # novm
 
 
 def fork_hazard():
@@ -58,7 +58,7 @@ def fork_hazard():
 
 def _process_loop(workload_path, conn):
     """Body of one worker process: load the workload once, then serve units."""
-    module = gbcore.load_workload(workload_path)
+    module = gbload.load_workload(workload_path)
     while True:
         try:
             message = conn.recv()
@@ -67,12 +67,12 @@ def _process_loop(workload_path, conn):
         if message is None:
             return
         service, units = message
-        start = gbcore.clock()
-        done = gbcore.outcomes(module, service, units)
-        conn.send((done, gbcore.clock() - start))
+        start = gbprobe.clock()
+        done = gbunits.outcomes(module, service, units)
+        conn.send((done, gbprobe.clock() - start))
 
 
-class Processes(gbcore.Model):
+class Processes(gbmodels.Model):
     """W long-lived worker processes, each fed its units for the round through its own pipe."""
 
     name = "processes"
@@ -80,12 +80,12 @@ class Processes(gbcore.Model):
 
     def __init__(self, workload_path, workers, start_method=None):
         multiprocessing = _multiprocessing()
-        gbcore.Model.__init__(self, workload_path, workers)
+        gbmodels.Model.__init__(self, workload_path, workers)
         methods = multiprocessing.get_all_start_methods()  # novm
         if start_method is not None and start_method not in methods:
-            raise gbcore.unsupported(
+            raise gbprotocol.unsupported(
                 "start method %r is not available here; %s has %s"
-                % (start_method, gbcore.implementation(), ", ".join(methods)),
+                % (start_method, gbprobe.implementation(), ", ".join(methods)),
                 model_wide=True,
             )
         self.context = multiprocessing.get_context(start_method)  # novm
@@ -97,7 +97,7 @@ class Processes(gbcore.Model):
         if self.start_method == "fork":
             hazard = fork_hazard()
             if hazard:
-                raise gbcore.unsupported("fork is unsafe here: " + hazard)
+                raise gbprotocol.unsupported("fork is unsafe here: " + hazard)
         for _ in xrange(self.workers):
             parent, child = self.context.Pipe()
             proc = self.context.Process(target=_process_loop, args=(self.workload_path, child))

@@ -5,16 +5,18 @@ follows pyperf's method and writes pyperf's JSON schema, so the host reads its f
 ``pyperf.BenchmarkSuite.load`` and they flow through the same tables as every other row:
 
 1. a calibration worker process finds the loop count that makes one value last at least
-   ``--min-time``, then runs warm-up values until they stop changing (the JVM's JIT keeps
-   compiling for seconds, and its compiler threads compete with ours for the cores);
+   ``--min-time``, then runs warm-up values until they stop changing, by pyperf's own test
+   (gbwarmup.py): the JVM's JIT keeps compiling for seconds, and its compiler threads
+   compete with ours for the cores;
 2. ``--processes`` fresh worker processes each run that many warm-ups, then ``--values``
    timed values;
 3. their runs are appended to the benchmark of the same name in the ``--append`` file.
 
 Each worker starts and warms the model's W workers before any clock runs, as runner.py
-does, so JVM start-up and pool start-up are inside no timed value.
+does, so JVM start-up and pool start-up are inside no timed value, and every value is one
+step of the same gbmeasure.RoundTimer as runner.py's, on the same clock (gbprobe.clock).
 
-Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
+Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbprotocol.py).
 """
 
 from __future__ import division, print_function
@@ -27,32 +29,16 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import gbcore  # noqa: E402
+import gbmeasure  # noqa: E402
+import gbprobe  # noqa: E402
+import gbprotocol  # noqa: E402
+import gbwarmup  # noqa: E402
 
 PYPERF_JSON_VERSION = "1.0"  # pyperf's suite format, as BenchmarkSuite.load expects it
-STABLE_SPREAD = 0.05  # warm-ups stop when 3 in a row lie within 5% of their median
-MIN_WARMUPS = 3
-MAX_WARMUP_SECONDS = 30.0  # give up waiting for a JIT to settle after this long
-
-
-def _clock():
-    """The best monotonic clock the implementation has, in seconds."""
-    perf_counter = getattr(time, "perf_counter", None)
-    if perf_counter is not None:
-        return perf_counter
-    if platform.system() == "Java":  # Jython: time.time() has only millisecond resolution
-        from java.lang import System  # novm
-
-        return lambda: System.nanoTime() / 1e9
-    return time.time
-
-
-clock = _clock()
 
 
 def _options(argv):
@@ -84,81 +70,76 @@ def _options(argv):
 
 
 def _fail(status, detail, code, model_wide=False):
-    gbcore.report_status(status, detail, model_wide)
+    gbprotocol.report_status(status, detail, model_wide)
     os._exit(code)
 
 
 def _start(args):
-    """gbcore.start_measured, plus what pyperf itself would record about the interpreter."""
-    model, metadata = gbcore.start_measured(args)
+    """gbmeasure.start_measured, plus what pyperf itself would record about the interpreter."""
+    model, metadata = gbmeasure.start_measured(args)
     metadata.update(_environment_metadata())
     return model, metadata
 
 
-def _timed(model, loops):
-    """Seconds per round, over ``loops`` rounds (pyperf's value is per loop too).
+def measure_values(timer, loops, warmups, values):
+    """pyperf's worker loop: ``warmups`` warm-up values, then ``values`` values.
 
-    The workers get their ``loops`` units at once and run them back to back, as in
-    runner.py (gbcore.Model.round).
+    Returns them as a pyperf run holds them: warm-ups as ``[loops, seconds]`` pairs, values
+    as seconds, each per round (pyperf's value is per loop too). ``timer`` is the worker's
+    gbmeasure.RoundTimer, told ``warmups``: it pairs each value with serial units.
     """
-    start = clock()
-    model.round(loops)
-    return (clock() - start) / loops
+    warm = [[loops, timer(loops) / loops] for _ in range(warmups)]
+    return warm, [timer(loops) / loops for _ in range(values)]
 
 
-def _settled(values):
-    if len(values) < MIN_WARMUPS:
-        return False
-    last = sorted(values[-MIN_WARMUPS:])
-    middle = last[len(last) // 2]
-    return (last[-1] - last[0]) <= STABLE_SPREAD * middle
+def calibrate(timer, args, clock=None):
+    """Find loops (a value >= min_time) and, unless given, the warm-up count.
 
-
-def _calibrate(model, args):
-    """Find loops (a value >= min_time) and warm-ups (values stop changing)."""
+    Returns (loops, warm-up count, every value taken as ``[loops, seconds]``: the
+    calibration run's warm-ups). The warm-up count is pyperf's (gbwarmup.py), counted at
+    the calibrated loops; ``clock`` (gbprobe.clock) bounds how long that may take.
+    """
     warmups = []
     loops = max(args.loops, 1)
     while True:
-        value = _timed(model, loops)
+        value = timer(loops) / loops
         warmups.append([loops, value])
         if args.loops or value * loops >= args.min_time:
             break
         loops *= 2
     if args.warmups is not None:  # already calibrated (another cell of this workload)
         return loops, args.warmups, warmups
-    values = []
-    started = clock()
-    while not _settled(values) and clock() - started < MAX_WARMUP_SECONDS:
-        value = _timed(model, loops)
-        warmups.append([loops, value])
-        values.append(value)
-    return loops, len(values), warmups
+
+    def one_value():
+        return timer(loops) / loops
+
+    nwarmup, values, settled = gbwarmup.calibrate_warmups(one_value, clock or gbprobe.clock)
+    warmups.extend([loops, value] for value in values)
+    if not settled:  # the log says so; the workers warm up as long as this did
+        sys.stderr.write(
+            "gilbench: the warm-up values did not settle within %d values; measuring after "
+            "%d warm-ups\n" % (len(values), nwarmup)
+        )
+    return loops, nwarmup, warmups
 
 
 def run_worker(args):
     try:
         model, metadata = _start(args)
-        started = clock()
+        started = gbprobe.clock()
         if args.calibrate:
-            loops, nwarmup, warmups = _calibrate(model, args)
+            # no warm-up count: calibration values are never paired
+            loops, nwarmup, warmups = calibrate(gbmeasure.RoundTimer(model), args)
             run = {
                 "warmups": warmups,
                 "metadata": {"calibrate_loops": loops, "calibrate_warmups": nwarmup},
             }
         else:
             pairing = None
-            if gbcore.wants_pairing(args):
-                pairing = gbcore.Pairing(args, args.paired, clock)
-            warmups = []
-            for _ in range(args.warmups):
-                warmups.append([args.loops, _timed(model, args.loops)])
-                if pairing is not None and pairing.warms(model):  # warms only; not kept
-                    pairing.after(args.loops, keep=False)
-            values = []
-            for _ in range(args.values):
-                values.append(_timed(model, args.loops))
-                if pairing is not None:  # serial units right after each value, untimed
-                    pairing.after(args.loops, busy=model.busy)
+            if gbmeasure.wants_pairing(args):
+                pairing = gbmeasure.Pairing(args, args.paired)
+            timer = gbmeasure.RoundTimer(model, pairing, args.warmups)
+            warmups, values = measure_values(timer, args.loops, args.warmups, args.values)
             if pairing is not None:
                 pairing.write()
                 pairing.close()
@@ -169,11 +150,11 @@ def run_worker(args):
         for key in ("gilbench_updates", "gilbench_lost_updates"):
             if key in metadata:
                 run["metadata"][key] = metadata.pop(key)
-        run["metadata"]["duration"] = clock() - started
+        run["metadata"]["duration"] = gbprobe.clock() - started
         run["metadata"]["date"] = datetime.now().isoformat(" ")
         model.close()
-    except gbcore.WorkloadFailure as exc:
-        _fail(exc.status, exc.detail, gbcore.exit_code(exc.status), exc.model_wide)
+    except gbprotocol.WorkloadFailure as exc:
+        _fail(exc.status, exc.detail, gbprotocol.exit_code(exc.status), exc.model_wide)
     with open(args.result, "w") as out:
         json.dump({"run": run, "metadata": metadata}, out)
     sys.stdout.flush()
@@ -219,8 +200,8 @@ def _environment_metadata():
         "python_version": platform.python_version(),
         "python_executable": sys.executable,
         "platform": platform.platform(),
-        "cpu_count": gbcore.machine_cpus(),
-        "perf_version": "gilbench pure_runner %d" % gbcore.METADATA_VERSION,
+        "cpu_count": gbprobe.machine_cpus(),
+        "perf_version": "gilbench pure_runner %d" % gbprotocol.METADATA_VERSION,
         "unit": "second",
     }
 

@@ -8,10 +8,11 @@ Started by path inside the measured interpreter's virtualenv (which has pyperf):
 pyperf's master process spawns worker processes that re-run this file with ``--worker``.
 Each worker loads the workload, starts and warms the model's W workers, reads the GIL
 state that is actually in force, and only then hands pyperf a time function that times
-``loops`` units on each of the W workers, handed over at once (gbcore.Model.round).
-Interpreter start-up, imports and pool start-up are therefore outside every timed value.
+``loops`` units on each of the W workers, handed over at once (gbmodels.Model.round), and
+pairs each value with serial units (gbmeasure.RoundTimer). Interpreter start-up, imports
+and pool start-up are therefore outside every timed value.
 
-Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbcore.py).
+Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbprotocol.py).
 """
 
 from __future__ import print_function
@@ -21,12 +22,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import gbcore  # noqa: E402
+import gbmeasure  # noqa: E402
+import gbprotocol  # noqa: E402
 
 
 def _add_options(parser):
     parser.add_argument("--workload", required=True, help="path of the workload file")
-    parser.add_argument("--model", required=True, choices=gbcore.MODELS)
+    parser.add_argument("--model", required=True, choices=gbprotocol.MODELS)
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--impl", required=True, help="gilbench implementation id")
     parser.add_argument("--build", default="", help="build flags, recorded as metadata")
@@ -40,7 +42,7 @@ def _add_options(parser):
     parser.add_argument(
         "--paired",
         default=None,
-        help="JSON-lines file for serial units timed after each value (gbcore.Pairing)",
+        help="JSON-lines file for serial units timed after each value (gbmeasure.Pairing)",
     )
 
 
@@ -68,7 +70,7 @@ def _pass_options(cmd, args):
 
 
 def _fail(status, detail, exit_code, model_wide=False):
-    gbcore.report_status(status, detail, model_wide)
+    gbprotocol.report_status(status, detail, model_wide)
     sys.stdout.flush()
     # os._exit: worker threads and processes may still be parked on their queues.
     os._exit(exit_code)
@@ -94,34 +96,26 @@ def main():
         return
 
     try:
-        model, metadata = gbcore.start_measured(args)
-    except gbcore.WorkloadFailure as exc:  # unsupported, a wrong checksum, a crash
-        _fail(exc.status, exc.detail, gbcore.exit_code(exc.status), exc.model_wide)
+        model, metadata = gbmeasure.start_measured(args)
+    except gbprotocol.WorkloadFailure as exc:  # unsupported, a wrong checksum, a crash
+        _fail(exc.status, exc.detail, gbprotocol.exit_code(exc.status), exc.model_wide)
     runner.metadata.update(metadata)
-    perf_counter = pyperf.perf_counter
     pairing = None
-    calls = [0]
-    skip = _unpaired_calls(runner.args)
-    if skip is not None and gbcore.wants_pairing(args):
+    warmups = _unpaired_calls(runner.args)
+    if warmups is not None and gbmeasure.wants_pairing(args):
         try:
-            pairing = gbcore.Pairing(args, args.paired, perf_counter)
-        except gbcore.WorkloadFailure as exc:
-            _fail(exc.status, exc.detail, gbcore.exit_code(exc.status), exc.model_wide)
+            pairing = gbmeasure.Pairing(args, args.paired)
+        except gbprotocol.WorkloadFailure as exc:
+            _fail(exc.status, exc.detail, gbprotocol.exit_code(exc.status), exc.model_wide)
         runner.metadata["gilbench_pairing"] = pairing.token
+    # gbprobe.clock is time.perf_counter here, the very function pyperf times with.
+    timer = gbmeasure.RoundTimer(model, pairing, warmups)
 
     def time_rounds(loops):
         try:
-            start = perf_counter()
-            model.round(loops)  # each worker runs its loops units back to back
-            elapsed = perf_counter() - start
-            calls[0] += 1
-            value = skip is not None and calls[0] > skip
-            if pairing is not None and (value or pairing.warms(model)):
-                # a warm-up's units only warm the path
-                pairing.after(loops, keep=value, busy=model.busy)
-            return elapsed
-        except gbcore.WorkloadFailure as exc:
-            _fail(exc.status, exc.detail, gbcore.exit_code(exc.status), exc.model_wide)
+            return timer(loops)
+        except gbprotocol.WorkloadFailure as exc:
+            _fail(exc.status, exc.detail, gbprotocol.exit_code(exc.status), exc.model_wide)
 
     runner.bench_time_func(name, time_rounds)
     if pairing is not None:

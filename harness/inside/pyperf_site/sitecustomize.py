@@ -26,22 +26,24 @@ import os
 import sys
 
 SETTINGS = "GILBENCH_PYPERF"
-METADATA_VERSION = 1  # the version runner.py writes
 BENCH_METHODS = ("bench_func", "bench_time_func", "bench_async_func", "bench_command")
 
 
-def _gbcore():
-    """inside/gbcore.py, loaded by path under a private name: the script's imports stay its own."""
-    name = "gilbench_gbcore"
+def _inside(module):
+    """inside/<module>.py, loaded by path under a private name: the script's imports stay its own.
+
+    Only modules that import no other gb* module can be loaded so: gbprotocol and gbprobe.
+    """
+    name = "gilbench_" + module
     if name not in sys.modules:
         import importlib.util  # novm
 
         inside = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        path = os.path.join(inside, "gbcore.py")
+        path = os.path.join(inside, module + ".py")
         spec = importlib.util.spec_from_file_location(name, path)  # novm
-        module = importlib.util.module_from_spec(spec)  # novm
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
+        loaded = importlib.util.module_from_spec(spec)  # novm
+        spec.loader.exec_module(loaded)
+        sys.modules[name] = loaded
     return sys.modules[name]
 
 
@@ -55,23 +57,23 @@ def workload_name(workload, benchmark):
 
 def describe(runner, benchmark, settings):
     """Add gilbench's metadata to ``runner`` before it creates ``benchmark``."""
-    gbcore = _gbcore()
+    protocol, probe = _inside("gbprotocol"), _inside("gbprobe")
     args = runner.parse_args()  # pyperf parses once and returns the same args after
-    gil = gbcore.gil_enabled()
+    gil = probe.gil_enabled()
     expect = settings.get("expect_gil", "any")
     if args.worker and expect != "any" and gil != int(expect):
-        gbcore.report_status(
+        protocol.report_status(
             "gil-mismatch",
             "%s promises GIL %s but the GIL in force is %s"
             % (settings["impl"], "enabled" if expect == "1" else "disabled",
                "enabled" if gil else "disabled"),
         )  # fmt: skip
         sys.stdout.flush()
-        os._exit(gbcore.EXIT_GIL_MISMATCH)
-    cpus = gbcore.usable_cpus()
+        os._exit(protocol.EXIT_GIL_MISMATCH)
+    cpus = probe.usable_cpus()
     runner.metadata.update(
         {
-            "gilbench_version": METADATA_VERSION,
+            "gilbench_version": protocol.METADATA_VERSION,
             "gilbench_impl": settings["impl"],
             "gilbench_build": settings.get("build") or "-",
             "gilbench_workload": workload_name(settings["workload"], benchmark),
@@ -80,8 +82,8 @@ def describe(runner, benchmark, settings):
             "gilbench_workers": 1,
             "gilbench_checksum": "-",  # a pyperf script checks its own results, if at all
             "gilbench_cpus": cpus,
-            "gilbench_affinity": gbcore.cpu_affinity(),
-            "gilbench_cpu_count": gbcore.machine_cpus(),
+            "gilbench_affinity": probe.cpu_affinity(),
+            "gilbench_cpu_count": probe.machine_cpus(),
             "gilbench_oversubscribed": int(1 > cpus),
             "gil_enabled": gil,
         }

@@ -1,0 +1,161 @@
+"""What both runners do in a worker process: start the model, time its rounds, pair them.
+
+runner.py hands pyperf a time function and pyperf decides which calls are calibration,
+warm-ups or values; pure_runner.py runs the same calls itself. Either way each call is
+one ``RoundTimer`` step: ``model.round(loops)`` timed with gbprobe.clock, then, after a
+value, as many serial units on the same process (``Pairing``), outside the timed value.
+"""
+
+import os
+
+import gbload
+import gbmodels
+import gbprobe
+import gbprotocol
+
+
+def start_measured(args):
+    """Start and warm the model, then check the GIL state in force: (model, metadata).
+
+    Both runners call this in each worker process before any clock runs. The GIL state is
+    read after every import (the workload's included) and after the warm-up round: an
+    extension module can turn a free-threaded build's GIL back on. A state that breaks
+    the implementation's promise raises gil-mismatch, and nothing is measured.
+    """
+    module = gbload.load_workload(args.workload)
+    model = gbmodels.make_model(args.model, args.workload, args.workers, args.start_method)
+    model.start()  # every worker started and warmed: one full round
+    gil = gbprobe.gil_enabled()
+    if args.expect_gil != "any" and gil != int(args.expect_gil):
+        model.close()
+        raise gbprotocol.WorkloadFailure(
+            "gil-mismatch",
+            "%s promises GIL %s but the GIL in force is %s"
+            % (
+                args.impl,
+                "enabled" if args.expect_gil == "1" else "disabled",
+                "enabled" if gil else "disabled",
+            ),
+        )
+    cpus = gbprobe.usable_cpus()
+    metadata = {
+        "gilbench_version": gbprotocol.METADATA_VERSION,
+        "gilbench_impl": args.impl,
+        "gilbench_build": args.build or "-",
+        "gilbench_workload": os.path.splitext(os.path.basename(args.workload))[0],
+        "gilbench_model": args.model,
+        "gilbench_workers": args.workers,
+        "gilbench_checksum": repr(module.CHECKSUM),
+        "gilbench_cpus": cpus,
+        "gilbench_affinity": gbprobe.cpu_affinity(),
+        "gilbench_cpu_count": gbprobe.machine_cpus(),
+        "gilbench_oversubscribed": int(args.workers > cpus),
+        "gil_enabled": gil,
+    }
+    # the start method of processes; updates made and lost, for shared-state workloads
+    metadata.update(gbmodels.model_metadata(model))
+    return model, metadata
+
+
+class RoundTimer(object):
+    """The one measuring step: time ``loops`` rounds, then pair a value with serial units.
+
+    Call it with ``loops``; it returns the seconds that ``model.round(loops)`` took on the
+    clock, read right before and right after that call and nowhere else (pyperf divides
+    by ``loops`` itself; pure_runner.py does too). Calls are counted: the first
+    ``warmups`` are warm-ups, the rest values. After each value, ``pairing.after`` times
+    ``loops`` serial units and keeps them with the model's busy times. After a warm-up it
+    runs them unkept, if the pairing must warm its serial path (``Pairing.warms``).
+    ``warmups=None`` marks a calibration run (loops or warm-ups): its calls are neither,
+    and never paired.
+    """
+
+    def __init__(self, model, pairing=None, warmups=None, clock=None):
+        self.model = model
+        self.pairing = pairing
+        self.warmups = warmups
+        self.clock = clock or gbprobe.clock
+        self.calls = 0
+
+    def __call__(self, loops):
+        start = self.clock()
+        self.model.round(loops)  # each worker runs its loops units back to back
+        elapsed = self.clock() - start
+        self.calls += 1
+        if self.pairing is not None and self.warmups is not None:
+            value = self.calls > self.warmups
+            if value or self.pairing.warms(self.model):  # a warm-up's units only warm the path
+                self.pairing.after(loops, keep=value, busy=self.model.busy)
+        return elapsed
+
+
+class Pairing(object):
+    """Serial units timed right after each of a cell's values, in the same worker process.
+
+    A parallel cell's speedup divides by a serial time. Taken from the serial cell's own
+    processes, that time comes from other moments of the run, and a shared machine's speed
+    drifts (this project's 2-vCPU VM runs the same unit at 90 or 125 ms for seconds at a
+    time): the ratio then measures the drift as much as the model. So every value of a
+    non-baseline cell is followed by ``loops`` units of a separate serial model, on the
+    calling thread, and their time per unit is kept. It shares the workload module with
+    the measured model, so a JIT's compiled code serves both, as it would serve a serial
+    run. The speedup's two sides then come from the same moments, interleaved.
+
+    Where the measured workers run the kernel in other processes or interpreters
+    (``shares_memory`` False), warm-ups get serial units too, which are dropped: a JIT
+    then warms this process's copy of the kernel as long as theirs, and a cold baseline
+    can't flatter the speedup. Threads and asyncio warm the very code the serial units
+    run. Calibration runs get none. The units are outside every timed value.
+    ``write()`` appends one JSON line per worker process to ``path``, under ``token``,
+    which the runner also writes into this process's run metadata (``gilbench_pairing``):
+    the host joins each value with the serial units timed right after it.
+    """
+
+    def __init__(self, args, path, clock=None):
+        import random
+
+        self.path = path
+        self.clock = clock or gbprobe.clock
+        # names this worker process's run among all of the cell's, over every pass
+        self.token = "%x-%08x" % (os.getpid(), random.SystemRandom().getrandbits(32))
+        self.key = {
+            "impl": args.impl,
+            "workload": os.path.splitext(os.path.basename(args.workload))[0],
+            "model": args.model,
+            "workers": args.workers,
+        }
+        self.seconds = []
+        self.busy = []  # each kept value's per-worker busy seconds (Model.busy)
+        # Started after the measured model, so a forked worker never inherits its service.
+        self.baseline = gbmodels.Serial(args.workload, 1)
+        self.baseline.start()
+
+    def warms(self, model):
+        """Whether warm-up calls of ``model`` must warm the serial path too."""
+        return not model.shares_memory
+
+    def after(self, loops, keep=True, busy=()):
+        """Time ``loops`` serial units now; keep the time per unit (and ``busy``) if ``keep``.
+
+        ``busy``: the measured model's per-worker busy seconds in the value just timed.
+        """
+        start = self.clock()
+        self.baseline.round(loops)  # one worker: its loops units back to back
+        if keep:
+            self.seconds.append((self.clock() - start) / loops)
+            self.busy.append([round(b, 6) for b in busy])
+
+    def write(self):
+        import json
+
+        line = dict(self.key, pairing=self.token, seconds=self.seconds, busy=self.busy)
+        with open(self.path, "a") as out:
+            out.write(json.dumps(line, sort_keys=True) + "\n")
+
+    def close(self):
+        self.baseline.close()
+
+
+def wants_pairing(args):
+    """True for every cell but the serial 1-worker baseline itself, when asked for."""
+    return bool(getattr(args, "paired", None)) and (args.model, args.workers) != ("serial", 1)

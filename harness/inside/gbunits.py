@@ -1,0 +1,69 @@
+"""One unit of work: run the kernel, perform its I/O, check its result against CHECKSUM.
+
+A model's workers run units and send back picklable ``(status, value)`` outcomes rather
+than raising, so that a failure in another thread, process or interpreter reaches the
+round intact; ``collect`` turns a round's outcomes back into values or the first failure.
+"""
+
+import traceback
+import types
+
+import gbio
+import gbprotocol
+
+try:
+    xrange
+except NameError:  # Python 3: range is already lazy
+    xrange = range
+
+
+def kernel_args(module, service):
+    """A workload with a service gets its argument in every kernel call."""
+    return (service,) if hasattr(module, "start_service") else ()
+
+
+def check(module, got):
+    """Return ``got`` if it is the workload's CHECKSUM; raise wrong-checksum if not."""
+    if got != module.CHECKSUM:
+        raise gbprotocol.WorkloadFailure(
+            "wrong-checksum", "expected %r, got %r" % (module.CHECKSUM, got)
+        )
+    return got
+
+
+def run_unit(module, service=None):
+    """Run one unit of the kernel, performing its I/O requests blocking; check the result."""
+    got = module.kernel(*kernel_args(module, service))
+    if isinstance(got, types.GeneratorType):
+        got = gbio.drive_blocking(got)
+    return check(module, got)
+
+
+def outcome(module, service=None):
+    """Run one unit and return a picklable (status, value) pair instead of raising."""
+    try:
+        return ("ok", run_unit(module, service))
+    except gbprotocol.WorkloadFailure as exc:
+        return (exc.status, exc.detail)
+    except Exception:
+        return ("crashed", traceback.format_exc())
+
+
+def outcomes(module, service=None, units=1):
+    """Run ``units`` units back to back: their outcomes, ending at the first failure."""
+    done = []
+    for _ in xrange(units):
+        done.append(outcome(module, service))
+        if done[-1][0] != "ok":
+            break
+    return done
+
+
+def collect(done):
+    """The values of a round's (status, value) outcomes; the first failure raises."""
+    values = []
+    for status, value in done:
+        if status != "ok":
+            raise gbprotocol.WorkloadFailure(status, value)
+        values.append(value)
+    return values
