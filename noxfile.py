@@ -13,7 +13,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from harness import impls, provision, system  # noqa: E402  (stdlib-only: cheap for nox -l)
+from harness.provision import cpython, impls, system  # noqa: E402  (stdlib-only: cheap for nox -l)
 
 nox.options.reuse_venv = "yes"  # the host venv's packages change rarely; pip re-checks them
 nox.options.sessions = ["lint", "tests"]
@@ -94,7 +94,7 @@ def _bench_session(impl_id: str) -> None:
 
 def _series() -> str:
     """The CPython series to name sessions after: a cached build's, else the newest pin's."""
-    built = provision.find_builds()
+    built = cpython.find_builds()
     return impls.series_of(built[0].version) if built else impls.DEFAULT_SERIES
 
 

@@ -1,7 +1,7 @@
 """gilbench: does free-threaded Python, PyPy or subinterpreters pay off on your kind of work?
 
-The data path, one module per step (see docs/architecture.md):
-provision -> run (inside/runner.py in each interpreter) -> results -> compare -> render.
+The data path, one package per step (see docs/architecture.md):
+provision -> run (inside/ in each interpreter) -> store -> results -> compare -> report.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,14 +1,16 @@
 """Read a run from disk into tidy pandas tables. Reads only; never writes into the run.
 
+``cells``: one row per planned cell, with the status the run left it in.
 ``values``: one row per measured value (seconds for one round of W units).
-``paired``: one row per serial unit time taken right after a value (gbcore.Pairing).
+``paired``: one row per serial unit time taken right after a value (gbmeasure.Pairing).
 ``outcomes``: one row per benchmark attempt, with its status.
-``cpu_speed``: each CPU's speed (iterations per second) in every sample (cpuspeed).
+``cpu_speed``: each CPU's speed (iterations per second) in every sample (run/cpuspeed.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,11 @@ import pandas as pd
 import pyperf
 
 from harness import store
+from harness.run.protocol import METADATA_VERSION
 
+CELL = ["impl", "workload", "model", "workers"]
+CELL_COLUMNS = [*CELL, "category", "status", "detail", "gil_enabled", "oversubscribed",
+                "cpu_count"]  # fmt: skip
 VALUE_COLUMNS = [
     "impl", "workload", "model", "workers", "gil_enabled", "process", "value", "seconds",
     "cpu_count", "cpus", "affinity", "oversubscribed", "checksum", "start_method", "kind",
@@ -29,10 +35,12 @@ PAIRED_COLUMNS = [
     "impl", "workload", "model", "workers", "pairing", "value", "seconds", "worker_spread"
 ]  # fmt: skip
 # ``worker_spread``: the slowest worker's busy time over the quickest's in that value
-# (gbcore.Model.busy); NaN where the model has no parallel workers or the run predates it.
+# (gbmodels.Model.busy); NaN where the model has no parallel workers.
 OUTCOME_COLUMNS = [
     "impl", "workload", "model", "workers", "pass", "status", "detail", "elapsed_s"
 ]  # fmt: skip
+NOT_REACHED = "not measured: the run ended before this cell"
+NO_VALUES = "the runner wrote no values"
 
 
 class ResultsError(Exception):
@@ -41,20 +49,22 @@ class ResultsError(Exception):
 
 @dataclass(frozen=True)
 class Run:
+    """A run as read from disk: its manifest and tidy tables, nothing computed from them."""
+
     directory: Path
     manifest: dict[str, Any]
+    cells: pd.DataFrame  # CELL_COLUMNS: every planned cell and its status
     outcomes: pd.DataFrame
     values: pd.DataFrame
-    # serial units timed beside each cell's values (gbcore.Pairing); empty for older runs
     paired: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PAIRED_COLUMNS))
-    # CPU -> iterations per second, one mapping per sample; empty for older runs
+    # CPU -> iterations per second, one mapping per sample
     cpu_speed: tuple[dict[str, float], ...] = ()
 
 
 def resolve_run(reports: Path, name: str = "latest") -> Path:
     """``latest``, a run's name, or a path -> the run's directory."""
     candidate = Path(name) if Path(name).is_dir() else reports / name
-    if not (candidate / "run.json").is_file():
+    if not store.manifest_path(candidate).is_file():
         raise ResultsError(
             f"no run at {str(candidate)!r}: run 'nox -s compare' first, "
             "or name a folder of reports/ that has a run.json"
@@ -62,73 +72,63 @@ def resolve_run(reports: Path, name: str = "latest") -> Path:
     return candidate.resolve()
 
 
-def load_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "run.json"
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ResultsError(f"{path} is unreadable ({exc}); re-run 'nox -s compare'") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != store.FORMAT:
-        raise ResultsError(f"{path} is not a gilbench run manifest")
-    if manifest.get("version") != store.VERSION:
-        raise ResultsError(
-            f"{path} has format version {manifest.get('version')!r}; this gilbench reads "
-            f"version {store.VERSION}: use the gilbench that wrote it, or re-run"
-        )
-    return manifest
+def _lines(path: Path, what: str, remedy: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each JSON line of ``path`` with its number; a broken one is a ResultsError."""
+    if not path.exists():
+        return
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise ResultsError(f"{path}:{number} is not valid JSON ({exc}); {remedy}") from exc
+        if not isinstance(record, dict):
+            raise ResultsError(f"{path}:{number} is not {what}; {remedy}")
+        yield number, record
 
 
 def load_outcomes(run_dir: Path) -> pd.DataFrame:
-    path = run_dir / "outcomes.jsonl"
-    rows = []
-    if path.exists():
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except ValueError as exc:
-                raise ResultsError(
-                    f"{path}:{number} is not valid JSON ({exc}); fix or delete that line "
-                    "(the raw pyperf files are untouched) and run the report again"
-                ) from exc
+    remedy = ("fix or delete that line (the raw pyperf files are untouched) and run the "
+              "report again")  # fmt: skip
+    rows = [r for _, r in _lines(store.outcomes_path(run_dir), "an outcome", remedy)]
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
 
 def load_values(run_dir: Path) -> pd.DataFrame:
-    """Every value in ``raw/*.json`` as one tidy row."""
+    """Every value in the raw pyperf files as one tidy row."""
     rows: list[dict[str, object]] = []
-    for path in sorted((run_dir / "raw").glob("*.json")):
+    for path in store.raw_files(run_dir):
         try:
             suite = pyperf.BenchmarkSuite.load(str(path))
         except Exception as exc:  # pyperf raises bare ValueError/KeyError/JSONDecodeError
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())
             raise ResultsError(
-                f"{path} is corrupt ({type(exc).__name__}: {exc}); move it aside and "
+                f"{path} is corrupt ({why}); move it aside and "
                 f"re-run that implementation with 'nox -s bench-{path.stem}'"
             ) from exc
         for bench in suite.get_benchmarks():
-            rows.extend(_bench_rows(bench))
+            rows.extend(_bench_rows(path, bench))
     return pd.DataFrame(rows, columns=VALUE_COLUMNS)
 
 
 def load_paired(run_dir: Path) -> pd.DataFrame:
-    """Every serial unit time in ``raw/*.paired.jsonl`` as one row (seconds per unit)."""
+    """Every serial unit time in the paired files as one row (seconds per unit)."""
     rows: list[dict[str, object]] = []
-    for path in sorted((run_dir / "raw").glob("*.paired.jsonl")):
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            if not line.strip():
-                continue
+    remedy = (
+        "delete that line (speedups then fall back to the serial cell) and run the report again"
+    )
+    for path in store.paired_files(run_dir):
+        for number, record in _lines(path, "a paired-units record", remedy):
             try:
-                record = json.loads(line)
                 key = {k: record[k] for k in ("impl", "workload", "model")}
                 key["workers"] = int(record["workers"])
-                key["pairing"] = str(record.get("pairing", ""))  # absent before tokens
+                key["pairing"] = str(record.get("pairing", ""))  # no token: joins nothing
                 seconds = [float(s) for s in record["seconds"]]
                 busy = [[float(b) for b in value] for value in record.get("busy", [])]
             except (ValueError, KeyError, TypeError) as exc:
                 raise ResultsError(
-                    f"{path}:{number} is not a paired-units record ({exc}); delete that line "
-                    "(speedups then fall back to the serial cell) and run the report again"
+                    f"{path}:{number} is not a paired-units record ({exc!r}); {remedy}"
                 ) from exc
             rows.extend(
                 {**key, "value": index, "seconds": value,
@@ -141,19 +141,14 @@ def load_paired(run_dir: Path) -> pd.DataFrame:
 def load_cpu_speed(run_dir: Path) -> tuple[dict[str, float], ...]:
     """The CPU speed samples taken during the run (cpuspeed.Sampler), oldest first."""
     path = store.cpu_speed_path(run_dir)
+    remedy = "delete that line and run the report again"
     samples: list[dict[str, float]] = []
-    if not path.exists():
-        return ()
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, record in _lines(path, "a CPU speed sample", remedy):
         try:
-            rates = json.loads(line)["rates"]
-            samples.append({str(cpu): float(rate) for cpu, rate in rates.items()})
+            samples.append({str(cpu): float(rate) for cpu, rate in record["rates"].items()})
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ResultsError(
-                f"{path}:{number} is not a CPU speed sample ({exc}); delete that line "
-                "and run the report again"
+                f"{path}:{number} is not a CPU speed sample ({exc!r}); {remedy}"
             ) from exc
     return tuple(samples)
 
@@ -165,7 +160,7 @@ def _spread(busy: list[float]) -> float:
     return max(busy) / min(busy)
 
 
-def _bench_rows(bench: Any) -> list[dict[str, object]]:
+def _bench_rows(path: Path, bench: Any) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     runs = bench.get_runs()
     # Shared-state workloads count their updates per worker process (run): the cell's
@@ -177,6 +172,12 @@ def _bench_rows(bench: Any) -> list[dict[str, object]]:
         meta = run.get_metadata()
         if "gilbench_impl" not in meta:
             continue  # not a gilbench benchmark; nothing to say about it
+        if meta.get("gilbench_version") != METADATA_VERSION:
+            raise ResultsError(
+                f"{path}: benchmark {bench.get_name()!r} carries gilbench metadata version "
+                f"{meta.get('gilbench_version')!r}; this gilbench reads version "
+                f"{METADATA_VERSION}: measure that implementation again"
+            )
         for index, seconds in enumerate(run.values):
             rows.append(
                 {
@@ -203,13 +204,70 @@ def _bench_rows(bench: Any) -> list[dict[str, object]]:
     return rows
 
 
+def plan_cells(
+    manifest: dict[str, Any], outcomes: pd.DataFrame, values: pd.DataFrame
+) -> pd.DataFrame:
+    """Every cell the run planned, with the status it was left in.
+
+    An unavailable implementation's cells are ``unavailable``; the others carry their last
+    outcome, or ``missing`` when the run never reached them or no values came back. A
+    pyperf script that defines several benchmarks stands for one cell per benchmark
+    (``bm_x:<name>``), each with the script's status.
+    """
+    impls = {str(i["id"]): i for i in manifest["impls"]}
+    categories = {str(w["name"]): str(w.get("category", "")) for w in manifest["workloads"]}
+    last = outcomes.drop_duplicates(subset=CELL, keep="last")
+    status = {
+        (i, w, m, int(n)): (s, "" if pd.isna(d) else str(d))
+        for i, w, m, n, s, d in last[[*CELL, "status", "detail"]].itertuples(index=False)
+    }
+    measured = set(values[CELL].drop_duplicates().itertuples(index=False, name=None))
+    rows = []
+    for impl, workload, model, workers in manifest["plan"]:
+        cell = (str(impl), str(workload), str(model), int(workers))
+        reason = str(impls.get(cell[0], {}).get("unavailable") or "")
+        planned = ("unavailable", reason) if reason else status.get(cell, ("missing", NOT_REACHED))
+        parts = sorted(c for c in measured if c[0] == cell[0] and c[2:] == cell[2:]
+                       and c[1].startswith(cell[1] + ":"))  # fmt: skip
+        for key in ([cell] if cell in measured or not parts else []) + parts:
+            found, detail = planned
+            if found == "ok" and key not in measured:
+                found, detail = "missing", NO_VALUES
+            rows.append({"impl": key[0], "workload": key[1], "model": key[2], "workers": key[3],
+                         "category": categories.get(cell[1], ""), "status": found,
+                         "detail": detail})  # fmt: skip
+    table = pd.DataFrame(rows, columns=CELL_COLUMNS[:7])
+    cpu_count = int(manifest["machine"].get("cpu_count", 1))
+    table["gil_enabled"] = table["impl"].map(lambda i: impls.get(i, {}).get("expect_gil"))
+    table["oversubscribed"] = table["workers"] > cpu_count
+    table["cpu_count"] = cpu_count
+    return table[CELL_COLUMNS]
+
+
+def assemble_run(
+    directory: Path,
+    manifest: dict[str, Any],
+    outcomes: pd.DataFrame,
+    values: pd.DataFrame,
+    paired: pd.DataFrame | None = None,
+    cpu_speed: tuple[dict[str, float], ...] = (),
+) -> Run:
+    """A Run from its parts, with the planned cells worked out from them."""
+    paired = pd.DataFrame(columns=PAIRED_COLUMNS) if paired is None else paired
+    cells = plan_cells(manifest, outcomes, values)
+    return Run(directory, manifest, cells, outcomes, values, paired, cpu_speed)
+
+
 def load_run(run_dir: Path) -> Run:
-    """Read a whole run: manifest, outcomes and values."""
-    return Run(
-        run_dir,
-        load_manifest(run_dir),
-        load_outcomes(run_dir),
-        load_values(run_dir),
-        load_paired(run_dir),
-        load_cpu_speed(run_dir),
-    )
+    """Read a whole run: manifest, planned cells, outcomes, values, paired units, CPU speed."""
+    manifest = store.load_manifest(run_dir)
+    return assemble_run(run_dir, manifest, load_outcomes(run_dir), load_values(run_dir),
+                        load_paired(run_dir), load_cpu_speed(run_dir))  # fmt: skip
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows as dicts keyed by column name."""
+    columns = [str(c) for c in frame.columns]
+    # Column by column: several times faster than ``to_dict("records")`` on these tables.
+    values = [frame[c].tolist() for c in frame.columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]

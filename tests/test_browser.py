@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, sync_playwright
 
-from tests.test_render import HOSTILE_CATEGORY, HOSTILE_WORKLOAD
+from tests.helpers import HOSTILE_CATEGORY, HOSTILE_WORKLOAD
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

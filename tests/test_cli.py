@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from tests.conftest import DATA
+from tests.helpers import DATA
 
 GOLDEN = DATA / "golden"
 

@@ -1,96 +1,41 @@
-"""Statistics and findings: intervals, ratios, roles, flags, and what may be stated."""
+"""Statistics and findings: intervals, the one estimator, roles, flags, what may be stated."""
 
 # The findings print multiplication signs for their readers; the tests quote them.
 # ruff: noqa: RUF001
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+import math
+import re
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
-from harness.compare import CELL, cell_samples, find_roles, summarize
-from harness.findings import format_category, format_findings
-from harness.intervals import ratio_estimate, ratio_estimates
-from harness.results import OUTCOME_COLUMNS, PAIRED_COLUMNS, VALUE_COLUMNS, Run, load_run
-from harness.verdicts import compare_run
-from tests.conftest import DATA
-
-QUICK = DATA / "runs" / "quick"
-GOLDEN = DATA / "golden"
-# GILBENCH_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing with them.
-UPDATE = os.environ.get("GILBENCH_UPDATE_GOLDEN") == "1"
-Cell = tuple[str, str, str, int]
-# Nine values spread by +-0.8% around a median: tight enough never to be flagged.
-JITTER = 1 + 0.002 * (np.arange(9) - 4)
-
-
-def assert_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if UPDATE:
-        path.write_text(text)
-    assert text == path.read_text(), f"{name} differs; GILBENCH_UPDATE_GOLDEN=1 rewrites it"
+from harness.compare.cells import Cells, summarize
+from harness.compare.estimate import Terms, estimate_all, geomean, ratio, ratios, seconds
+from harness.compare.roles import find_roles
+from harness.compare.verdicts import compare_run
+from harness.report.findings import format_findings
+from harness.report.format import format_category, format_times
+from harness.results import CELL, Run, load_run
+from tests.helpers import (
+    JITTER,
+    QUICK,
+    Cell,
+    assert_golden,
+    impl_record,
+    make_run,
+    scaling_cells,
+    units,
+)
 
 
-def impl_record(impl_id: str, gil: int, free_threaded: bool, version: str = "3.14.7",
-                family: str = "cpython") -> dict[str, Any]:  # fmt: skip
-    return {"id": impl_id, "family": family, "expect_gil": gil, "unavailable": "",
-            "provenance": {"version": version, "free_threaded": free_threaded}}  # fmt: skip
-
-
-def make_run(
-    cells: Mapping[Cell, Sequence[float]],
-    impls: Sequence[dict[str, Any]],
-    categories: Mapping[str, str],
-    failed: Mapping[Cell, tuple[str, str]] | None = None,
-) -> Run:
-    """A run in memory: these values per cell, and these failed cells with their reasons."""
-    gil = {i["id"]: i["expect_gil"] for i in impls}
-    values = [
-        {"impl": impl, "workload": workload, "model": model, "workers": workers,
-         "gil_enabled": gil[impl], "process": k // 3, "value": k % 3, "seconds": seconds,
-         "cpu_count": 2, "cpus": 2, "oversubscribed": workers > 2, "checksum": "1",
-         "start_method": ""}
-        for (impl, workload, model, workers), series in cells.items()
-        for k, seconds in enumerate(series)
-    ]  # fmt: skip
-    outcomes = [
-        {"impl": i, "workload": w, "model": m, "workers": n, "pass": 1, "status": "ok",
-         "detail": "", "elapsed_s": 1.0}
-        for i, w, m, n in cells
-    ] + [
-        {"impl": i, "workload": w, "model": m, "workers": n, "pass": 1, "status": status,
-         "detail": detail, "elapsed_s": 1.0}
-        for (i, w, m, n), (status, detail) in (failed or {}).items()
-    ]  # fmt: skip
-    manifest = {
-        "run": "synthetic", "profile": "test", "impls": list(impls),
-        "machine": {"cpu_count": 2, "cpu_model": "test CPU", "os": "test OS"},
-        "selection": {"models": ["serial", "threads", "processes"], "workers": [1, 2]},
-        "workloads": [{"name": w, "category": c} for w, c in categories.items()],
-    }  # fmt: skip
-    return Run(
-        Path("/nonexistent"),
-        manifest,
-        pd.DataFrame(outcomes, columns=OUTCOME_COLUMNS),
-        pd.DataFrame(values, columns=VALUE_COLUMNS),
-    )
-
-
-def scaling_cells(impl: str, workload: str, one: float, threads2: float,
-                  processes2: float) -> dict[Cell, list[float]]:  # fmt: skip
-    """Cells whose medians are one unit in ``one`` s serially, and the given 2-worker rounds."""
-    medians = {
-        ("serial", 1): one, ("serial", 2): 2 * one, ("threads", 1): one,
-        ("threads", 2): threads2, ("processes", 1): one, ("processes", 2): processes2,
-    }  # fmt: skip
-    return {(impl, workload, m, n): list(t * JITTER) for (m, n), t in medians.items()}
+@pytest.fixture(scope="module")
+def quick() -> Cells:
+    """The frozen quick run's results table, with its terms."""
+    return summarize(load_run(QUICK))
 
 
 @pytest.fixture
@@ -104,31 +49,37 @@ def tight_run() -> Run:
     return make_run(cells, impls, {"loop": "cpu"})
 
 
-def test_median_interval_is_scipys_order_statistic_interval() -> None:
+def _row(cells: Cells, cell: Cell) -> Any:
+    return cells.table.set_index(CELL).loc[cell]
+
+
+def test_median_interval_is_scipys_order_statistic_interval(quick: Cells) -> None:
     """Each cell's interval is exactly what scipy.stats.quantile_test gives for its values."""
+    table = quick.table.set_index(CELL)
     run = load_run(QUICK)
-    summary = summarize(run).set_index(["impl", "workload", "model", "workers"])
-    for key, values in cell_samples(run.values).items():
+    for key, group in run.values.groupby(CELL):
+        values = group["seconds"].to_numpy()
         ci: Any = stats.quantile_test(values, q=np.median(values), p=0.5).confidence_interval(0.95)
-        assert summary.loc[key, "ci_low_s"] == ci.low
-        assert summary.loc[key, "ci_high_s"] == ci.high
+        assert table.loc[key, "ci_low_s"] == ci.low
+        assert table.loc[key, "ci_high_s"] == ci.high
 
 
-def test_speedup_interval_brackets_the_speedup() -> None:
-    """Every bootstrap interval of a speedup holds the speedup of the medians."""
-    summary = summarize(load_run(QUICK))
-    rows = summary.dropna(subset=["speedup_ci_low"])
-    assert len(rows) == 45  # every cell but the 9 serial one-worker baselines
+def test_every_measured_cell_but_the_baselines_has_a_speedup_interval(quick: Cells) -> None:
+    """Every ok cell except serial/1 has a speedup whose interval brackets it."""
+    table = quick.table
+    ok = table[table["status"] == "ok"]
+    base = (ok["model"] == "serial") & (ok["workers"] == 1)
+    assert ok.loc[~base, "speedup_ci_low"].notna().all()
+    assert (ok.loc[base, "speedup"] == 1).all() and ok.loc[base, "speedup_ci_low"].isna().all()
+    rows = ok[~base]
     assert (rows["speedup_ci_low"] <= rows["speedup"] + 1e-12).all()
     assert (rows["speedup"] <= rows["speedup_ci_high"] + 1e-12).all()
 
 
-def test_summary_and_comparison_tables_match_golden() -> None:
+def test_summary_and_comparison_tables_match_golden(quick: Cells) -> None:
     """The cell table and every comparison table of the quick fixture are pinned."""
-    run = load_run(QUICK)
-    summary = summarize(run)
-    assert_golden("report-summary.csv", summary.to_csv(index=False, float_format="%.6g"))
-    comparison = compare_run(run, summary)
+    assert_golden("report-summary.csv", quick.table.to_csv(index=False, float_format="%.6g"))
+    comparison = compare_run(quick)
     tables = [
         f"## {name}\n" + getattr(comparison, name).to_csv(index=False, float_format="%.4g")
         for name in ("headline", "geomeans", "scaling", "overhead", "break_even", "models")
@@ -136,15 +87,88 @@ def test_summary_and_comparison_tables_match_golden() -> None:
     assert_golden("report-tables.txt", "\n".join(tables))
 
 
+def test_every_speedup_a_finding_states_is_the_results_tables_figure(quick: Cells) -> None:
+    """Each speedup in a scaling finding reads as the table's figure for that cell."""
+    comparison = compare_run(quick)
+    table = quick.table.set_index(CELL)
+    workers = comparison.workers
+    checked = 0
+    for finding in format_findings(comparison):
+        match = re.match(r"On .* \((\w+)\), (\S+) with (\d+) threads does (\S+)×", finding.text)
+        if finding.topic != "scaling" or not finding.stated or match is None:
+            continue
+        workload, first, count, figure = match.groups()
+        stated = [(first, figure), *re.findall(r"; (\S+) does (\S+)× \(", finding.text)]
+        for impl, shown in stated:
+            speedup = table.loc[(impl, workload, "threads", int(count)), "speedup"]
+            assert format_times(speedup) == f"{shown}×", (impl, workload)
+            checked += 1
+    assert int(count) == workers and checked >= 3
+
+
+def test_findings_reuse_the_tables_estimates_exactly(quick: Cells) -> None:
+    """Scaling, overhead, break-even and the reference's headline are the table's figures."""
+    comparison = compare_run(quick)
+    table = quick.table.set_index(CELL)
+    roles, workers = comparison.roles, comparison.workers
+    single = comparison.scaling[comparison.scaling["missing"] == 0]
+    for row in single.itertuples():
+        cell = table.loc[(row.impl, row.workloads, "threads", workers)]
+        assert (row.ratio, row.ci_low, row.ci_high) == (
+            cell["speedup"], cell["speedup_ci_low"], cell["speedup_ci_high"])  # fmt: skip
+    for row in comparison.overhead[comparison.overhead["workload"] != ""].itertuples():
+        cell = table.loc[(roles.free_threaded, row.workload, "serial", 1)]
+        assert row.ratio == pytest.approx(1 / cell["vs_ref"], rel=1e-12)
+        assert row.ci_low == pytest.approx(1 / cell["vs_ref_ci_high"], rel=1e-12)
+    threads = comparison.break_even[comparison.break_even["rival"] == "threads"]
+    for row in threads.itertuples():
+        cell = table.loc[(roles.free_threaded, row.workload, "threads", row.workers)]
+        assert (row.ratio, row.ci_low, row.ci_high) == (
+            cell["vs_ref"], cell["vs_ref_ci_low"], cell["vs_ref_ci_high"])  # fmt: skip
+    own = comparison.headline[comparison.headline["impl"] == roles.reference]
+    for row in own.itertuples():
+        cell = table.loc[(row.impl, row.workload, row.model, workers)]
+        assert (row.ratio, row.ci_low) == (cell["speedup"], cell["speedup_ci_low"])
+    assert len(single) and len(comparison.overhead) and len(own)
+
+
 def test_bootstrap_is_reproducible_and_batching_changes_nothing() -> None:
     """A fixed seed gives the same interval every time, alone or bootstrapped with others."""
     rng = np.random.default_rng(1)
-    nums = [rng.lognormal(0, 0.1, 9) for _ in range(4)]
-    dens = [rng.lognormal(0, 0.1, 9) for _ in range(4)]
-    together = ratio_estimates(nums, dens)
-    for i in range(4):
-        alone = ratio_estimate([(nums[i], dens[i])])
-        assert (alone.value, alone.low, alone.high) == tuple(together[i])
+    cells = [("a", f"w{i}", "serial", 1) for i in range(8)]
+    samples = {seconds(c): rng.lognormal(0, 0.1, 9) for c in cells}
+    terms = [ratio(cells[i], cells[i + 4]) for i in range(4)]
+    together = estimate_all(terms, samples)
+    for i, one in enumerate(terms):
+        assert estimate_all([one], samples) == [together[i]]
+        assert estimate_all([one], samples) == estimate_all([one], samples)
+
+
+def test_inverse_terms_give_exact_reciprocals() -> None:
+    """A ratio and its inverse are estimated once: figure and interval are reciprocal."""
+    rng = np.random.default_rng(2)
+    a, b = ("a", "w", "serial", 1), ("b", "w", "serial", 1)
+    samples = {seconds(a): rng.lognormal(0, 0.1, 9), seconds(b): rng.lognormal(0, 0.1, 9)}
+    forward, backward = estimate_all([ratio(a, b), ratio(b, a)], samples)
+    assert backward.value == pytest.approx(1 / forward.value, rel=1e-15)
+    assert (backward.low, backward.high) == (1 / forward.high, 1 / forward.low)
+
+
+def test_a_paired_speedup_is_the_median_of_its_ratios_with_order_statistic_bounds() -> None:
+    """One sample to the power 1: its median, bounded by the 95% order statistics."""
+    cell = ("a", "w", "threads", 2)
+    values = np.array([1.9, 1.8, 2.0, 1.95, 1.85, 1.7, 1.99, 1.92, 1.88])
+    (found,) = estimate_all([Terms.of([(ratios(cell), 1.0)])], {ratios(cell): values})
+    ordered = np.sort(values)
+    assert (found.value, found.low, found.high) == (1.9, ordered[1], ordered[7])
+
+
+def test_a_geometric_mean_of_one_figure_is_that_figure() -> None:
+    """geomean([t]) estimates to exactly what t does, interval included."""
+    cell = ("a", "w", "threads", 2)
+    samples = {ratios(cell): np.linspace(1.5, 1.9, 9)}
+    one = Terms.of([(ratios(cell), 1.0)])
+    assert estimate_all([geomean([one])], samples) == estimate_all([one], samples)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +193,7 @@ def test_roles_are_found_from_the_data(
 
 def test_tight_run_states_scaling_overhead_break_even_and_models(tight_run: Run) -> None:
     """With precise cells, every kind of finding is stated, with the ratios built in."""
-    findings = format_findings(compare_run(tight_run, summarize(tight_run)))
+    findings = format_findings(compare_run(summarize(tight_run)))
     texts = [f.text for f in findings if f.stated]
     assert [f for f in findings if not f.stated] == []
     assert texts[0].startswith(
@@ -188,115 +212,92 @@ def test_a_wide_cell_is_flagged_and_its_finding_withheld(tight_run: Run) -> None
     values = tight_run.values.copy()
     noisy = (values["impl"] == "3.14t") & (values["model"] == "threads") & (values["workers"] == 2)
     values.loc[noisy, "seconds"] *= np.linspace(0.7, 1.3, 9)
-    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes, values)
-    summary = summarize(run)
-    cell = (
-        (summary["impl"] == "3.14t") & (summary["model"] == "threads") & (summary["workers"] == 2)
-    )
-    flag = summary.loc[cell, "flag"].item()
+    run = Run(tight_run.directory, tight_run.manifest, tight_run.cells, tight_run.outcomes,
+              values)  # fmt: skip
+    cells = summarize(run)
+    flag = _row(cells, ("3.14t", "loop", "threads", 2))["flag"]
     assert flag.startswith("wide spread: the 95% interval spans ")
-    findings = format_findings(compare_run(run, summary))
+    findings = format_findings(compare_run(cells))
     withheld = [f.text for f in findings if not f.stated]
     assert "Thread scaling of 3.14t on pure-Python CPU work: not stated; too noisy: " \
            "3.14t loop/threads/2." in withheld  # fmt: skip
     assert not any("3.14t with 2 threads" in f.text for f in findings if f.stated)
 
 
-def _with_tokens(run: Run, cell: Cell) -> pd.DataFrame:
-    """The run's values, the cell's marked with pairing tokens, one per worker process."""
-    values = run.values.astype({"pairing": object})  # the fixture's column is all NaN
-    rows = (values[CELL] == pd.Series(cell, index=CELL)).all(axis=1)
-    values.loc[rows, "pairing"] = "w" + values.loc[rows, "process"].astype(str)
-    return values
+def _paired_run(cell: Cell, unit_times: Any, round_scale: Any = None) -> Run:
+    """tight_run's cells, with ``cell``'s values tokened and paired with these unit times."""
+    cells = {
+        **scaling_cells("3.14", "loop", one=0.100, threads2=0.200, processes2=0.1026),
+        **scaling_cells("3.14t", "loop", one=0.110, threads2=0.1158, processes2=0.1158),
+    }
+    if round_scale is not None:
+        cells[cell] = list(np.array(cells[cell]) * round_scale)
+    impls = [impl_record("3.14", 1, False), impl_record("3.14t", 0, True)]
+    return make_run(cells, impls, {"loop": "cpu"}, paired=units(cell, unit_times), tokens=[cell])
 
 
-def _units(cell: Cell, seconds: Sequence[float]) -> pd.DataFrame:
-    """Paired serial units for the cell's 9 values (3 processes x 3 values), in order."""
-    impl, workload, model, workers = cell
-    return pd.DataFrame(
-        [{"impl": impl, "workload": workload, "model": model, "workers": workers,
-          "pairing": f"w{k // 3}", "value": k % 3, "seconds": unit}
-         for k, unit in enumerate(seconds)],
-        columns=PAIRED_COLUMNS,
-    )  # fmt: skip
-
-
-def test_paired_serial_units_are_the_speedups_baseline(tight_run: Run) -> None:
+def test_paired_serial_units_are_the_speedups_baseline() -> None:
     """Serial units timed beside a cell's values, not the serial cell, set its speedup."""
     cell = ("3.14t", "loop", "threads", 2)
     # the machine ran at 0.9 of its serial-cell speed while 3.14t's threads were measured
-    paired = _units(cell, [0.110 / 0.9 * j for j in JITTER])
-    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes,
-              _with_tokens(tight_run, cell), paired)  # fmt: skip
-    summary = summarize(run).set_index(CELL)
-    row = summary.loc[cell]
+    cells = summarize(_paired_run(cell, [0.110 / 0.9 * j for j in JITTER]))
+    row = _row(cells, cell)
     assert bool(row["paired"])
     assert row["baseline_s"] == pytest.approx(0.110 / 0.9)
     assert row["speedup"] == pytest.approx(2 * 0.110 / 0.9 / 0.1158)
     assert row["speedup_ci_low"] <= row["speedup"] <= row["speedup_ci_high"]
-    unpaired = summary.loc[("3.14t", "loop", "processes", 2)]  # falls back to serial/1
+    unpaired = _row(cells, ("3.14t", "loop", "processes", 2))  # falls back to serial/1
     assert not bool(unpaired["paired"])
     assert unpaired["speedup"] == pytest.approx(2 * 0.110 / 0.1158)
 
 
-def test_worker_spread_is_the_median_of_each_values_slowest_over_quickest(
-    tight_run: Run,
-) -> None:
+def test_worker_spread_is_the_median_of_each_values_slowest_over_quickest() -> None:
     """A cell's worker_spread is the median of its values' spreads; cells without are NaN."""
     cell = ("3.14t", "loop", "threads", 2)
-    paired = _units(cell, [0.110 * j for j in JITTER])
-    paired["worker_spread"] = [1.0, 1.5, 1.1, 1.2, 1.02, 1.4, 1.3, 1.05, 1.01]
-    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes,
-              _with_tokens(tight_run, cell), paired)  # fmt: skip
-    summary = summarize(run).set_index(CELL)
-    assert summary.loc[cell, "worker_spread"] == pytest.approx(1.1)
-    assert np.isnan(summary.loc[("3.14t", "loop", "processes", 2), "worker_spread"])
-    assert np.isnan(summary.loc[("3.14t", "loop", "serial", 1), "worker_spread"])
+    run = _paired_run(cell, [0.110 * j for j in JITTER])
+    run.paired["worker_spread"] = [1.0, 1.5, 1.1, 1.2, 1.02, 1.4, 1.3, 1.05, 1.01]
+    cells = summarize(run)
+    assert _row(cells, cell)["worker_spread"] == pytest.approx(1.1)
+    assert np.isnan(_row(cells, ("3.14t", "loop", "processes", 2))["worker_spread"])
+    assert np.isnan(_row(cells, ("3.14t", "loop", "serial", 1))["worker_spread"])
 
 
-def test_each_value_is_divided_by_the_units_timed_right_after_it(tight_run: Run) -> None:
+def test_each_value_is_divided_by_the_units_timed_right_after_it() -> None:
     """The speedup is W x the median of unit/round per value, joined by process and index."""
     cell = ("3.14t", "loop", "threads", 2)
-    values = _with_tokens(tight_run, cell)
-    rows = (values[CELL] == pd.Series(cell, index=CELL)).all(axis=1)
     slow = np.array([1.0, 1.4, 1.0, 1.4, 1.4, 1.0, 1.0, 1.4, 1.0])  # the machine, per value
-    values.loc[rows, "seconds"] = 0.1158 * slow * JITTER[::-1]
-    units = 0.110 * slow * np.array([1.05, 0.97, 1.0, 1.03, 0.96, 0.95, 1.04, 1.02, 0.98])
-    shuffled = _units(cell, units).sample(frac=1, random_state=3)  # order must not matter
-    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes, values, shuffled)
-    row = summarize(run).set_index(CELL).loc[cell]
-    ratios = 2 * units / values.loc[rows, "seconds"].to_numpy()
-    assert row["speedup"] == pytest.approx(np.median(ratios))  # 1.89; pooled medians: 1.98
+    unit_times = 0.110 * slow * np.array([1.05, 0.97, 1.0, 1.03, 0.96, 0.95, 1.04, 1.02, 0.98])
+    run = _paired_run(cell, unit_times, round_scale=slow * JITTER[::-1] / JITTER)
+    shuffled = run.paired.sample(frac=1, random_state=3)  # order must not matter
+    run = Run(run.directory, run.manifest, run.cells, run.outcomes, run.values, shuffled)
+    row = _row(summarize(run), cell)
+    rounds = 0.1158 * slow * JITTER[::-1]
+    assert row["speedup"] == pytest.approx(np.median(2 * unit_times / rounds))  # 1.89
     assert row["speedup"] == pytest.approx(2 * 0.110 / 0.1158, rel=0.01)  # the drift cancels
-    assert row["baseline_s"] == pytest.approx(np.median(units))
+    assert row["baseline_s"] == pytest.approx(np.median(unit_times))
     assert row["speedup_ci_low"] <= row["speedup"] <= row["speedup_ci_high"]
 
 
-def test_units_that_match_no_value_leave_the_cell_on_the_serial_baseline(
-    tight_run: Run,
-) -> None:
+def test_units_that_match_no_value_leave_the_cell_on_the_serial_baseline() -> None:
     """Paired units whose process token names no run are not guessed at: no pairing."""
     cell = ("3.14t", "loop", "threads", 2)
-    stray = _units(cell, [0.2] * 9).assign(pairing="gone")
-    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes,
-              _with_tokens(tight_run, cell), stray)  # fmt: skip
-    row = summarize(run).set_index(CELL).loc[cell]
+    run = _paired_run(cell, [0.2] * 9)
+    stray = run.paired.assign(pairing="gone")
+    run = Run(run.directory, run.manifest, run.cells, run.outcomes, run.values, stray)
+    row = _row(summarize(run), cell)
     assert not bool(row["paired"])
     assert row["speedup"] == pytest.approx(2 * 0.110 / 0.1158)
 
 
-def test_a_speedup_surely_above_its_worker_count_carries_a_note(tight_run: Run) -> None:
+def test_a_speedup_surely_above_its_worker_count_carries_a_note() -> None:
     """Paired units 30% slower than the workers' own give 2.6x on 2 workers, with a note."""
     cell = ("3.14t", "loop", "processes", 2)
-    paired = _units(cell, [0.1158 * 1.3 * j for j in JITTER])
-    run = Run(tight_run.directory, tight_run.manifest, tight_run.outcomes,
-              _with_tokens(tight_run, cell), paired)  # fmt: skip
-    row = summarize(run).set_index(CELL).loc[cell]
+    row = _row(summarize(_paired_run(cell, [0.1158 * 1.3 * j for j in JITTER])), cell)
     assert row["speedup"] == pytest.approx(2.6, rel=0.01)
     assert row["speedup_note"].startswith("superlinear: above 2 (95% interval from 2.")
     assert row["speedup_note"].endswith("the workers ran units faster than the serial baseline did")
     assert row["flag"] == ""  # the cell's own times are as good as ever
-    untouched = summarize(tight_run).set_index(CELL).loc[cell]  # 1.90x: no note
+    untouched = _row(summarize(_paired_run(cell, [0.1158 * j for j in JITTER])), cell)
     assert untouched["speedup_note"] == ""
 
 
@@ -304,14 +305,14 @@ def test_too_few_values_for_an_interval_are_flagged() -> None:
     """Fewer than six values give no 95% interval of the median: the cell is flagged."""
     cells = {("3.14", "w", "serial", 1): [0.1, 0.1, 0.1]}
     run = make_run(cells, [impl_record("3.14", 1, False)], {"w": "cpu"})
-    assert summarize(run)["flag"].item() == "too few values for a 95% interval (n=3)"
+    assert summarize(run).table["flag"].item() == "too few values for a 95% interval (n=3)"
 
 
 def test_without_a_free_threaded_build_there_is_no_overhead_or_break_even() -> None:
     """Overhead and break-even findings need both builds; otherwise they say nothing."""
     cells = scaling_cells("3.14", "loop", one=0.1, threads2=0.2, processes2=0.1026)
     run = make_run(cells, [impl_record("3.14", 1, False)], {"loop": "cpu"})
-    topics = {f.topic for f in format_findings(compare_run(run, summarize(run)))}
+    topics = {f.topic for f in format_findings(compare_run(summarize(run)))}
     assert topics == {"scaling", "models", "headline"}
 
 
@@ -320,9 +321,9 @@ def test_failed_cells_keep_their_status_and_reason(tight_run: Run) -> None:
     key = ("3.14t", "loop", "threads", 4)
     run = make_run({}, tight_run.manifest["impls"], {"loop": "cpu"},
                    failed={key: ("crashed", "Segmentation fault")})  # fmt: skip
-    row = summarize(run).iloc[0]
+    row = summarize(run).table.iloc[0]
     assert (row["status"], row["detail"], row["n"]) == ("crashed", "Segmentation fault", 0)
-    assert np.isnan(row["median_s"]) and row["flag"] == ""
+    assert math.isnan(row["median_s"]) and row["flag"] == ""
 
 
 @pytest.mark.parametrize(

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from harness import run, store
-from harness.cpuspeed import Sampler, machine_cpus, sample, steadiness
-from harness.impls import Impl
-from harness.render import render_report
+from harness import store
+from harness.compare.steadiness import steadiness
+from harness.provision.impls import Impl
 from harness.results import ResultsError, load_run
-from harness.workloads import parse_workload
-from tests.conftest import TEST_WORKLOADS
-from tests.test_compare import QUICK
-from tests.test_runner import ONE_VALUE
+from harness.run.cpuspeed import Sampler, machine_cpus, sample
+from harness.run.matrix import run_matrix
+from harness.run.plan import plan
+from harness.run.workloads import parse_workload
+from tests.helpers import ONE_VALUE, QUICK, TEST_WORKLOADS, render
 
 
 def test_a_sample_spins_on_every_cpu_and_gives_each_a_rate() -> None:
@@ -86,10 +86,10 @@ def test_run_matrix_samples_before_benchmarks_when_due_and_once_at_the_end(
 ) -> None:
     """Two benchmarks, a sample due only at the start: one sample before them, one after."""
     tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
-    benches = run.plan([host_impl], [tiny], ["serial"], [1, 2])
+    benches = plan([host_impl], [tiny], ["serial"], [1, 2])
     measure = FakeMeasure({0: 1.0e7})
     sampler = Sampler(store.cpu_speed_path(tmp_path), [0], every_s=1e9, measure=measure)
-    run.run_matrix(benches, {"host": host_impl.python}, tmp_path, ONE_VALUE, sampler=sampler)
+    run_matrix(benches, {"host": host_impl.python}, tmp_path, ONE_VALUE, sampler=sampler)
     assert measure.calls == 2
     assert len(load_run_samples(tmp_path)) == 2
 
@@ -111,7 +111,7 @@ def test_an_unsteady_machine_is_flagged_on_the_overview_machine_page_and_markdow
 ) -> None:
     """A CPU that slowed to 55% shows as a warning in index.html, impls.html and summary.md."""
     run_dir = _with_samples(tmp_path, [{"0": 100, "1": 100}, {"0": 55, "1": 100}])
-    render_report(load_run(run_dir))
+    render(load_run(run_dir))
     sentence = "each CPU ran at 55% to 100% of the fastest rate seen"
     index = (run_dir / "index.html").read_text()
     assert 'class="lede warn" id="cpu-speed">⚠ 2 samples of all 2 CPUs' in index
@@ -126,7 +126,7 @@ def test_an_unsteady_machine_is_flagged_on_the_overview_machine_page_and_markdow
 def test_a_steady_machine_is_stated_without_a_warning(tmp_path: Path) -> None:
     """Steady samples give the sentence on the overview without the warning mark."""
     run_dir = _with_samples(tmp_path, [{"0": 100, "1": 97}, {"0": 95, "1": 100}])
-    render_report(load_run(run_dir))
+    render(load_run(run_dir))
     index = (run_dir / "index.html").read_text()
     assert '<p class="lede" id="cpu-speed">2 samples' in index
     assert "the machine held its speed." in index
@@ -137,7 +137,8 @@ def test_a_run_without_samples_says_nothing_about_cpu_speed(tmp_path: Path) -> N
     """Runs from before sampling render as before: no CPU speed line anywhere."""
     run_dir = tmp_path / "run"
     shutil.copytree(QUICK, run_dir)
-    render_report(load_run(run_dir))
+    store.cpu_speed_path(run_dir).unlink()
+    render(load_run(run_dir))
     assert 'id="cpu-speed"' not in (run_dir / "index.html").read_text()
     assert "spinning together" not in (run_dir / "summary.md").read_text()
 

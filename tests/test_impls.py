@@ -12,27 +12,30 @@ from pathlib import Path
 import pyperf
 import pytest
 
-from harness import catalog, discover, run
-from harness.impls import Impl
-from harness.workloads import load_workloads, parse_workload
-from tests.conftest import DATA, TEST_WORKLOADS, require_or_skip
+from harness.provision import catalog, discover
+from harness.provision.impls import Impl
+from harness.run.bench import calibration_args, run_bench
+from harness.run.matrix import run_matrix
+from harness.run.plan import Bench, Profile
+from harness.run.workloads import load_workloads, parse_workload
+from tests.helpers import DATA, QUICK, TEST_WORKLOADS, require_or_skip
 
 INSIDE = Path(__file__).resolve().parent.parent / "harness" / "inside"
-QUICK_RAW = DATA / "runs" / "quick" / "raw"
-# Runs every workload once through gbcore's serial model, which checks the checksum
+QUICK_RAW = QUICK / "raw"
+# Runs every workload once through gbmodels' serial model, which checks the checksum
 # whatever the workload's protocol, and prints a verdict per file; 2.7 syntax for Jython.
 CHECK_ALL = """
 import sys
 sys.path.insert(0, %r)
-import gbcore
+import gbmodels, gbprotocol
 for path in sys.argv[1:]:
     try:
-        model = gbcore.make_model("serial", path, 1)
+        model = gbmodels.make_model("serial", path, 1)
         model.start()
         model.round()
         model.close()
         print("%%s ok" %% path)
-    except gbcore.WorkloadFailure as exc:
+    except gbprotocol.WorkloadFailure as exc:
         print("%%s %%s %%s" %% (path, exc.status, exc.detail))
 """
 
@@ -113,9 +116,9 @@ def test_a_failed_jython_install_is_unavailable_with_apts_own_words(
 
 def test_later_passes_reuse_calibrated_loops() -> None:
     """calibration_args reads the loops pass 1 calibrated from pyperf's own file."""
-    args = run.calibration_args(QUICK_RAW / "3.14.json", "nbody/threads/2")
+    args = calibration_args(QUICK_RAW / "3.14.json", "nbody/threads/2")
     assert args[0] == "--loops" and int(args[1]) >= 1
-    assert run.calibration_args(QUICK_RAW / "3.14.json", "no/such/bench") == []
+    assert calibration_args(QUICK_RAW / "3.14.json", "no/such/bench") == []
 
 
 def test_pure_runner_writes_what_pyperf_loads(tmp_path: Path) -> None:
@@ -144,9 +147,9 @@ def test_jython_is_measured_without_a_gil_through_the_pure_runner(tmp_path: Path
     require_or_skip(shutil.which("jython") is not None, "jython")
     jython = discover.probe_jython()
     assert jython.available, jython.unavailable
-    bench = run.Bench(jython, parse_workload(TEST_WORKLOADS / "tiny.py"), "threads", 2)
-    profile = run.Profile("test", 1, ("--processes", "1", "--values", "2"), timeout_s=180)
-    outcome = run.run_bench(bench, jython.python, tmp_path, profile)  # type: ignore[arg-type]
+    bench = Bench(jython, parse_workload(TEST_WORKLOADS / "tiny.py"), "threads", 2)
+    profile = Profile("test", 1, ("--processes", "1", "--values", "2"), timeout_s=180)
+    outcome = run_bench(bench, jython.python, tmp_path, profile)  # type: ignore[arg-type]
     assert outcome.status == "ok", outcome.detail
     (result,) = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "jython2.7.json"))
     assert result.get_metadata()["gil_enabled"] == 0
@@ -162,9 +165,9 @@ def test_jython_is_asked_once_about_each_model_it_lacks(tmp_path: Path) -> None:
     jython = discover.probe_jython()
     assert jython.available, jython.unavailable
     workloads = [parse_workload(TEST_WORKLOADS / f"{name}.py") for name in ("tiny", "sleepy")]
-    benches = [run.Bench(jython, w, "processes", 2) for w in workloads]
-    profile = run.Profile("test", 1, ("--processes", "1", "--values", "2"), timeout_s=180)
-    last = run.run_matrix(benches, {"jython2.7": jython.python}, tmp_path, profile)  # type: ignore[dict-item]
+    benches = [Bench(jython, w, "processes", 2) for w in workloads]
+    profile = Profile("test", 1, ("--processes", "1", "--values", "2"), timeout_s=180)
+    last = run_matrix(benches, {"jython2.7": jython.python}, tmp_path, profile)  # type: ignore[dict-item]
     assert [o.status for o in last] == ["unsupported", "unsupported"]
     assert last[0].detail == last[1].detail
     assert re.fullmatch(r"Jython \S+ has no multiprocessing module", last[1].detail)

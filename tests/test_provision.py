@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import provision, sources
-from harness.provision import PINS, ProvisionError
+from harness.provision import cpython as provision
+from harness.provision import sources
+from harness.provision.cpython import PINS, ProvisionError
 
 FAKE = "3.99.1"  # newer than any real pin, so it is the default version in these tests
 MIRROR = "http://mirror.example/debian"

@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from harness.compare import summarize
-from harness.findings import format_findings, format_findings_text
-from harness.markdown import format_md
-from harness.render import render_report
+from harness.report.findings import format_findings_text
+from harness.report.markdown import format_md
 from harness.results import load_run
-from harness.verdicts import compare_run
-from tests.test_compare import QUICK, assert_golden, impl_record, make_run, scaling_cells
-
-HOSTILE_WORKLOAD = "<script>alert(1)</script>"
-HOSTILE_CATEGORY = "<img src=x onerror=alert(2)>"
-
-
-def make_hostile_run(run_dir: Path) -> Path:
-    """The quick fixture with nbody renamed to a script tag and category cpu to an img tag."""
-    shutil.copytree(QUICK, run_dir)
-    for path in [run_dir / "run.json", run_dir / "outcomes.jsonl", *run_dir.glob("raw/*.json")]:
-        text = path.read_text().replace("nbody", HOSTILE_WORKLOAD)
-        path.write_text(text.replace('"cpu"', json.dumps(HOSTILE_CATEGORY)))
-    return run_dir
+from tests.helpers import (
+    JITTER,
+    QUICK,
+    assert_golden,
+    impl_record,
+    make_run,
+    render,
+    scaling_cells,
+    units,
+)
 
 
 def test_summary_markdown_matches_golden(quick_report: Path) -> None:
@@ -36,11 +28,10 @@ def test_summary_markdown_matches_golden(quick_report: Path) -> None:
     assert_golden("report-summary.md", (quick_report / "summary.md").read_text())
 
 
-def test_findings_sentences_match_golden() -> None:
+def test_findings_sentences_match_golden(tmp_path: Path) -> None:
     """The findings generated from the quick fixture are pinned, stated and withheld."""
-    run = load_run(QUICK)
-    findings = format_findings(compare_run(run, summarize(run)))
-    assert_golden("report-findings.txt", format_findings_text(findings))
+    report = render(load_run(QUICK), tmp_path)
+    assert_golden("report-findings.txt", format_findings_text(report.findings))
 
 
 def test_site_and_downloads_are_written(quick_report: Path) -> None:
@@ -57,12 +48,17 @@ def test_site_and_downloads_are_written(quick_report: Path) -> None:
 
 
 def test_a_superlinear_speedup_is_marked_with_its_note_on_the_results_page(
-    quick_report: Path,
+    tmp_path: Path,
 ) -> None:
-    """The fixture's 1.32x for 3.14 alloc_trees processes/1 carries a warning and its reason."""
-    page = (quick_report / "results.html").read_text()
+    """Paired units 30% slower than the workers' own read 2.60x on 2 workers, marked ⚠."""
+    cells = scaling_cells("3.14", "loop", one=0.1, threads2=0.2, processes2=0.1)
+    cell = ("3.14", "loop", "processes", 2)
+    run = make_run(cells, [impl_record("3.14", 1, False)], {"loop": "cpu"},
+                   paired=units(cell, [0.13 * j for j in JITTER]), tokens=[cell])  # fmt: skip
+    render(run, tmp_path)
+    page = (tmp_path / "results.html").read_text()
     marked = re.findall(r'<td class="num flag" title="([^"]*)">([^<]*)</td>', page)
-    assert [shown for note, shown in marked if note.startswith("superlinear")] == ["1.32\u00d7 ⚠"]
+    assert [shown for note, shown in marked if "superlinear" in note] == ["2.60\u00d7† ⚠"]
 
 
 def test_values_parquet_holds_every_measured_value(quick_report: Path) -> None:
@@ -131,7 +127,7 @@ def test_failed_and_unavailable_cells_are_shown_with_their_reason(tmp_path: Path
         {"loop": "cpu"},
         failed={("3.14", "loop", "threads", 4): ("crashed", "Segmentation fault")},
     )
-    summary = render_report(run, tmp_path)
+    summary = render(run, tmp_path).summary
     statuses = summary.groupby("status").size().to_dict()
     # the absent implementation gets a row for every cell the run attempted, the crash too
     assert statuses == {"ok": 6, "crashed": 1, "unavailable": 7}

@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from harness import run, store
+from harness import store
 from harness.cli import main
-from harness.impls import Impl
-from harness.results import ResultsError, load_run
-from harness.workloads import parse_workload
-from tests.conftest import TEST_WORKLOADS
-from tests.test_runner import ONE_VALUE
+from harness.provision.impls import Impl
+from harness.results import NOT_REACHED, ResultsError, load_run
+from harness.run.matrix import run_matrix
+from harness.run.plan import plan
+from harness.run.workloads import parse_workload
+from tests.helpers import LEGACY, ONE_VALUE, TEST_WORKLOADS
 
 
 @pytest.fixture
 def small_run(host_impl: Impl, tmp_path: Path) -> Path:
-    """A real two-benchmark run of the tiny workload on the host interpreter."""
+    """A real four-benchmark run of the tiny workload on the host interpreter."""
     run_dir = store.new_run_dir(tmp_path)
     tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
-    store.write_manifest(run_dir, [host_impl], "test",
-                         {"models": ["serial", "threads"], "workers": [1, 2]},
-                         [{"name": "tiny", "category": "cpu"}])  # fmt: skip
-    benches = run.plan([host_impl], [tiny], ["serial", "threads"], [1, 2])
-    run.run_matrix(benches, {"host": host_impl.python}, run_dir, ONE_VALUE)
+    benches = plan([host_impl], [tiny], ["serial", "threads"], [1, 2])
+    manifest = store.make_manifest(run_dir.name, [host_impl], "test",
+                                   {"models": ["serial", "threads"], "workers": [1, 2]},
+                                   [{"name": "tiny", "category": "cpu"}],
+                                   [b.cell for b in benches])  # fmt: skip
+    store.write_manifest(run_dir, manifest)
+    run_matrix(benches, {"host": host_impl.python}, run_dir, ONE_VALUE)
     return run_dir
 
 
@@ -114,7 +119,59 @@ def test_unknown_format_version_is_refused(small_run: Path) -> None:
     data = json.loads(manifest.read_text())
     data["version"] = store.VERSION + 1
     manifest.write_text(json.dumps(data))
-    with pytest.raises(ResultsError, match=r"has format version 2; this gilbench reads version 1"):
+    says = r"has format version 3; this gilbench reads version 2: use the gilbench that wrote it"
+    with pytest.raises(store.StoreError, match=says + ", or measure again$"):
+        load_run(small_run)
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        ("{not json", "is unreadable (Expecting property name enclosed in double quotes: "
+         "line 1 column 2 (char 1)); it can't be repaired: measure again with "
+         "'nox -s compare'"),
+        ('{"format": "gilbench-run", "version": 99}', "has format version 99; this gilbench "
+         "reads version 2: use the gilbench that wrote it, or measure again"),
+        ("[1, 2]", "is not a gilbench run manifest; name a folder of reports/"),
+        ("legacy", "is run format 1, from a gilbench that predates paired speedups; this "
+         "gilbench reads format 2: open the report already in that folder, or measure again "
+         "with 'nox -s compare'"),
+    ],
+    ids=["corrupt", "unknown-version", "not-a-manifest", "old-format"],
+)  # fmt: skip
+def test_report_on_a_manifest_it_cannot_read_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str, says: str
+) -> None:
+    """A corrupt, unknown-version, foreign or format-1 run.json: one line saying what to do."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(LEGACY, run_dir)
+    if damage != "legacy":
+        (run_dir / "run.json").write_text(damage)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    assert main(["report", str(run_dir)]) == 2
+    assert capsys.readouterr().err == f"gilbench: error: {run_dir / 'run.json'} {says}\n"
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_planned_cell_the_run_never_reached_is_missing(small_run: Path) -> None:
+    """A cell in the plan with no outcome (the run ended first) reads as missing, with why."""
+    manifest = json.loads((small_run / "run.json").read_text())
+    manifest["plan"].append(["host", "tiny", "threads", 4])
+    (small_run / "run.json").write_text(json.dumps(manifest))
+    cells = load_run(small_run).cells.set_index(["impl", "workload", "model", "workers"])
+    assert tuple(cells.loc[("host", "tiny", "threads", 4), ["status", "detail"]]) == (
+        "missing", NOT_REACHED)  # fmt: skip
+    assert (cells.drop(("host", "tiny", "threads", 4))["status"] == "ok").all()
+
+
+def test_raw_metadata_of_an_unknown_gilbench_version_is_refused(small_run: Path) -> None:
+    """A pyperf file whose gilbench metadata has another version is named, not misread."""
+    raw = small_run / "raw" / "host.json"
+    text = re.sub(r'"gilbench_version": ?1\b', '"gilbench_version": 7', raw.read_text())
+    assert text != raw.read_text()
+    raw.write_text(text)
+    says = r"carries gilbench metadata version 7; this gilbench reads version 1"
+    with pytest.raises(ResultsError, match=says + ": measure that implementation again$"):
         load_run(small_run)
 
 

@@ -9,23 +9,22 @@ from pathlib import Path
 
 import pyperf
 
-from harness import run
-from harness.impls import Impl
-from harness.workloads import WORKLOADS_DIR, parse_workload
-from tests.conftest import TEST_WORKLOADS
+from harness.provision.impls import Impl
+from harness.run.bench import Outcome, calibration_args, classify, jit_calibration, run_bench
+from harness.run.matrix import run_matrix
+from harness.run.plan import PROFILES, Bench, Profile, plan
+from harness.run.workloads import WORKLOADS_DIR, parse_workload
+from tests.helpers import ONE_VALUE, TEST_WORKLOADS
 
-ONE_VALUE = run.Profile("test", 1, ("--processes", "1", "--values", "2", "--warmups", "0",
-                                 "--min-time", "0.001"), timeout_s=60)  # fmt: skip
 
-
-def _bench(impl: Impl, name: str, model: str = "threads", workers: int = 2) -> run.Bench:
-    return run.Bench(impl, parse_workload(TEST_WORKLOADS / f"{name}.py"), model, workers)
+def _bench(impl: Impl, name: str, model: str = "threads", workers: int = 2) -> Bench:
+    return Bench(impl, parse_workload(TEST_WORKLOADS / f"{name}.py"), model, workers)
 
 
 def test_runner_writes_pyperf_json_with_gilbench_metadata(host_impl: Impl, tmp_path: Path) -> None:
     """A successful benchmark appends pyperf JSON carrying impl, GIL, model, workers, checksum."""
     bench = _bench(host_impl, "tiny")
-    outcome = run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE)
+    outcome = run_bench(bench, host_impl.python, tmp_path, ONE_VALUE)
     assert (outcome.status, outcome.detail) == ("ok", "")
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
     (benchmark,) = suite.get_benchmarks()
@@ -48,9 +47,9 @@ def test_each_value_is_paired_with_serial_units_timed_beside_it(
     host_impl: Impl, tmp_path: Path
 ) -> None:
     """A parallel cell writes one paired serial time per value; warm-ups get none."""
-    warmed = run.Profile("test", 1, ("--processes", "2", "--values", "2", "--warmups", "3",
+    warmed = Profile("test", 1, ("--processes", "2", "--values", "2", "--warmups", "3",
                                      "--min-time", "0.001"), timeout_s=60)  # fmt: skip
-    outcome = run.run_bench(_bench(host_impl, "tiny"), host_impl.python, tmp_path, warmed)
+    outcome = run_bench(_bench(host_impl, "tiny"), host_impl.python, tmp_path, warmed)
     assert outcome.status == "ok", outcome.detail
     lines = _paired(tmp_path)
     assert [(r["impl"], r["workload"], r["model"], r["workers"]) for r in lines] == [
@@ -66,7 +65,7 @@ def test_each_value_is_paired_with_serial_units_timed_beside_it(
 def test_the_serial_baseline_cell_is_not_paired(host_impl: Impl, tmp_path: Path) -> None:
     """serial/1 is the baseline itself: it writes no paired units."""
     bench = _bench(host_impl, "tiny", "serial", 1)
-    assert run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE).status == "ok"
+    assert run_bench(bench, host_impl.python, tmp_path, ONE_VALUE).status == "ok"
     assert _paired(tmp_path) == []
 
 
@@ -74,7 +73,7 @@ def test_build_flags_that_look_like_options_are_recorded(host_impl: Impl, tmp_pa
     """Configure flags such as '--prefix=/x --disable-gil' pass through to the metadata intact."""
     flagged = Impl(id="host", family="cpython", python=host_impl.python, expect_gil=1,
                    build="--prefix=/x --disable-gil PYTHON_GIL=1")  # fmt: skip
-    outcome = run.run_bench(_bench(flagged, "tiny"), flagged.python, tmp_path, ONE_VALUE)
+    outcome = run_bench(_bench(flagged, "tiny"), flagged.python, tmp_path, ONE_VALUE)
     assert outcome.status == "ok", outcome.detail
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
     meta = suite.get_benchmarks()[0].get_metadata()
@@ -85,7 +84,7 @@ def test_runner_appends_instead_of_overwriting(host_impl: Impl, tmp_path: Path) 
     """A second benchmark joins the first in raw/<impl>.json; nothing measured is lost."""
     for model in ("serial", "processes"):
         bench = _bench(host_impl, "tiny", model, 1)
-        assert run.run_bench(bench, host_impl.python, tmp_path, ONE_VALUE).status == "ok"
+        assert run_bench(bench, host_impl.python, tmp_path, ONE_VALUE).status == "ok"
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
     assert suite.get_benchmark_names() == ["tiny/serial/1", "tiny/processes/1"]
     meta = suite.get_benchmark("tiny/processes/1").get_metadata()
@@ -94,7 +93,7 @@ def test_runner_appends_instead_of_overwriting(host_impl: Impl, tmp_path: Path) 
 
 def test_wrong_checksum_is_recorded_as_such(host_impl: Impl, tmp_path: Path) -> None:
     """A kernel returning the wrong value gives status wrong-checksum with both values."""
-    outcome = run.run_bench(_bench(host_impl, "wrong_checksum"), host_impl.python, tmp_path,
+    outcome = run_bench(_bench(host_impl, "wrong_checksum"), host_impl.python, tmp_path,
                             ONE_VALUE)  # fmt: skip
     assert (outcome.status, outcome.detail) == ("wrong-checksum", "expected 41, got 42")
     assert not (tmp_path / "raw" / "host.json").exists()
@@ -102,7 +101,7 @@ def test_wrong_checksum_is_recorded_as_such(host_impl: Impl, tmp_path: Path) -> 
 
 def test_crash_is_recorded_with_its_exception(host_impl: Impl, tmp_path: Path) -> None:
     """A kernel that raises gives status crashed, naming the exception."""
-    outcome = run.run_bench(_bench(host_impl, "crashes"), host_impl.python, tmp_path, ONE_VALUE)
+    outcome = run_bench(_bench(host_impl, "crashes"), host_impl.python, tmp_path, ONE_VALUE)
     assert outcome.status == "crashed"
     assert "ZeroDivisionError" in outcome.detail
 
@@ -110,7 +109,7 @@ def test_crash_is_recorded_with_its_exception(host_impl: Impl, tmp_path: Path) -
 def test_gil_state_that_breaks_the_promise_rejects_the_run(host_impl: Impl, tmp_path: Path) -> None:
     """An implementation promising no GIL, run where the GIL is on, is rejected, not measured."""
     liar = Impl(id="liar", family="cpython", python=host_impl.python, expect_gil=0)
-    outcome = run.run_bench(_bench(liar, "tiny"), liar.python, tmp_path, ONE_VALUE)
+    outcome = run_bench(_bench(liar, "tiny"), liar.python, tmp_path, ONE_VALUE)
     assert outcome.status == "gil-mismatch"
     assert outcome.detail == "liar promises GIL disabled but the GIL in force is enabled"
     assert not (tmp_path / "raw" / "liar.json").exists()
@@ -118,8 +117,8 @@ def test_gil_state_that_breaks_the_promise_rejects_the_run(host_impl: Impl, tmp_
 
 def test_hanging_benchmark_is_killed_at_the_timeout(host_impl: Impl, tmp_path: Path) -> None:
     """A benchmark past its timeout is killed, with its pool, and recorded as timeout."""
-    short = run.Profile("test", 1, ONE_VALUE.pyperf_args, timeout_s=3)
-    outcome = run.run_bench(_bench(host_impl, "hangs"), host_impl.python, tmp_path, short)
+    short = Profile("test", 1, ONE_VALUE.pyperf_args, timeout_s=3)
+    outcome = run_bench(_bench(host_impl, "hangs"), host_impl.python, tmp_path, short)
     assert (outcome.status, outcome.detail) == ("timeout", "still running after 3 s; killed")
     assert outcome.elapsed_s < 30
 
@@ -128,7 +127,7 @@ def test_outcomes_are_appended_one_line_each(host_impl: Impl, tmp_path: Path) ->
     """run_matrix records every outcome, failures included, and carries on after them."""
     benches = [_bench(host_impl, "crashes", "serial", 1), _bench(host_impl, "tiny", "serial", 1)]
     pythons = {"host": host_impl.python}
-    run.run_matrix(benches, pythons, tmp_path, ONE_VALUE)
+    run_matrix(benches, pythons, tmp_path, ONE_VALUE)
     lines = [json.loads(x) for x in (tmp_path / "outcomes.jsonl").read_text().splitlines()]
     assert [(x["workload"], x["status"]) for x in lines] == [("crashes", "crashed"), ("tiny", "ok")]
 
@@ -137,14 +136,14 @@ def test_passes_append_to_the_same_benchmark_and_skip_failures(
     host_impl: Impl, tmp_path: Path
 ) -> None:
     """Each pass adds runs to the one benchmark; a failed benchmark isn't retried."""
-    two_passes = run.Profile("test", 2, ONE_VALUE.pyperf_args, timeout_s=60)
+    two_passes = Profile("test", 2, ONE_VALUE.pyperf_args, timeout_s=60)
     benches = [_bench(host_impl, "tiny", "serial", 1), _bench(host_impl, "crashes", "serial", 1)]
     seen: list[str] = []
 
-    def note(bench: run.Bench, outcome: run.Outcome | None) -> None:
+    def note(bench: Bench, outcome: Outcome | None) -> None:
         seen.append(f"{bench.workload.name}:{outcome and outcome.status}")
 
-    last = run.run_matrix(benches, {"host": host_impl.python}, tmp_path, two_passes, note)
+    last = run_matrix(benches, {"host": host_impl.python}, tmp_path, two_passes, note)
     assert [o.status for o in last] == ["ok", "crashed"]
     assert seen == ["tiny:ok", "crashes:crashed", "tiny:ok", "crashes:None"]
     suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
@@ -159,8 +158,8 @@ def test_a_model_the_implementation_lacks_is_asked_about_once(
     lacking = replace(ONE_VALUE, start_method="teleport")
     tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
     sleepy = parse_workload(TEST_WORKLOADS / "sleepy.py")
-    benches = [run.Bench(host_impl, w, "processes", 2) for w in (tiny, sleepy)]
-    last = run.run_matrix(benches, {"host": host_impl.python}, tmp_path, lacking)
+    benches = [Bench(host_impl, w, "processes", 2) for w in (tiny, sleepy)]
+    last = run_matrix(benches, {"host": host_impl.python}, tmp_path, lacking)
     assert [o.status for o in last] == ["unsupported", "unsupported"]
     assert last[0].detail == last[1].detail
     assert "start method 'teleport' is not available here" in last[1].detail
@@ -176,25 +175,25 @@ def test_an_unsupported_workload_leaves_its_model_to_the_others(
     """Shared state can't run in processes, but the next workload still runs there."""
     shared = parse_workload(WORKLOADS_DIR / "shared_dict_unlocked.py")
     tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
-    benches = [run.Bench(host_impl, w, "processes", 2) for w in (shared, tiny)]
-    last = run.run_matrix(benches, {"host": host_impl.python}, tmp_path, ONE_VALUE)
+    benches = [Bench(host_impl, w, "processes", 2) for w in (shared, tiny)]
+    last = run_matrix(benches, {"host": host_impl.python}, tmp_path, ONE_VALUE)
     assert [(o.status, o.model_wide) for o in last] == [("unsupported", False), ("ok", False)]
 
 
 def test_only_an_unsupported_status_after_the_scope_line_is_model_wide() -> None:
     """classify reads the scope line just before the status line, for unsupported only."""
     wide = "x\nGILBENCH-SCOPE model\nGILBENCH-STATUS unsupported: no multiprocessing\n"
-    assert run.classify(19, wide) == run.Outcome("unsupported", "no multiprocessing", 0.0, True)
+    assert classify(19, wide) == Outcome("unsupported", "no multiprocessing", 0.0, True)
     narrow = "GILBENCH-SCOPE model\nnoise\nGILBENCH-STATUS unsupported: shared state\n"
-    assert run.classify(19, narrow).model_wide is False
+    assert classify(19, narrow).model_wide is False
     crashed = "GILBENCH-SCOPE model\nGILBENCH-STATUS crashed: boom\n"
-    assert run.classify(1, crashed).model_wide is False
+    assert classify(1, crashed).model_wide is False
 
 
 def test_quick_plan_measures_serial_at_one_and_other_models_at_two(host_impl: Impl) -> None:
     """The quick matrix keeps the baseline (serial, 1) and every other model at 2 workers."""
     tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
-    benches = run.plan([host_impl], [tiny], ["serial", "threads", "asyncio"], [1, 2], True)
+    benches = plan([host_impl], [tiny], ["serial", "threads", "asyncio"], [1, 2], True)
     assert [b.name for b in benches] == ["tiny/serial/1", "tiny/threads/2", "tiny/asyncio/2"]
 
 
@@ -210,20 +209,20 @@ def test_an_uncalibrated_cell_reuses_jit_warmups_of_its_workload_and_model(
         {"metadata": {"name": "nbody/threads/2"}, "runs": [{"metadata": {"calibrate_loops": 8}}]},
         {"metadata": {"name": "nbody/threads/4"}, "runs": threads4},
     ]}))  # fmt: skip
-    assert run.calibration_args(raw, "nbody/serial/1") == ["--loops", "16", "--warmups", "41"]
-    assert run.calibration_args(raw, "nbody/threads/2") == ["--loops", "8", "--warmups", "30"]
-    assert run.calibration_args(raw, "nbody/serial/2") == ["--loops", "16", "--warmups", "41"]
+    assert calibration_args(raw, "nbody/serial/1") == ["--loops", "16", "--warmups", "41"]
+    assert calibration_args(raw, "nbody/threads/2") == ["--loops", "8", "--warmups", "30"]
+    assert calibration_args(raw, "nbody/serial/2") == ["--loops", "16", "--warmups", "41"]
     # another model's event loop or pool is other code: it calibrates its own warm-ups,
     # with the serial cell's loops (a round lasts at least one unit)
-    assert run.calibration_args(raw, "nbody/processes/2") == ["--loops", "16"]
-    assert run.calibration_args(raw, "hash/threads/2") == []
+    assert calibration_args(raw, "nbody/processes/2") == ["--loops", "16"]
+    assert calibration_args(raw, "hash/threads/2") == []
 
 
 def test_the_quick_profile_fixes_jit_warmups_instead_of_calibrating(tmp_path: Path) -> None:
     """Quick gives a JIT a fixed warm-up count; CPython keeps pyperf's single warm-up."""
     jit = Impl(id="pypy3.9", family="pypy", python=Path(sys.executable))
     plain = Impl(id="3.14", family="cpython", python=Path(sys.executable))
-    assert run.PROFILES["quick"].jit_warmups == 12 and run.PROFILES["full"].jit_warmups is None
+    assert PROFILES["quick"].jit_warmups == 12 and PROFILES["full"].jit_warmups is None
     assert jit.jit and not plain.jit
     tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
     raw = tmp_path / "raw" / "pypy3.9.json"
@@ -232,12 +231,12 @@ def test_the_quick_profile_fixes_jit_warmups_instead_of_calibrating(tmp_path: Pa
         {"metadata": {"name": "tiny/serial/1"}, "runs": [{"metadata": {"calibrate_loops": 4,
                                                                       "calibrate_warmups": 90}}]},
     ]}))  # fmt: skip
-    quick = run.PROFILES["quick"]
-    assert run.jit_calibration(run.Bench(jit, tiny, "threads", 2), raw, quick) == [
+    quick = PROFILES["quick"]
+    assert jit_calibration(Bench(jit, tiny, "threads", 2), raw, quick) == [
         "--loops", "4", "--warmups", "12",
     ]  # fmt: skip
-    full = run.PROFILES["full"]
-    assert run.jit_calibration(run.Bench(jit, tiny, "threads", 2), raw, full) == ["--loops", "4"]
-    assert run.jit_calibration(run.Bench(plain, tiny, "threads", 2), raw, quick) == [
+    full = PROFILES["full"]
+    assert jit_calibration(Bench(jit, tiny, "threads", 2), raw, full) == ["--loops", "4"]
+    assert jit_calibration(Bench(plain, tiny, "threads", 2), raw, quick) == [
         "--loops", "4",
     ]  # fmt: skip

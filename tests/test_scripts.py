@@ -11,9 +11,10 @@ from types import ModuleType
 
 import pyperf
 
-from harness import run
-from harness.workloads import SCRIPT_SITE, parse_workload, script_command, script_environ
-from tests.conftest import DATA
+from harness.run.bench import classify
+from harness.run.protocol import SCRIPT_SITE
+from harness.run.workloads import parse_workload, script_command, script_environ
+from tests.helpers import DATA
 
 SCRIPT = DATA / "scripts" / "bm_sumsquares" / "run_benchmark.py"
 FAST = ("--processes", "1", "--values", "2", "--warmups", "0", "--min-time", "0.001")
@@ -70,7 +71,7 @@ def test_an_unchanged_pyperf_script_runs_as_a_serial_row_with_gilbench_metadata(
 def test_a_script_whose_gil_state_breaks_the_promise_is_rejected(tmp_path: Path) -> None:
     """A worker finding the GIL on where none was promised reports gil-mismatch; nothing is kept."""
     done, raw = _run_script(tmp_path, "0")
-    outcome = run.classify(done.returncode, done.stdout + done.stderr)
+    outcome = classify(done.returncode, done.stdout + done.stderr)
     assert (outcome.status, outcome.detail) == (
         "gil-mismatch",
         "host promises GIL disabled but the GIL in force is enabled",

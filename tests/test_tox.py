@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import catalog
+from harness.provision import catalog
 from harness.results import load_run
-from tests.conftest import TEST_WORKLOADS
+from tests.helpers import TEST_WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
 SELECTION = ["--quick", "--workload", str(TEST_WORKLOADS / "tiny.py"), "--model", "serial,threads",

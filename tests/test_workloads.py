@@ -11,10 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import gbcore
+import gbmodels
 import pytest
 
-from harness.workloads import (
+from harness.run.workloads import (
     CATEGORIES,
     WORKLOADS_DIR,
     WorkloadError,
@@ -22,7 +22,7 @@ from harness.workloads import (
     parse_workload,
     select_workloads,
 )
-from tests.conftest import DATA, TEST_WORKLOADS, require_or_skip
+from tests.helpers import DATA, TEST_WORKLOADS, require_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 INSIDE = ROOT / "harness" / "inside"
@@ -59,14 +59,14 @@ def test_the_shared_state_workloads_are_the_two_shared_dict_ones() -> None:
     assert contention == shared | {"literal_constants"}  # shares objects, not state
 
 
-# Loads each workload through gbcore, as every model does, and prints, per function, whether
+# Loads each workload through gbload, as every model does, and prints, per function, whether
 # its int and float constants (beyond the always-immortal small ints) are immortal.
 IMMORTAL_CHECK = """
 import sys
 sys.path.insert(0, %r)
-import gbcore
+import gbload
 for path in sys.argv[1:]:
-    module = gbcore.load_workload(path)
+    module = gbload.load_workload(path)
     for name in sorted(vars(module)):
         code = getattr(getattr(module, name), "__code__", None)
         if code is None or not code.co_filename.startswith(path):
@@ -106,7 +106,7 @@ def test_on_3_14t_workloads_run_as_if_from_their_pyc_with_immortal_literals(
 def test_every_workload_returns_its_declared_checksum(path: Path) -> None:
     """Each workload, run serially on the host (I/O, service and shared state included),
     returns exactly its CHECKSUM in every unit."""
-    pool = gbcore.make_model("serial", str(path), 2)
+    pool = gbmodels.make_model("serial", str(path), 2)
     try:
         pool.start()
         assert pool.round() == [parse_workload(path).checksum] * 2

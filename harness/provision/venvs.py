@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from harness.impls import Impl
-from harness.provision import cache_dir
+from harness.provision.cpython import cache_dir
+from harness.provision.impls import Impl
 
 # The one pyperf every implementation is measured with; results.py relies on its schema.
 PYPERF_REQUIREMENT = "pyperf==2.10.0"

@@ -12,8 +12,8 @@ import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from harness import system
-from harness.impls import Impl
+from harness.provision import system
+from harness.provision.impls import Impl
 
 PYPY_PACKAGES = ("pypy3", "pypy3-dev", "pypy3-venv")  # -dev: psutil (pyperf) compiles on PyPy
 JYTHON_PACKAGES = ("jython",)  # Debian's Jython 2.7; apt brings the JVM it runs on

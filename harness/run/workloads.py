@@ -22,7 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS_DIR = Path(__file__).resolve().parent.parent / "workloads"
+from harness.run.protocol import SCRIPT_SITE
+
+WORKLOADS_DIR = Path(__file__).resolve().parent.parent.parent / "workloads"
 REQUIRED = ("CATEGORY", "DESCRIPTION", "CHECKSUM")
 # The categories of the suite, in the order the list and the report show them, with what
 # each one asks about the GIL. A user's workload may bring a category of its own.
@@ -40,7 +42,6 @@ PYPERF_CATEGORY = "pyperf"
 # inside/pyperf_site/sitecustomize.py reads its settings from this variable, which pyperf
 # passes to its workers only when told to (--inherit-environ).
 SCRIPT_SETTINGS = "GILBENCH_PYPERF"
-SCRIPT_SITE = Path(__file__).resolve().parent / "inside" / "pyperf_site"
 
 
 class WorkloadError(Exception):

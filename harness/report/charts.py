@@ -14,14 +14,17 @@ import functools
 import html
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import plotly.io
 
-from harness.findings import format_count
-from harness.verdicts import records
+from harness.report.format import format_category, format_count
+from harness.results import records
+
+if TYPE_CHECKING:
+    from harness.report.build import Report
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
@@ -75,6 +78,22 @@ def _hover(row: Mapping[str, object]) -> str:
     return "<br>".join(lines)
 
 
+def scaling_charts(report: Report) -> list[dict[str, str]]:
+    """One scaling chart per workload that has a finished cell: title, caption, figure JSON."""
+    summary = report.summary
+    meta = {w["name"]: w for w in report.manifest["workloads"]}
+    charts = []
+    for workload, rows in summary.groupby("workload", sort=False):
+        if not (rows["status"] == "ok").any():
+            continue
+        title = f"{workload} ({format_category(str(rows['category'].iloc[0]))})"
+        figure = scaling_figure(summary, str(workload), title, report.colours)
+        charts.append({"workload": str(workload), "title": title,
+                       "description": str(meta.get(workload, {}).get("description", "")),
+                       "json": format_figure_json(figure)})  # fmt: skip
+    return charts
+
+
 def scaling_figure(summary: pd.DataFrame, workload: str, title: str,
                    colours: Mapping[str, str]) -> Figure:  # fmt: skip
     """Workers against throughput, one line per implementation and model, with 95% bands."""
@@ -119,8 +138,9 @@ def scaling_figure(summary: pd.DataFrame, workload: str, title: str,
     return {"data": traces, "layout": layout}
 
 
-def heatmap_figure(headline: pd.DataFrame, geomeans: pd.DataFrame) -> Figure:
+def heatmap_figure(report: Report) -> Figure:
     """Implementation x workload: best throughput against the reference on one worker."""
+    headline, geomeans = report.comparison.headline, report.comparison.geomeans
     impls = list(dict.fromkeys(headline["impl"]))
     workloads = list(dict.fromkeys(headline["workload"]))
     cells = {(r["impl"], r["workload"]): r for r in records(headline)}

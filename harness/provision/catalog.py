@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import discover, impls, provision
+from harness.provision import cpython, discover, impls
 
 FAMILIES = ("cpython", "pypy", "jython", "ironpython", "graalpy")
 CPYTHON_ID = re.compile(r"^\d+\.\d+t?(\+gil)?$")
@@ -89,10 +89,10 @@ def _matches(impl_id: str, name: str) -> bool:
 
 def _cpython(sources: Sources, series: str, say: Callable[[str], None]) -> list[impls.Impl]:
     try:
-        default, free_threaded = provision.provision_cpython(
+        default, free_threaded = cpython.provision_cpython(
             sources.cpython, sources.cpython_source, progress=say
         )
-    except provision.ProvisionError as exc:
+    except cpython.ProvisionError as exc:
         return impls.unavailable_cpython(series, str(exc), BUILD_HINT)
     return impls.cpython_impls(default, free_threaded)
 

@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from harness.charts import GEOMEAN_LABEL
-from harness.cpuspeed import steadiness
-from harness.findings import Finding, format_category, format_count, format_times
-from harness.results import Run
-from harness.verdicts import Comparison, records
+from harness.compare.verdicts import Comparison
+from harness.report.charts import GEOMEAN_LABEL
+from harness.report.format import (
+    format_category,
+    format_count,
+    format_seconds,
+    format_times,
+    holds_one,
+)
+from harness.results import records
+from harness.status import FAILED
 
-FAILED = frozenset({"crashed", "timeout", "wrong-checksum", "gil-mismatch", "missing"})
+if TYPE_CHECKING:
+    from harness.report.build import Report
 # Characters that are markup anywhere in GitHub-flavoured Markdown.
 _MARKUP = re.compile(r"([\\`*\[\]|#~!])")
 # Underscores are emphasis only at the edge of a word; inside one (alloc_trees) they are not.
@@ -34,12 +42,6 @@ def format_md(text: object) -> str:
     escaped = _MARKUP.sub(r"\\\1", escaped)
     escaped = _EDGE_UNDERSCORE.sub(r"\\_", escaped)
     return " ".join(escaped.split())  # a newline would end a table row or a list item
-
-
-def format_seconds(value: float) -> str:
-    if math.isnan(value):
-        return "–"
-    return f"{value:.3f} s" if value >= 1 else f"{value * 1000:.1f} ms"
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -83,7 +85,7 @@ def format_models_table(comparison: Comparison) -> str:
             if math.isnan(row["ratio"])
             else (f", {format_times(row['ratio'])} {format_md(row['runner_up'])}")
         )
-        if not math.isnan(row["ratio"]) and row["ci_low"] <= 1 <= row["ci_high"]:
+        if holds_one(row):
             lead = f" ≈ {format_md(row['runner_up'])}"
         mark = " ⚠" if row["noisy"] else ""
         text = f"{format_md(row['best'])}{lead}{mark}"
@@ -120,13 +122,12 @@ def format_cells_table(summary: pd.DataFrame, reference: str | None) -> str:
     return _table(table)
 
 
-def format_markdown(
-    run: Run, summary: pd.DataFrame, comparison: Comparison, findings: list[Finding]
-) -> str:
+def format_markdown(report: Report) -> str:
     """The whole summary.md."""
-    manifest, machine = run.manifest, run.manifest.get("machine", {})
-    stated = [f for f in findings if f.stated]
-    withheld = [f for f in findings if not f.stated]
+    manifest, machine = report.manifest, report.manifest["machine"]
+    summary, comparison = report.summary, report.comparison
+    stated = [f for f in report.findings if f.stated]
+    withheld = [f for f in report.findings if not f.stated]
     ref, workers = comparison.roles.reference, comparison.workers
     parts = [
         f"# gilbench run {format_md(manifest.get('run'))}\n",
@@ -135,9 +136,8 @@ def format_markdown(
         f"Ratios are against {format_md(ref)}; intervals are 95%; "
         "⚠ marks a spread too wide to support a conclusion.\n",
     ]
-    if run.cpu_speed:
-        speed = steadiness(run.cpu_speed)
-        parts += [("" if speed.steady else "⚠ ") + format_md(speed.sentence()) + "\n"]
+    if report.speed.samples:
+        parts += [("" if report.speed.steady else "⚠ ") + format_md(report.speed.sentence()) + "\n"]
     parts += [
         "## Findings\n",
         "\n".join(f"- {format_md(f.text)}" for f in stated)

@@ -15,20 +15,24 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from harness import run, store
-from harness.cpuspeed import Sampler
+from harness.run.bench import Outcome
+from harness.run.cpuspeed import Sampler
+from harness.run.matrix import run_matrix
+from harness.run.plan import Bench, Profile
+from harness.status import NEUTRAL, OK
 
 
 def run_with_progress(
-    benches: list[run.Bench],
+    benches: list[Bench],
     pythons: Mapping[str, Path],
     run_dir: Path,
-    profile: run.Profile,
-) -> list[run.Outcome]:
-    """run.run_matrix, drawing a bar on stderr and one line per benchmark that fails.
+    profile: Profile,
+    sampler: Sampler | None = None,
+) -> list[Outcome]:
+    """run_matrix, drawing a bar on stderr and one line per benchmark that fails.
 
-    The bar counts every pass of every benchmark, so the time left covers the whole run.
-    The CPUs' speed is sampled between benchmarks into the run's ``cpu_speed.jsonl``.
+    The bar counts every pass of every measured benchmark, so the time left covers the
+    whole run.
     """
     console = Console(stderr=True)
     columns = (
@@ -39,12 +43,13 @@ def run_with_progress(
         TextColumn("left"),
         TimeRemainingColumn(),
     )
+    measured = sum(b.impl.available for b in benches)
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("benchmarks", total=len(benches) * profile.passes)
+        task = progress.add_task("benchmarks", total=measured * profile.passes)
 
-        def on_done(bench: run.Bench, outcome: run.Outcome | None) -> None:
+        def on_done(bench: Bench, outcome: Outcome | None) -> None:
             # unsupported cells are expected (the report explains them); failures are news
-            if outcome is not None and outcome.status not in ("ok", "unsupported"):
+            if outcome is not None and outcome.status != OK and outcome.status not in NEUTRAL:
                 progress.console.print(
                     f"{bench.impl.id} {bench.name}: {outcome.status}: {outcome.detail}",
                     markup=False,
@@ -52,5 +57,4 @@ def run_with_progress(
                 )
             progress.update(task, advance=1, description=f"{bench.impl.id} {bench.name}")
 
-        sampler = Sampler(store.cpu_speed_path(run_dir))
-        return run.run_matrix(benches, pythons, run_dir, profile, on_done, sampler)
+        return run_matrix(benches, pythons, run_dir, profile, on_done, sampler)

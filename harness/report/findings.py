@@ -6,29 +6,25 @@ is reported as "no clear difference", never as faster or slower. Sentences are p
 the HTML and Markdown writers escape them, since they quote names taken from result files.
 """
 
-# Typographic en dashes and multiplication signs are meant for the report's readers.
-# ruff: noqa: RUF001, RUF002
-
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
-from harness.verdicts import Comparison, records
-
-# Readable names for the workload categories; an unknown category is quoted as it is.
-CATEGORY_PHRASES = {
-    "cpu": "pure-Python CPU work",
-    "alloc": "allocation-heavy work",
-    "c-release": "C code that releases the GIL",
-    "c-holds": "C code that holds the GIL",
-    "contention": "work contending for shared state",
-    "io": "I/O-bound work",
-    "mixed": "mixed work",
-}
+from harness.compare.estimate import direction
+from harness.compare.verdicts import Comparison
+from harness.report.format import (
+    CATEGORY_PHRASES,
+    format_category,
+    format_count,
+    format_interval,
+    format_range,
+    format_times,
+    row_estimate,
+)
+from harness.results import records
 
 
 @dataclass(frozen=True)
@@ -47,27 +43,6 @@ def _by_category(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return sorted(
         groups, key=lambda cg: (known.index(cg[0]) if cg[0] in known else len(known), cg[0])
     )
-
-
-def format_category(category: str) -> str:
-    """A category id as a phrase a reader knows; an unknown id is quoted as it is."""
-    return CATEGORY_PHRASES.get(category) or f"“{category}” work"
-
-
-def format_times(value: float) -> str:
-    """``1.84×``, or a dash when there is no value."""
-    return "–" if math.isnan(value) else f"{value:.2f}×"
-
-
-def format_interval(row: Any) -> str:
-    """``95% CI 1.61–2.02×``, with a note when the interval holds 1."""
-    text = f"95% CI {row['ci_low']:.2f}–{row['ci_high']:.2f}×"
-    return text + (", no clear difference" if row["ci_low"] <= 1 <= row["ci_high"] else "")
-
-
-def format_count(n: int, word: str) -> str:
-    """``1 worker``, ``2 workers``."""
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _withheld(topic: str, what: str, noisy: str) -> Finding:
@@ -175,14 +150,15 @@ def format_break_even(comparison: Comparison) -> list[Finding]:
     parts, out = [], []
     for workload, group in table.groupby("workload", sort=False):
         rows = records(group.sort_values("workers"))
-        win = next((r for r in rows if r["noisy"] == "" and r["ci_low"] > 1), None)
+        win = next((r for r in rows if r["noisy"] == "" and direction(row_estimate(r)) == "above"),
+                   None)  # fmt: skip
         unsure = [r for r in rows if r["noisy"] != ""]
         if win is not None:
             before = [r for r in unsure if r["workers"] < win["workers"]]
             note = "; fewer workers too noisy to say" if before else ""
             parts.append(
                 f"{win['workers']} on {workload} ({format_times(win['ratio'])} the throughput "
-                f"of {win['rival']}, 95% CI {win['ci_low']:.2f}–{win['ci_high']:.2f}×{note})"
+                f"of {win['rival']}, 95% CI {format_range(win['ci_low'], win['ci_high'])}{note})"
             )
         elif not unsure:
             parts.append(f"none up to {rows[-1]['workers']} workers on {workload}")
@@ -210,7 +186,7 @@ def format_models(comparison: Comparison) -> list[Finding]:
                 withheld.append(_withheld("models", what, row["noisy"]))
             elif not row["runner_up"] or math.isnan(row["ratio"]):
                 parts.append(f"{row['best']} on {row['impl']} (the only model measured)")
-            elif row["ci_low"] > 1:
+            elif direction(row_estimate(row)) == "above":
                 parts.append(
                     f"{row['best']} on {row['impl']} ({format_times(row['ratio'])} the "
                     f"throughput of {row['runner_up']}, {format_interval(row)})"

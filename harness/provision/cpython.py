@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness import sources
-from harness.sources import PINS, ProvisionError, Source, SourceUnavailable
+from harness.provision import sources
+from harness.provision.sources import PINS, ProvisionError, Source, SourceUnavailable
 
 __all__ = [
     "CONFIGURE_FLAGS",

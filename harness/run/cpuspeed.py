@@ -6,7 +6,7 @@ gilbench was built on, a pinned spin loop ran at 24 M or 45 M iterations a secon
 same vCPU, minutes apart, with the other vCPU idle. A round of W workers waits for the
 slowest, so a parallel cell measured while one CPU crawls reads low however it is timed.
 gilbench can't prevent that; it samples every CPU's speed during the run and the report
-says how steady the machine was.
+says how steady the machine was (compare/steadiness.py).
 
 A sample starts one process per CPU, pins it there, and has them all spin together for a
 fraction of a second, between benchmarks, never inside a timed region. Samples go to
@@ -15,16 +15,14 @@ fraction of a second, between benchmarks, never inside a timed region. Samples g
 
 from __future__ import annotations
 
-import json
 import os
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+
+from harness import store
 
 # Run by the host Python: pin to CPU argv[1] (-1: leave it), wait for the shared start time
 # argv[2], spin for argv[3] seconds, print loop iterations per second.
@@ -47,7 +45,6 @@ print(spin(seconds))
 """
 SAMPLE_S = 0.25  # spin time of one sample
 EVERY_S = 30.0  # between samples during a run
-SLOW = 0.8  # a CPU below this share of the fastest rate seen is "slowed"
 
 
 def machine_cpus() -> list[int]:
@@ -114,53 +111,4 @@ class Sampler:
         if not rates:
             return
         rounded = {str(cpu): round(rate) for cpu, rate in rates.items()}
-        line = {"time": round(time.time(), 3), "rates": rounded}
-        with self.path.open("a") as out:
-            out.write(json.dumps(line, sort_keys=True) + "\n")
-
-
-@dataclass(frozen=True)
-class Steadiness:
-    """How steady the CPUs' speed was over a run's samples, as shares of the fastest rate."""
-
-    samples: int
-    cpus: int
-    slowest: float  # the lowest share any CPU ran at in any sample
-    median: float  # the median share over every CPU in every sample
-    slowed: int  # samples in which some CPU ran below SLOW
-
-    @property
-    def steady(self) -> bool:
-        return self.slowed == 0
-
-    def sentence(self) -> str:
-        """One line for the report."""
-        if not self.samples:
-            return "CPU speed was not sampled during this run."
-        head = (
-            f"{self.samples} samples of all {self.cpus} CPUs spinning together: each CPU ran at "
-            f"{self.slowest:.0%} to 100% of the fastest rate seen (median {self.median:.0%})"
-        )
-        if self.steady:
-            return head + "; the machine held its speed."
-        return (
-            f"{head}; in {self.slowed} of {self.samples} a CPU was below {SLOW:.0%}. A round "
-            "of W workers waits for the slowest CPU, so speedups above 1 worker may read low "
-            "on this machine."
-        )
-
-
-def steadiness(samples: Iterable[Mapping[Any, float]]) -> Steadiness:
-    """Summarize samples (CPU -> rate each); the fastest rate seen anywhere is 100%."""
-    rows = [[float(r) for r in s.values()] for s in samples if s]
-    if not rows:
-        return Steadiness(0, 0, 1.0, 1.0, 0)
-    top = max(max(row) for row in rows)
-    shares = [r / top for row in rows for r in row]
-    return Steadiness(
-        samples=len(rows),
-        cpus=max(len(row) for row in rows),
-        slowest=min(shares),
-        median=statistics.median(shares),
-        slowed=sum(min(row) / top < SLOW for row in rows),
-    )
+        store.append_line(self.path, {"time": round(time.time(), 3), "rates": rounded})

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.provision import CPythonBuild
+    from harness.provision.cpython import CPythonBuild
 
 # The newest CPython series gilbench pins; used to name sessions before anything is built.
 DEFAULT_SERIES = "3.14"

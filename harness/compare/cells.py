@@ -1,0 +1,250 @@
+"""Statistics per cell: the results table, and the terms every other figure is built from. Pure.
+
+A cell is one implementation x workload x model x worker count. Each measured cell gets
+its median round time and 95% interval, a flag when that interval is too wide to support
+a conclusion, its speedup against the same implementation's serial units (paired where
+the run timed them beside each value), and its throughput against the reference
+implementation at the same model and workers. Both ratios are ``Terms`` (estimate.py),
+kept with the samples they rest on, so that the comparisons estimate every other figure
+from the very same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.compare.estimate import (
+    Cell,
+    Estimate,
+    SampleKey,
+    Samples,
+    Terms,
+    estimate_all,
+    ratio,
+    ratios,
+    seconds,
+    units,
+    verdict,
+)
+from harness.compare.intervals import median_cis
+from harness.compare.roles import Roles, find_roles
+from harness.results import CELL, Run
+
+SUMMARY_COLUMNS = [
+    "impl", "gil_enabled", "workload", "category", "model", "workers", "oversubscribed",
+    "status", "detail", "n", "median_s", "ci_low_s", "ci_high_s", "throughput", "baseline_s",
+    "paired", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_note", "efficiency",
+    "worker_spread", "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "spread",
+    "flag", "cpu_count", "checksum", "updates", "lost_updates",
+]  # fmt: skip
+# A 95% interval wider than this share of its median (+-12.5%) can't tell apart the
+# effects the report exists to find: the free-threaded build's 5-15% single-thread cost,
+# or a second thread that adds a quarter of a core.
+WIDE_CI = 0.25
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The results table, with the samples and terms behind its figures."""
+
+    table: pd.DataFrame  # SUMMARY_COLUMNS, one row per planned cell
+    samples: Samples
+    speedup: Mapping[Cell, Terms]  # every measured cell with a baseline
+    vs_ref: Mapping[Cell, Terms]  # every measured cell with a measured reference cell
+    roles: Roles
+    flags: Mapping[Cell, str]  # measured cells: why they can't support a conclusion, or ""
+
+    def ok(self, cell: Cell) -> bool:
+        return cell in self.flags
+
+    def noisy(self, terms: Terms) -> str:
+        """The flagged cells among those ``terms`` rest on, as ``impl workload/model/workers``."""
+        flagged = [c for c in terms.cells if self.flags.get(c)]
+        return "; ".join(f"{i} {w}/{m}/{n}" for i, w, m, n in flagged)
+
+    def estimate(self, terms: list[Terms]) -> list[Estimate]:
+        return estimate_all(terms, self.samples)
+
+
+def _key(row: Any) -> Cell:
+    return (str(row[0]), str(row[1]), str(row[2]), int(row[3]))
+
+
+def _keys(frame: pd.DataFrame) -> list[Cell]:
+    return [_key(r) for r in frame[CELL].itertuples(index=False, name=None)]
+
+
+def format_flag(n: int, low: float, median: float, high: float) -> str:
+    """Why a measured cell can't support a conclusion, or "" when it can."""
+    if np.isnan(low) or np.isnan(high):
+        return f"too few values for a 95% interval (n={n})"
+    width = (high - low) / median
+    if width > WIDE_CI:
+        return f"wide spread: the 95% interval spans {width:.0%} of the median"
+    return ""
+
+
+def _samples(run: Run) -> dict[SampleKey, np.ndarray]:
+    """Each measured cell's round times and, where paired, its per-value speedups.
+
+    A value and the serial units timed right after it share the worker process's
+    ``pairing`` token and the value's index within that process's run; each pair gives
+    one speedup, W x unit / round. Values without units (a pyperf script, the serial
+    baseline itself) join nothing.
+    """
+    found: dict[SampleKey, np.ndarray] = {}
+    for key, times in run.values.groupby(CELL, sort=False)["seconds"]:
+        found[seconds(_key(key))] = times.to_numpy(dtype=float)
+    keys = [*CELL, "pairing", "value"]
+    tokened = run.values["pairing"].notna() & (run.values["pairing"].astype(str) != "")
+    rounds = run.values.loc[tokened, [*keys, "seconds"]].astype({"pairing": str})
+    serial = run.paired.loc[run.paired["pairing"].astype(str) != "", [*keys, "seconds"]]
+    joined = rounds.merge(serial.astype({"pairing": str}), on=keys, suffixes=("_round", "_unit"))
+    joined["ratio"] = joined["workers"] * joined["seconds_unit"] / joined["seconds_round"]
+    for key, group in joined.groupby(CELL, sort=False):
+        cell = _key(key)
+        found[ratios(cell)] = group["ratio"].to_numpy(dtype=float)
+        found[units(cell)] = group["seconds_unit"].to_numpy(dtype=float)
+    return found
+
+
+def _measured(run: Run, samples: Mapping[SampleKey, np.ndarray]) -> pd.DataFrame:
+    """Median, its interval and the recorded facts of every measured cell."""
+    first = run.values.drop_duplicates(subset=CELL, keep="first").set_index(CELL)
+    keys = [k[:4] for k in samples if k[4] == "seconds"]
+    facts = first.reindex(pd.MultiIndex.from_tuples(keys, names=CELL) if keys else first.index)
+    stats = median_cis([samples[seconds(k)] for k in keys]).reshape(-1, 3)
+    return pd.DataFrame(
+        {
+            "gil_enabled": facts["gil_enabled"].astype(int).to_numpy(),
+            "oversubscribed": facts["oversubscribed"].astype(bool).to_numpy(),
+            "cpu_count": facts["cpu_count"].astype(int).to_numpy(),
+            "checksum": facts["checksum"].astype(str).to_numpy(),
+            # shared-state workloads only: updates made and lost over every run of the cell
+            "updates": facts["updates"].to_numpy(),
+            "lost_updates": facts["lost_updates"].to_numpy(),
+            "n": [len(samples[seconds(k)]) for k in keys],
+            "median_s": stats[:, 0],
+            "ci_low_s": stats[:, 1],
+            "ci_high_s": stats[:, 2],
+        },
+        index=facts.index,
+    ).reset_index()
+
+
+def _speedup_terms(cells: list[Cell], samples: Samples) -> dict[Cell, Terms]:
+    """Paired: the median of per-value speedups. Else W x serial/1's median / the cell's."""
+    terms: dict[Cell, Terms] = {}
+    for cell in cells:
+        impl, workload, _, workers = cell
+        base = (impl, workload, "serial", 1)
+        if cell == base:
+            terms[cell] = Terms()  # the baseline itself: 1, by definition
+        elif ratios(cell) in samples:
+            terms[cell] = Terms.of([(ratios(cell), 1.0)])
+        elif seconds(base) in samples:
+            terms[cell] = ratio(base, cell, scale=workers)
+    return terms
+
+
+def summarize(run: Run) -> Cells:
+    """The results table: one row per planned cell, with status and statistics."""
+    samples = _samples(run)
+    table = run.cells.merge(_measured(run, samples), on=CELL, how="left",
+                            suffixes=("", "_measured"))  # fmt: skip
+    # What was measured wins over what was promised (they differ only for failed cells).
+    for column in ("gil_enabled", "oversubscribed", "cpu_count"):
+        table[column] = table.pop(f"{column}_measured").combine_first(table[column])
+    table["n"] = table["n"].fillna(0).astype(int)
+    ok = (table["status"] == "ok") & (table["n"] > 0)
+    table["throughput"] = table["workers"] / table["median_s"]
+    table["spread"] = (table["ci_high_s"] - table["ci_low_s"]) / table["median_s"]
+    table["flag"] = [
+        format_flag(n, low, mid, high) if good else ""
+        for good, n, low, mid, high in zip(
+            ok, table["n"], table["ci_low_s"], table["median_s"], table["ci_high_s"], strict=True
+        )
+    ]
+    flags = {c: f for c, f, good in zip(_keys(table), table["flag"], ok, strict=True) if good}
+    roles = find_roles(run.manifest)
+    reference = roles.reference
+    vs_ref = {
+        cell: ratio((reference, *cell[1:]), cell)
+        for cell in flags
+        if reference is not None and cell[0] != reference and (reference, *cell[1:]) in flags
+    }
+    cells = Cells(table, samples, _speedup_terms(list(flags), samples), vs_ref, roles, flags)
+    _add_estimates(cells)
+    _add_worker_spreads(table, run.paired)
+    return replace(cells, table=table[SUMMARY_COLUMNS].reset_index(drop=True))
+
+
+def _add_estimates(cells: Cells) -> None:
+    """Speedup and vs-reference columns, each from its terms; baselines; superlinear notes."""
+    table, samples = cells.table, cells.samples
+    index = {c: i for i, c in enumerate(_keys(table))}
+    for prefix, terms in (("speedup", cells.speedup), ("vs_ref", cells.vs_ref)):
+        keyed = list(terms)
+        values = np.full((len(table), 3), np.nan)
+        for cell, found in zip(keyed, cells.estimate([terms[c] for c in keyed]), strict=True):
+            values[index[cell]] = (found.value, found.low, found.high)
+        table[prefix], table[f"{prefix}_ci_low"], table[f"{prefix}_ci_high"] = values.T
+    table["paired"] = [ratios(c) in samples for c in _keys(table)]
+    table["baseline_s"] = [
+        float(np.median(samples[units(c)])) if ratios(c) in samples
+        else float(np.median(samples[seconds((*c[:2], "serial", 1))]))
+        if c in cells.speedup and seconds((*c[:2], "serial", 1)) in samples
+        else np.nan
+        for c in _keys(table)
+    ]  # fmt: skip
+    table["efficiency"] = table["speedup"] / table["workers"]
+    table["vs_ref_verdict"] = [
+        verdict(Estimate(v, lo, hi), bool(cells.noisy(cells.vs_ref[c])), "faster", "slower")
+        if c in cells.vs_ref else ""
+        for c, v, lo, hi in zip(_keys(table), table["vs_ref"], table["vs_ref_ci_low"],
+                                table["vs_ref_ci_high"], strict=True)
+    ]  # fmt: skip
+    _note_superlinear(table)
+
+
+def _note_superlinear(table: pd.DataFrame) -> None:
+    """Note a speedup surely above its worker count: its two sides ran under unlike conditions.
+
+    W workers can't do more than W times the work of one. When the interval's low end
+    is above W, the workers ran units faster than the serial baseline did (on this
+    project's VM, the free-threaded build's int_lists ran a unit in 73 ms in a processes
+    worker and in 88 ms in the benchmark process, and read 2.46x at 2 processes; the
+    allocator's state is the likely cause, not proven). The cell's own times stand; its
+    speedup is no measure of parallelism, and ``speedup_note`` says so.
+    """
+    superlinear = table["speedup_ci_low"] > table["workers"]
+    table["speedup_note"] = ""
+    table.loc[superlinear, "speedup_note"] = [
+        f"superlinear: above {workers} (95% interval from {low:.2f}x); the workers ran "
+        "units faster than the serial baseline did"
+        for workers, low in zip(
+            table.loc[superlinear, "workers"], table.loc[superlinear, "speedup_ci_low"], strict=True
+        )
+    ]
+
+
+def _add_worker_spreads(table: pd.DataFrame, paired: pd.DataFrame) -> None:
+    """``worker_spread``: the median over a cell's values of slowest / quickest worker.
+
+    A round ends when its slowest worker does. Workers given equal work on equal CPUs
+    finish together (1.0); a CPU the host slowed, or a lock that favours one thread, shows
+    here as a spread above 1, and explains a speedup short of W that the model itself
+    doesn't cause. NaN where the model has no parallel workers (serial, asyncio).
+    """
+    spreads = paired.dropna(subset=["worker_spread"]).groupby(CELL)["worker_spread"].median()
+    found = {_key(k): v for k, v in spreads.items()}
+    ok = table["status"] == "ok"
+    table["worker_spread"] = [
+        found.get(key, np.nan) if good else np.nan
+        for key, good in zip(_keys(table), ok, strict=True)
+    ]

@@ -1,0 +1,242 @@
+"""The comparisons behind the report's findings, one table each. Pure computation.
+
+Every figure here is estimated from the terms of the results table's own figures (cells.py),
+so a finding never contradicts the table:
+
+- headline: the best model's speedup x the implementation's serial ratio to the reference;
+- scaling: the threads cells' speedups, a geometric mean over a category's workloads;
+- overhead: serial/1 against the default build's serial/1 (the inverse of its vs_ref);
+- break-even: free-threaded threads against the default build's best model at each
+  worker count (the threads cell's vs_ref when that best model is threads);
+- models: the fastest model's speedup over the next one's.
+
+Every row names the cells too noisy to trust (``noisy``), so that the findings can leave
+those out instead of stating them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from harness.compare.cells import Cells
+from harness.compare.estimate import Cell, Terms, geomean, ratio
+from harness.compare.roles import Roles
+from harness.status import OK
+
+RATIO_COLUMNS = ["noisy", "ratio", "ci_low", "ci_high"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything the report states beyond the cell table."""
+
+    roles: Roles
+    workers: int  # the largest worker count measured: where models are compared
+    headline: pd.DataFrame  # best throughput per impl x workload against the reference
+    geomeans: pd.DataFrame  # the headline's geometric mean over workloads, per impl
+    scaling: pd.DataFrame  # threads' speedup at the most workers, per category x impl
+    overhead: pd.DataFrame  # free-threaded against default build, serial on one worker
+    break_even: pd.DataFrame  # free-threaded threads against the default's best model
+    models: pd.DataFrame  # the fastest model per impl x category, and by how much
+
+
+def _table(cells: Cells, rows: Sequence[dict[str, Any]], terms: Sequence[Terms | None],
+           columns: list[str]) -> pd.DataFrame:  # fmt: skip
+    """``rows`` with each one's terms estimated into ratio, ci_low and ci_high, and noisy."""
+    known = [i for i, t in enumerate(terms) if t is not None]
+    found = cells.estimate([terms[i] for i in known])  # type: ignore[misc]
+    out = [{**row, "noisy": "", "ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+           for row in rows]  # fmt: skip
+    for i, estimate in zip(known, found, strict=True):
+        out[i].update(noisy=cells.noisy(terms[i]), ratio=estimate.value, ci_low=estimate.low,  # type: ignore[arg-type]
+                      ci_high=estimate.high)  # fmt: skip
+    return pd.DataFrame(out, columns=[*columns, *RATIO_COLUMNS])
+
+
+def _figures(cells: Cells, column: str) -> dict[Cell, float]:
+    """One column of the results table, by cell, for the measured cells."""
+    table = cells.table
+    keys = zip(table["impl"], table["workload"], table["model"], table["workers"], strict=True)
+    return {
+        cell: float(v)
+        for cell, v in zip(((str(i), str(w), str(m), int(n)) for i, w, m, n in keys),
+                           table[column], strict=True)
+        if cells.ok(cell)
+    }  # fmt: skip
+
+
+def _fastest(cells: Cells, candidates: list[Cell]) -> Cell:
+    """The candidate with the highest speedup (throughput where there is none)."""
+    speedup, throughput = _figures(cells, "speedup"), _figures(cells, "throughput")
+    return max(candidates, key=lambda c: (not math.isnan(speedup[c]),
+                                          speedup[c] if not math.isnan(speedup[c]) else 0.0,
+                                          throughput[c]))  # fmt: skip
+
+
+def _categories(table: pd.DataFrame) -> dict[str, list[str]]:
+    workloads = table.drop_duplicates("workload")
+    return {str(c): list(g["workload"]) for c, g in workloads.groupby("category", sort=False)}
+
+
+def _impls(cells: Cells) -> list[str]:
+    return [str(i) for i in cells.table["impl"].drop_duplicates()]
+
+
+HEADLINE_COLUMNS = ["impl", "workload", "model", "status"]
+
+
+def headline_terms(cells: Cells, workers: int) -> tuple[list[dict[str, Any]], list[Terms | None]]:
+    """Per impl x workload, the best model at ``workers`` against the reference's serial run.
+
+    The figure is the work done per second relative to the reference implementation
+    running the workload serially on one worker: the best cell's speedup times the
+    implementation's serial throughput against the reference's (1 for the reference).
+    """
+    reference = cells.roles.reference
+    rows: list[dict[str, Any]] = []
+    terms: list[Terms | None] = []
+    for (impl, workload), group in cells.table.groupby(["impl", "workload"], sort=False):
+        cell = (str(impl), str(workload))
+        candidates = [(*cell, str(m), workers) for m in group["model"]
+                      if cells.ok((*cell, str(m), workers))]  # fmt: skip
+        if not candidates or reference is None:
+            failed = group[~group["status"].isin([OK, "unsupported"])]["status"]
+            status = failed.iloc[0] if not failed.empty else "unsupported"
+            rows.append({"impl": impl, "workload": workload, "model": "", "status": status})
+            terms.append(None)
+            continue
+        best = _fastest(cells, candidates)
+        serial = Terms() if impl == reference else cells.vs_ref.get((*cell, "serial", 1))
+        speedup = cells.speedup.get(best)
+        rows.append({"impl": impl, "workload": workload, "model": best[2], "status": OK})
+        terms.append(speedup * serial if speedup is not None and serial is not None else None)
+    return rows, terms
+
+
+def compare_geomeans(
+    cells: Cells, headline: Sequence[dict[str, Any]], terms: Sequence[Terms | None]
+) -> pd.DataFrame:
+    """The headline's geometric mean over the workloads each implementation completed."""
+    by_impl: dict[str, list[Terms | None]] = {}
+    for row, one in zip(headline, terms, strict=True):
+        by_impl.setdefault(str(row["impl"]), []).append(one)
+    rows, means = [], []
+    for impl, parts in by_impl.items():
+        done = [t for t in parts if t is not None]
+        rows.append({"impl": impl, "workloads": len(done), "of": len(parts)})
+        means.append(geomean(done) if done else None)
+    return _table(cells, rows, means, ["impl", "workloads", "of"])
+
+
+def compare_scaling(cells: Cells, workers: int, model: str = "threads") -> pd.DataFrame:
+    """Per category x impl, ``model``'s speedup at ``workers`` over one serial worker."""
+    rows, terms = [], []
+    for category, workloads in _categories(cells.table).items():
+        for impl in _impls(cells):
+            done = [w for w in workloads if (impl, w, model, workers) in cells.speedup]
+            if not done:
+                continue
+            rows.append({"category": category, "impl": impl, "workloads": ", ".join(done),
+                         "missing": len(workloads) - len(done)})  # fmt: skip
+            terms.append(geomean([cells.speedup[(impl, w, model, workers)] for w in done]))
+    return _table(cells, rows, terms, ["category", "impl", "workloads", "missing"])
+
+
+def compare_overhead(cells: Cells) -> pd.DataFrame:
+    """Time of the free-threaded build over the default build's, serial on one worker.
+
+    One row per workload, then their geometric mean (``workload`` empty); no rows when the
+    run has no such pair of builds.
+    """
+    columns = ["workload", "category"]
+    free_threaded, default = cells.roles.free_threaded, cells.roles.default
+    if free_threaded is None or default is None:
+        return _table(cells, [], [], columns)
+    rows: list[dict[str, Any]] = []
+    terms: list[Terms | None] = []
+    for category, workloads in _categories(cells.table).items():
+        for workload in workloads:
+            ours, theirs = (free_threaded, workload, "serial", 1), (default, workload, "serial", 1)
+            if cells.ok(ours) and cells.ok(theirs):
+                rows.append({"workload": workload, "category": category})
+                terms.append(ratio(ours, theirs))
+    if terms:
+        rows.append({"workload": "", "category": ""})
+        terms.append(geomean([t for t in terms if t is not None]))
+    return _table(cells, rows, terms, columns)
+
+
+def compare_break_even(cells: Cells) -> pd.DataFrame:
+    """Per workload and worker count: free-threaded threads against the default build's best.
+
+    The default build's best model at each worker count is its fastest by speedup; the
+    figure is the free-threaded threads' throughput over that model's.
+    """
+    columns = ["workload", "category", "workers", "rival"]
+    free_threaded, default = cells.roles.free_threaded, cells.roles.default
+    if free_threaded is None or default is None:
+        return _table(cells, [], [], columns)
+    table = cells.table
+    rivals = table[(table["impl"] == default) & (table["status"] == OK)]
+    rows, terms = [], []
+    for (workload, count), group in rivals.groupby(["workload", "workers"], sort=True):
+        workers = int(str(count))
+        ours = (free_threaded, str(workload), "threads", workers)
+        candidates = [(default, str(workload), str(m), workers) for m in group["model"]]
+        candidates = [c for c in candidates if cells.ok(c)]
+        if not cells.ok(ours) or not candidates:
+            continue
+        theirs = _fastest(cells, candidates)
+        rows.append({"workload": workload, "category": group["category"].iloc[0],
+                     "workers": workers, "rival": theirs[2]})  # fmt: skip
+        terms.append(ratio(theirs, ours))
+    return _table(cells, rows, terms, columns)
+
+
+def compare_models(cells: Cells, workers: int) -> pd.DataFrame:
+    """Per impl x category at ``workers``: the fastest model and its lead over the next one.
+
+    Models are ranked by their geometric-mean speedup over the category's workloads; only
+    models with a speedup on every workload of the category take part. The lead is the
+    geometric mean of the fastest model's speedup over the next one's.
+    """
+    speedup = _figures(cells, "speedup")
+    rows, terms = [], []
+    for category, workloads in _categories(cells.table).items():
+        for impl in _impls(cells):
+            rates = {}
+            for model in cells.table["model"].drop_duplicates():
+                keys = [(impl, w, str(model), workers) for w in workloads]
+                if all(k in cells.speedup and not math.isnan(speedup[k]) for k in keys):
+                    rates[str(model)] = math.prod(speedup[k] for k in keys) ** (1 / len(keys))
+            if not rates:
+                continue
+            ranked = sorted(rates, key=lambda m: -rates[m])
+            best, runner = ranked[0], (ranked[1] if len(ranked) > 1 else "")
+            rows.append({"impl": impl, "category": category, "best": best, "runner_up": runner})
+            terms.append(geomean([
+                cells.speedup[(impl, w, best, workers)]
+                * cells.speedup[(impl, w, runner, workers)] ** -1 for w in workloads
+            ]) if runner else None)  # fmt: skip
+    return _table(cells, rows, terms, ["impl", "category", "best", "runner_up"])
+
+
+def compare_run(cells: Cells) -> Comparison:
+    """Every comparison the report makes, from the results table and its terms."""
+    workers = int(cells.table["workers"].max()) if len(cells.table) else 1
+    rows, terms = headline_terms(cells, workers)
+    return Comparison(
+        roles=cells.roles,
+        workers=workers,
+        headline=_table(cells, rows, terms, HEADLINE_COLUMNS),
+        geomeans=compare_geomeans(cells, rows, terms),
+        scaling=compare_scaling(cells, workers),
+        overhead=compare_overhead(cells),
+        break_even=compare_break_even(cells),
+        models=compare_models(cells, workers),
+    )

@@ -1,0 +1,186 @@
+"""The command line's flags: one argparse parser for every ``python -m harness`` command.
+
+Mistakes that argparse can see (a non-numeric ``--workers``, an unknown flag) exit 2 with
+one line before anything runs; the commands raise ``UsageError`` for the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness import store
+from harness.run import plan as planning
+from harness.run.plan import MODELS
+
+
+class UsageError(Exception):
+    """A command line that can't be acted on."""
+
+
+def split_list(text: str) -> list[str]:
+    return [part for part in text.replace(",", " ").split() if part]
+
+
+def _workers(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in split_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--workers takes whole numbers like 1,2,4, not {text!r}"
+        ) from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"--workers must be 1 or more, not {text!r}")
+    return counts
+
+
+def _add_selection(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("selection")
+    group.add_argument(
+        "--workload",
+        "-k",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="workload name, category, tag or .py path (repeat or comma-separate)",
+    )
+    group.add_argument(
+        "--model",
+        "-m",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help=f"concurrency model: {', '.join(MODELS)} (default: all)",
+    )
+    group.add_argument(
+        "--workers",
+        "-W",
+        type=_workers,
+        default=None,
+        metavar="N,N",
+        help="worker counts instead of the default: 1, 2 and twice the usable CPUs "
+        f"({','.join(map(str, planning.default_workers()))} here; the last is oversubscribed)",
+    )
+    group.add_argument(
+        "--start-method",
+        choices=("spawn", "forkserver", "fork"),
+        default=None,
+        help="how the processes model starts its workers (default: the platform's; "
+        "fork is refused where it isn't safe)",
+    )
+    group.add_argument(
+        "--list",
+        action="store_true",
+        help="list the selected workloads with their categories, then exit",
+    )
+    group.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 pyperf processes x 3 values a cell and, unless chosen, a small headline "
+        "selection: rough figures in minutes",
+    )
+    group.add_argument(
+        "--sparse",
+        action="store_true",
+        help="serial only at 1 worker (every speedup's baseline), the other models only at "
+        "the other counts (the default under --quick)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="kill a benchmark that runs longer than S seconds",
+    )
+    group.add_argument(
+        "--cpython",
+        metavar="X.Y.Z",
+        default=None,
+        help="CPython version to build (default: newest pinned that can be had)",
+    )
+    group.add_argument(
+        "--cpython-source",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="a Python-X.Y.Z.tar.xz or source folder to build from",
+    )
+    group.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
+
+
+def _add_sources(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("implementations")
+    group.add_argument(
+        "--jython-jar",
+        type=Path,
+        default=None,
+        metavar="JAR",
+        help="a jython-standalone jar to use instead of `jython` on PATH",
+    )
+    group.add_argument(
+        "--install-system-packages",
+        action="store_true",
+        help="apt-get install PyPy and Jython if missing (automatic as root)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gilbench", description="Compare Python implementations and concurrency models."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    compare = sub.add_parser("compare", help="provision, measure every implementation, report")
+    compare.add_argument(
+        "--impl",
+        action="append",
+        default=[],
+        metavar="X.Y",
+        help="add another CPython on this machine as a row, e.g. 3.12",
+    )
+    _add_selection(compare)
+    _add_sources(compare)
+    bench = sub.add_parser("run", help="measure some implementations and report")
+    bench.add_argument(
+        "--impl",
+        action="append",
+        required=True,
+        metavar="ID",
+        help="implementation id, e.g. 3.14t, pypy3, jython2.7 (repeatable)",
+    )
+    bench.add_argument(
+        "--python",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="measure with this interpreter (e.g. a tox env's) instead of "
+        "gilbench's own venv for it; needs pyperf installed",
+    )
+    bench.add_argument(
+        "--into",
+        default=None,
+        metavar="NAME",
+        help="write into reports/NAME, shared with other runs (tox envs)",
+    )
+    _add_selection(bench)
+    _add_sources(bench)
+    listing = sub.add_parser("impls", help="list every implementation and how to get it")
+    _add_sources(listing)
+    report = sub.add_parser("report", help="rebuild a report from stored results")
+    report.add_argument("run", nargs="?", default="latest", help="run folder (default: latest)")
+    report.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
+    sub.add_parser("list", help="list the workloads")
+    cpus = sub.add_parser(
+        "cpus", help="sample every CPU's speed for a while: can this machine scale steadily?"
+    )
+    cpus.add_argument("--seconds", type=_positive, default=20.0, help="how long (default 20)")
+    return parser
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value

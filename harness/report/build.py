@@ -1,0 +1,58 @@
+"""Build a run's report: every figure and sentence it states, computed once. Pure.
+
+``build_report`` runs the compare steps on a run and gathers what the pages, charts,
+summary.md and summary.csv show into one ``Report``; ``write_report`` (write.py) only
+formats and writes it. Nothing is computed twice, and nothing is written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness import store
+from harness.compare.cells import Cells, summarize
+from harness.compare.steadiness import Steadiness, steadiness
+from harness.compare.verdicts import Comparison, compare_run
+from harness.report.charts import impl_colours
+from harness.report.findings import Finding, format_findings
+from harness.results import Run
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a report states, and where its raw files are, ready to be written."""
+
+    manifest: dict[str, Any]
+    cells: Cells  # the results table (cells.table) and the terms behind its figures
+    comparison: Comparison
+    findings: list[Finding]
+    speed: Steadiness  # how steady the CPUs were while the run measured
+    colours: dict[str, str]  # one colour per implementation, on every page and chart
+    values: pd.DataFrame  # every measured value, for values.parquet
+    raw: tuple[Path, ...]  # the run's pyperf files, linked and offered for download
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The results table: one row per cell (summary.csv)."""
+        return self.cells.table
+
+
+def build_report(run: Run) -> Report:
+    """Summarize, compare and state findings for ``run``."""
+    cells = summarize(run)
+    comparison = compare_run(cells)
+    ids = [*(str(i["id"]) for i in run.manifest["impls"]), *map(str, cells.table["impl"])]
+    return Report(
+        manifest=run.manifest,
+        cells=cells,
+        comparison=comparison,
+        findings=format_findings(comparison),
+        speed=steadiness(run.cpu_speed),
+        colours=impl_colours(ids),
+        values=run.values,
+        raw=tuple(store.raw_files(run.directory)),
+    )

@@ -1,0 +1,91 @@
+"""The report's HTML pages, rendered from a ``Report`` with Jinja2. Pure: strings out.
+
+``index.html`` (findings, heatmap, evidence, scaling charts, downloads), ``results.html``
+(every cell) and ``impls.html`` (provenance and machine). Every string taken from a result
+file is escaped (autoescape); chart JSON is made safe by charts.format_figure_json.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+from harness.compare.cells import WIDE_CI
+from harness.report.build import Report
+from harness.report.charts import format_figure_json, heatmap_figure, scaling_charts
+from harness.report.format import (
+    format_category,
+    format_count,
+    format_range,
+    format_seconds,
+    format_times,
+    format_verdict,
+)
+from harness.results import records
+from harness.status import FAILED
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PAGES = {"index.html": "Overview", "results.html": "Results", "impls.html": "Implementations"}
+TOPIC_ANCHORS = {"scaling": "ev-scaling", "overhead": "ev-overhead", "break-even": "ev-break-even",
+                 "models": "ev-models", "headline": "heatmap"}  # fmt: skip
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every string from a result file is escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(seconds=format_seconds, times=format_times, category=format_category,
+                       url=lambda s: quote(str(s)))  # fmt: skip
+    env.globals.update(interval=format_range, verdict=format_verdict, pages=PAGES,
+                       count=format_count, wide_ci=WIDE_CI,
+                       isnan=lambda v: isinstance(v, float) and math.isnan(v))  # fmt: skip
+    return env
+
+
+def _measured_gil(report: Report) -> dict[str, str]:
+    """The GIL states the benchmark workers found, per implementation."""
+    ok = report.summary[report.summary["status"] == "ok"]
+    found: dict[str, set[int]] = {}
+    for impl, gil in zip(ok["impl"], ok["gil_enabled"], strict=True):
+        found.setdefault(str(impl), set()).add(int(gil))
+    return {k: ", ".join("on" if v else "off" for v in sorted(vs)) for k, vs in found.items()}
+
+
+def render_pages(report: Report) -> dict[str, str]:
+    """index.html, results.html and impls.html, by file name."""
+    manifest, summary, comparison = report.manifest, report.summary, report.comparison
+    impls = manifest["impls"]
+    common = {
+        "run": manifest, "machine": manifest["machine"], "colours": report.colours,
+        "reference": comparison.roles.reference, "roles": comparison.roles,
+        "workers": comparison.workers, "speed": report.speed,
+    }  # fmt: skip
+    context: dict[str, dict[str, Any]] = {
+        "index.html": {
+            "stated": [f for f in report.findings if f.stated],
+            "withheld": [f for f in report.findings if not f.stated],
+            "anchors": TOPIC_ANCHORS,
+            "failed": records(summary[summary["status"].isin(FAILED)]),
+            "unavailable": [i for i in impls if i.get("unavailable")],
+            "heatmap": format_figure_json(heatmap_figure(report)),
+            "charts": scaling_charts(report), "raw": [p.name for p in report.raw],
+            "geomeans": records(comparison.geomeans), "scaling": records(comparison.scaling),
+            "overhead": records(comparison.overhead), "break_even": records(comparison.break_even),
+            "models": records(comparison.models),
+        },
+        "results.html": {"rows": records(summary)},
+        "impls.html": {"impls": impls, "gil_found": _measured_gil(report)},
+    }  # fmt: skip
+    env = _environment()
+    return {
+        page: env.get_template(page + ".j2").render(page=page, **common, **extra)
+        for page, extra in context.items()
+    }

@@ -1,0 +1,208 @@
+"""Run one benchmark: one runner process tree, killed at its timeout, classified when it ends.
+
+Whatever happens to the benchmark, an ``Outcome`` comes back and nothing is raised: a
+crash, a hang or a wrong checksum is a status with its reason, and the run goes on.
+pyperf appends the benchmark's values to ``raw/<impl>.json`` (store.raw_path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from harness import store
+from harness.provision.impls import Impl
+from harness.run.plan import Bench, Profile
+from harness.run.protocol import (
+    EXIT_STATUSES,
+    MODEL_WIDE_LINE,
+    PURE_RUNNER,
+    RUNNER,
+    STATUS_PREFIX,
+)
+from harness.run.workloads import script_command, script_environ
+from harness.status import Status, parse_status
+
+# pyperf's metadata keys for a calibration run's findings (pyperf/_worker.py).
+CALIBRATION = ("calibrate_loops", "recalibrate_loops", "calibrate_warmups", "recalibrate_warmups")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    detail: str
+    elapsed_s: float
+    model_wide: bool = False  # the implementation lacks the model, whatever the workload
+
+
+def runner_command(
+    bench: Bench, python: Path, raw: Path, profile: Profile, calibration: Sequence[str] = ()
+) -> list[str]:
+    """The command that measures ``bench`` and appends its runs to ``raw``."""
+    impl = bench.impl
+    expect = "any" if impl.expect_gil is None else str(impl.expect_gil)
+    if impl.runner == "pure":
+        # The master runs on the host (no JVM start of its own); workers on the impl.
+        head = [sys.executable, str(PURE_RUNNER),
+                "--interpreter", shlex.join(impl.command or (str(python),))]  # fmt: skip
+    else:
+        head = [str(python), str(RUNNER)]
+    start = ["--start-method", profile.start_method] if profile.start_method else []
+    return [
+        *head,
+        *start,
+        "--workload", str(bench.workload.path),
+        "--model", bench.model,
+        "--workers", str(bench.workers),
+        "--impl", impl.id,
+        # "=" form: build flags start with "--", which argparse would take for an option
+        f"--build={impl.build}",
+        "--expect-gil", expect,
+        "--append", str(raw),
+        "--paired", str(store.paired_path(raw)),
+        "--quiet",
+        *profile.pyperf_args,
+        *calibration,
+    ]  # fmt: skip
+
+
+def calibration_args(raw: Path, name: str) -> list[str]:
+    """``--loops``/``--warmups`` for ``name``: its own calibration, else borrowed ones.
+
+    Later passes reuse a benchmark's own calibration, as pyperf's own worker processes do.
+    A benchmark not yet calibrated borrows:
+
+    - loops from its workload's serial 1-worker cell: a round of W units never takes less
+      than one unit, so each value still lasts at least pyperf's ``--min-time``, and the
+      cell is spared a calibration process of its own;
+    - a JIT's warm-up count from a cell with the same workload and model at another worker
+      count. How long a JIT takes to settle depends on the code it runs, which is the
+      workload's plus the model's own (PyPy's event loop needs 12 warm-up rounds on
+      io_echo where its serial cell needs 4).
+    """
+    try:
+        suite = json.loads(raw.read_text())
+    except (OSError, ValueError):
+        return []
+    loops, warmups = _calibrated(suite, name)
+    workload, model, _ = name.split("/")
+    baseline = f"{workload}/serial/1"
+    if loops is None and name != baseline:
+        loops = _calibrated(suite, baseline)[0]
+    if warmups is None:
+        names = [str(b.get("metadata", {}).get("name", "")) for b in suite.get("benchmarks", [])]
+        for other in names:
+            if other != name and other.startswith(f"{workload}/{model}/") and warmups is None:
+                warmups = _calibrated(suite, other)[1]
+    return (["--loops", str(loops)] if loops is not None else []) + (
+        ["--warmups", str(warmups)] if warmups is not None else []
+    )
+
+
+def jit_calibration(bench: Bench, raw: Path, profile: Profile) -> list[str]:
+    """calibration_args, with the profile's fixed warm-up count on a JIT if it has one."""
+    args = calibration_args(raw, bench.name)
+    if profile.jit_warmups is not None and bench.impl.jit:
+        loops = args[:2] if args[:1] == ["--loops"] else []
+        return [*loops, "--warmups", str(profile.jit_warmups)]
+    return args
+
+
+def _calibrated(suite: dict[str, Any], name: str) -> tuple[object | None, object | None]:
+    """(loops, warm-ups) that pyperf calibrated for benchmark ``name``; None where it didn't."""
+    for bench in suite.get("benchmarks", []):
+        meta = {**suite.get("metadata", {}), **bench.get("metadata", {})}
+        if meta.get("name") != name:
+            continue
+        # pyperf calibrates loops and (on a JIT) warm-ups in separate runs; take the last.
+        found: dict[str, object] = {}
+        for run in bench.get("runs", []):
+            meta_run = run.get("metadata", {})
+            found.update({k: meta_run[k] for k in CALIBRATION if k in meta_run})
+        return (
+            found.get("recalibrate_loops", found.get("calibrate_loops")),
+            found.get("recalibrate_warmups", found.get("calibrate_warmups")),
+        )
+    return (None, None)
+
+
+def runner_environ(impl: Impl, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    for name in impl.unset_env:
+        env.pop(name, None)
+    env.update(impl.env)
+    return env
+
+
+def classify(returncode: int, output: str) -> Outcome:
+    """Turn a finished runner's exit status and output into an outcome (elapsed unset)."""
+    if returncode == 0:
+        return Outcome("ok", "", 0.0)
+    lines = output.splitlines()
+    for number in range(len(lines) - 1, -1, -1):
+        line = lines[number]
+        if line.startswith(STATUS_PREFIX + " "):
+            status, _, detail = line[len(STATUS_PREFIX) + 1 :].partition(": ")
+            wide = number > 0 and lines[number - 1] == MODEL_WIDE_LINE and status == "unsupported"
+            return Outcome(parse_status(status), detail.strip(), 0.0, wide)
+    last = [line for line in lines if line.strip()][-1:] or ["no output"]
+    died = EXIT_STATUSES.get(returncode, "crashed")
+    return Outcome(died, f"exit status {returncode}: {last[0].strip()}", 0.0)
+
+
+def unsupported(bench: Bench) -> Outcome | None:
+    """The reason ``bench`` can't run at all, known before starting anything, if any."""
+    if bench.workload.kind != "pyperf":
+        return None
+    if bench.impl.runner == "pure":
+        return Outcome("unsupported", "a pyperf script needs pyperf, which needs Python 3.9+", 0.0)
+    if (bench.model, bench.workers) != ("serial", 1):
+        return Outcome("unsupported", "a pyperf script runs as itself: serial, 1 worker", 0.0)
+    return None
+
+
+def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Outcome:
+    """Run one benchmark to completion, failure or timeout; never raises for its failures."""
+    raw = store.raw_path(run_dir, bench.impl.id)
+    log = store.log_path(run_dir, bench.impl.id, bench.name)
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = runner_environ(bench.impl)
+    if bench.workload.kind == "pyperf":
+        expect = "any" if bench.impl.expect_gil is None else str(bench.impl.expect_gil)
+        cmd = script_command(bench.workload, python, raw, profile.pyperf_args)
+        env = script_environ(bench.workload, bench.impl.id, bench.impl.build, expect, env)
+    else:
+        cmd = runner_command(bench, python, raw, profile, jit_calibration(bench, raw, profile))
+    started = time.monotonic()
+    with log.open("w") as out:
+        out.write("$ " + " ".join(cmd) + "\n")
+        out.flush()
+        # A session of its own, so a timeout kills pyperf's workers and their pools too.
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            returncode = proc.wait(timeout=profile.timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            elapsed = time.monotonic() - started
+            detail = f"still running after {profile.timeout_s:.0f} s; killed"
+            return Outcome("timeout", detail, elapsed)
+    outcome = classify(returncode, log.read_text(errors="replace"))
+    return replace(outcome, elapsed_s=time.monotonic() - started)

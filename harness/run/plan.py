@@ -1,0 +1,122 @@
+"""What a run measures: the cells of the matrix, and how hard pyperf works on each.
+
+A cell is one implementation x workload x model x worker count. ``plan`` lists them, the
+unavailable implementations' too (they become ``unavailable`` rows of the report), in the
+order the matrix runs them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from harness.provision.impls import Impl
+from harness.run.protocol import MODELS
+from harness.run.workloads import Workload
+
+__all__ = ["MODELS", "PROFILES", "QUICK_MODELS", "QUICK_TAG", "QUICK_WORKERS", "Bench",
+           "Profile", "default_workers", "plan"]  # fmt: skip
+
+
+def default_workers(cpus: int | None = None) -> tuple[int, ...]:
+    """1, 2 and twice the CPUs this process may use: the last point is oversubscribed."""
+    if cpus is None:
+        affinity = getattr(os, "sched_getaffinity", None)
+        cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return tuple(sorted({1, 2, 2 * cpus}))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How hard pyperf works for each benchmark.
+
+    The matrix runs in ``passes``: each pass runs every benchmark once, with
+    ``pyperf_args``, and pyperf appends that pass's runs to the same benchmark. A shared
+    machine drifts by tens of percent over minutes; spreading every cell's processes over
+    the whole run makes the drift hit all cells alike, so speedups (ratios between cells)
+    stay honest.
+    """
+
+    name: str
+    passes: int
+    pyperf_args: tuple[str, ...]  # for one pass
+    timeout_s: float  # a benchmark still running after this is killed and marked "timeout"
+    start_method: str | None = None  # multiprocessing start method for the processes model
+    # Warm-up values per process on a JIT implementation: None lets pyperf (or pure_runner)
+    # calibrate them for each workload x model; a number fixes them (the quick profile).
+    jit_warmups: int | None = None
+
+
+# What --quick measures unless told otherwise: one headline workload for each kind of work
+# where the GIL question comes out differently (pure-Python CPU, C that releases the GIL,
+# I/O), at 1 and 2 workers. The whole matrix, every implementation, takes hours honestly
+# measured on 2 cores (a PyPy cell alone spends ~20 s calibrating its JIT's warm-up).
+QUICK_TAG = "quick"
+QUICK_WORKERS = (1, 2)
+# asyncio-to-thread, a variant for CPU work, is left to full runs; every other model is
+# measured at 2 workers against serial at 1, the baseline every finding is built on.
+QUICK_MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio")
+
+PROFILES = {
+    # 3 passes x 1 process x 3 values: pyperf's minimum of 3 processes (3 hash seeds).
+    # A JIT gets a fixed 12 warm-up values a process: the most any cell here needed when
+    # pyperf's search wasn't fooled by noise (PyPy's event loop on io_echo; nbody's JIT
+    # compiles its loops within the first value). On this VM that search returned anything
+    # from 1 to 111 warm-ups for the same cell and cost up to 40 s a process; quick would
+    # have taken 20 minutes instead of 10.
+    "quick": Profile(
+        "quick", 3, ("--processes", "1", "--values", "3"), timeout_s=120.0, jit_warmups=12
+    ),
+    # 20 passes x 1 process x 3 values: pyperf's default 20 processes x 3 values, each
+    # process at another moment of the run. This machine's host slows it down in bursts of
+    # seconds; with 4 processes a pass, a cell's pass fell inside one burst, skewing ratios.
+    "full": Profile("full", 20, ("--processes", "1", "--values", "3"), timeout_s=900.0),
+}
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One cell of the matrix, as the runners measure it."""
+
+    impl: Impl
+    workload: Workload
+    model: str
+    workers: int
+
+    @property
+    def name(self) -> str:
+        """pyperf's benchmark name: the same on every implementation, for compare_to."""
+        return f"{self.workload.name}/{self.model}/{self.workers}"
+
+    @property
+    def cell(self) -> tuple[str, str, str, int]:
+        """(impl, workload, model, workers): the key of the cell in every table."""
+        return (self.impl.id, self.workload.name, self.model, self.workers)
+
+
+def plan(
+    impls: Iterable[Impl],
+    workloads: Iterable[Workload],
+    models: Iterable[str],
+    workers: Iterable[int],
+    sparse: bool = False,
+) -> list[Bench]:
+    """Every cell, in a stable order: implementation, workload, model, workers.
+
+    Unavailable implementations are planned too: their cells are the report's
+    ``unavailable`` rows, and the matrix skips them. ``sparse`` (the quick profile's
+    default) measures serial only at 1 worker, the baseline of every speedup, and the
+    other models only at the other counts.
+    """
+    counts = sorted(set(workers))
+    models = list(models)
+    workloads = list(workloads)
+    return [
+        Bench(impl, w, m, n)
+        for impl in impls
+        for w in workloads
+        for m in models
+        for n in counts
+        if not (sparse and n == 1 and m != "serial") and not (sparse and n > 1 and m == "serial")
+    ]

@@ -1,0 +1,29 @@
+"""What the runners inside each interpreter tell the host, as the host reads it.
+
+The in-interpreter side is ``harness/inside/gbprotocol.py``, which can't import this module
+(it runs on Python 2.7 too, with nothing but the standard library). The two are kept equal
+by ``tests/test_protocol.py``, which reads gbprotocol's constants with ``ast``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from harness.status import Status
+
+INSIDE: Final = Path(__file__).resolve().parent.parent / "inside"
+RUNNER: Final = INSIDE / "runner.py"  # pyperf front end, run by the measured interpreter's venv
+PURE_RUNNER: Final = INSIDE / "pure_runner.py"  # pyperf's method without pyperf (Jython, ...)
+SCRIPT_SITE: Final = INSIDE / "pyperf_site"  # sitecustomize for unchanged pyperf scripts
+
+# The models gbprotocol knows, in the order the report shows them.
+MODELS: Final = ("serial", "threads", "processes", "subinterpreters", "asyncio",
+                 "asyncio-to-thread")  # fmt: skip
+STATUS_PREFIX: Final = "GILBENCH-STATUS"  # the line a runner prints for a failed benchmark
+MODEL_WIDE_LINE: Final = "GILBENCH-SCOPE model"  # the status after it holds for any workload
+# Exit statuses, for a worker that dies before it can print its status line.
+EXIT_STATUSES: Final[dict[int, Status]] = {17: "wrong-checksum", 18: "gil-mismatch",
+                                           19: "unsupported"}  # fmt: skip
+# The version of the gilbench_* metadata that the runners add to every pyperf run.
+METADATA_VERSION: Final = 1
