@@ -14,7 +14,7 @@ import pytest
 
 from harness.provision import catalog, discover
 from harness.provision.impls import Impl
-from harness.run.bench import calibration_args, run_bench
+from harness.run.bench import _calibrated, calibration_args, run_bench
 from harness.run.matrix import run_matrix
 from harness.run.plan import Bench, Profile
 from harness.run.workloads import load_workloads, parse_workload
@@ -115,10 +115,14 @@ def test_a_failed_jython_install_is_unavailable_with_apts_own_words(
 
 
 def test_later_passes_reuse_calibrated_loops() -> None:
-    """calibration_args reads the loops pass 1 calibrated from pyperf's own file."""
-    args = calibration_args(QUICK_RAW / "3.14.json", "nbody/threads/2")
-    assert args[0] == "--loops" and int(args[1]) >= 1
-    assert calibration_args(QUICK_RAW / "3.14.json", "no/such/bench") == []
+    """calibration_args reads the loops pyperf calibrated from its own file: in the frozen
+    quick run, PyPy's nbody/serial/1 took 16, which nbody/threads/2 borrowed."""
+    pypy = QUICK_RAW / "pypy3.9.json"
+    suite = json.loads(pypy.read_text())
+    assert _calibrated(suite, "nbody/serial/1")[0] == 16
+    assert _calibrated(suite, "nbody/threads/2") == (None, None)  # it never calibrated
+    assert calibration_args(pypy, "nbody/threads/2") == ["--loops", "16"]
+    assert calibration_args(pypy, "no/such/bench") == []
 
 
 def test_pure_runner_writes_what_pyperf_loads(tmp_path: Path) -> None:
