@@ -326,6 +326,23 @@ def test_failed_cells_keep_their_status_and_reason(tight_run: Run) -> None:
     assert math.isnan(row["median_s"]) and row["flag"] == ""
 
 
+def test_a_cell_that_failed_after_measuring_gets_no_speedup_or_baseline() -> None:
+    """Values from a cell's earlier passes stay in its row, but a crash leaves it no ratios."""
+    cell = ("3.14t", "loop", "threads", 2)
+    cells = {
+        **scaling_cells("3.14", "loop", one=0.100, threads2=0.200, processes2=0.1026),
+        **scaling_cells("3.14t", "loop", one=0.110, threads2=0.1158, processes2=0.1158),
+    }
+    impls = [impl_record("3.14", 1, False), impl_record("3.14t", 0, True)]
+    run = make_run(cells, impls, {"loop": "cpu"}, failed={cell: ("crashed", "pass 2 died")},
+                   paired=units(cell, [0.110 * j for j in JITTER]), tokens=[cell])  # fmt: skip
+    summary = summarize(run)
+    row = _row(summary, cell)
+    assert (row["status"], row["n"], bool(row["paired"])) == ("crashed", 9, False)
+    assert all(math.isnan(row[c]) for c in ("speedup", "baseline_s", "vs_ref", "efficiency"))
+    assert cell not in summary.speedup and not summary.ok(cell)
+
+
 @pytest.mark.parametrize(
     ("category", "phrase"),
     [("cpu", "pure-Python CPU work"), ("c-release", "C code that releases the GIL"),

@@ -12,11 +12,11 @@ import pytest
 from harness import store
 from harness.cli import main
 from harness.provision.impls import Impl
-from harness.results import NOT_REACHED, ResultsError, load_run
+from harness.results import NOT_REACHED, ResultsError, assemble_run, load_run
 from harness.run.matrix import run_matrix
 from harness.run.plan import plan
 from harness.run.workloads import parse_workload
-from tests.helpers import LEGACY, ONE_VALUE, TEST_WORKLOADS
+from tests.helpers import LEGACY, ONE_VALUE, TEST_WORKLOADS, impl_record, make_run
 
 
 @pytest.fixture
@@ -194,3 +194,14 @@ def test_report_rebuilds_summary_from_stored_results(small_run: Path) -> None:
     assert summary[0].startswith("impl,gil_enabled,workload,category,model,workers,")
     assert len(summary) == 5
     assert (small_run / "index.html").is_file()
+
+
+def test_a_pyperf_script_of_several_benchmarks_plans_one_cell_each() -> None:
+    """A script planned as bm_x that defined benchmarks a and b has the rows bm_x:a, bm_x:b."""
+    cells = {("host", "bm_x:a", "serial", 1): [0.1] * 3, ("host", "bm_x:b", "serial", 1): [0.2] * 3}
+    run = make_run(cells, [impl_record("host", 1, False)], {"bm_x": "pyperf"})
+    manifest = {**run.manifest, "plan": [["host", "bm_x", "serial", 1]]}
+    outcomes = run.outcomes.assign(workload="bm_x").iloc[:1]
+    planned = assemble_run(run.directory, manifest, outcomes, run.values).cells
+    assert list(zip(planned["workload"], planned["status"], planned["category"], strict=True)) == [
+        ("bm_x:a", "ok", "pyperf"), ("bm_x:b", "ok", "pyperf")]  # fmt: skip

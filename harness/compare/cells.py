@@ -194,13 +194,15 @@ def _add_estimates(cells: Cells) -> None:
         for cell, found in zip(keyed, cells.estimate([terms[c] for c in keyed]), strict=True):
             values[index[cell]] = (found.value, found.low, found.high)
         table[prefix], table[f"{prefix}_ci_low"], table[f"{prefix}_ci_high"] = values.T
-    table["paired"] = [ratios(c) in samples for c in _keys(table)]
+    # A failed cell may hold values of its earlier passes: it gets no speedup, and no baseline.
+    paired = [c in cells.speedup and ratios(c) in samples for c in _keys(table)]
+    table["paired"] = paired
     table["baseline_s"] = [
-        float(np.median(samples[units(c)])) if ratios(c) in samples
+        float(np.median(samples[units(c)])) if pair
         else float(np.median(samples[seconds((*c[:2], "serial", 1))]))
         if c in cells.speedup and seconds((*c[:2], "serial", 1)) in samples
         else np.nan
-        for c in _keys(table)
+        for c, pair in zip(_keys(table), paired, strict=True)
     ]  # fmt: skip
     table["efficiency"] = table["speedup"] / table["workers"]
     table["vs_ref_verdict"] = [
