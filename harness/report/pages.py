@@ -26,7 +26,7 @@ from harness.report.format import (
     format_verdict,
 )
 from harness.results import records
-from harness.status import FAILED
+from harness.status import FAILED, NEUTRAL
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGES = {"index.html": "Overview", "results.html": "Results", "impls.html": "Implementations"}
@@ -45,7 +45,7 @@ def _environment() -> jinja2.Environment:
     env.filters.update(seconds=format_seconds, times=format_times, category=format_category,
                        url=lambda s: quote(str(s)))  # fmt: skip
     env.globals.update(interval=format_range, verdict=format_verdict, pages=PAGES,
-                       count=format_count, wide_ci=WIDE_CI,
+                       count=format_count, wide_ci=WIDE_CI, neutral=NEUTRAL,
                        isnan=lambda v: isinstance(v, float) and math.isnan(v))  # fmt: skip
     return env
 
