@@ -13,7 +13,7 @@ import nox
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from harness.provision import cpython, impls, system  # noqa: E402  (stdlib-only: cheap for nox -l)
+from harness.provision import cpython, impls, system, tools  # noqa: E402  (stdlib-only: cheap)
 
 nox.options.reuse_venv = "yes"  # the host venv's packages change rarely; pip re-checks them
 nox.options.sessions = ["lint", "tests"]
@@ -75,11 +75,38 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check, ruff format --check and mypy --strict over the harness."""
+    """ruff, mypy --strict, and actionlint and zizmor over the GitHub workflow."""
     _install_host(session, "[lint]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    try:
+        actionlint = tools.ensure_actionlint()
+    except tools.ToolError as exc:
+        session.error(str(exc))
+    session.run(str(actionlint), external=True)
+    session.run("zizmor", "--offline", "--persona", "auditor", ".")
+
+
+@nox.session
+def merge(session: nox.Session) -> None:
+    """Join shard runs (compare --shard K/N) into one run folder: merge SHARD... --into DIR."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "merge", *session.posargs)
+
+
+@nox.session
+def publish(session: nox.Session) -> None:
+    """Write a run's report as the site to publish: publish RUN --into SITE."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "publish", *session.posargs)
+
+
+@nox.session
+def nightly(session: nox.Session) -> None:
+    """The nightly workflow here: plan, measure N shards in turn, merge, publish (reports/site)."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "nightly", *session.posargs)
 
 
 def _bench_session(impl_id: str) -> None:

@@ -7,17 +7,19 @@ the work is done in the step packages.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness import store
-from harness.options import UsageError, build_parser, split_list
+from harness import nightly, store
+from harness.options import UsageError, parse_args, split_list
 from harness.provision import catalog, cpython
 from harness.provision.impls import Impl
 from harness.run import plan as planning
+from harness.run import shards
 from harness.run.bench import Outcome
 from harness.run.plan import MODELS, QUICK_MODELS, QUICK_TAG, QUICK_WORKERS, Bench, Profile
 from harness.run.workloads import (
@@ -56,29 +58,33 @@ def parse_request(args: argparse.Namespace) -> Request:
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise UsageError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}")
-    if args.quick and not args.model:
+    quick = args.quick or args.profile == "quick"
+    if quick and not args.model:
         models = list(QUICK_MODELS)
     wanted = [w for item in args.workload for w in split_list(item)]
-    if args.quick and not wanted and not args.list:
+    if quick and not wanted and not args.list:
         wanted = [QUICK_TAG]
         _say(f"--quick: the '{QUICK_TAG}'-tagged workloads; serial at 1 worker, "
              f"{', '.join(QUICK_MODELS[1:])} at 2; choose with --workload, --model, "
              "--workers")  # fmt: skip
     workloads = select_workloads(load_workloads(), wanted)
-    workers = args.workers or list(QUICK_WORKERS if args.quick else planning.default_workers())
-    profile = planning.PROFILES["quick" if args.quick else "full"]
+    workers = args.workers or list(QUICK_WORKERS if quick else planning.default_workers())
+    profile = planning.PROFILES["quick" if quick else "full"]
     profile = replace(profile, timeout_s=args.timeout or profile.timeout_s,
                       start_method=args.start_method)  # fmt: skip
-    sparse = args.sparse or (args.quick and not args.workers and not args.model)
+    sparse = args.sparse or (quick and not args.workers and not args.model)
     return Request(workloads, models, list(workers), sparse, profile)
 
 
-def gather_impls(args: argparse.Namespace) -> list[Impl]:
-    """Provision and discover what the command needs; every known row for compare."""
+def gather_impls(args: argparse.Namespace, dry: bool = False) -> list[Impl]:
+    """Provision and discover what the command needs; every known row for compare.
+
+    ``dry``: build and install nothing (planning), see catalog.gather.
+    """
     names = [n for item in args.impl for n in split_list(item)]
     if args.command == "run":
-        return catalog.gather(names, _sources(args), _say)
-    return catalog.gather(None, _sources(args), _say, extra=names)
+        return catalog.gather(names, _sources(args), _say, dry=dry)
+    return catalog.gather(None, _sources(args), _say, extra=names, dry=dry)
 
 
 def prepare_pythons(impls: list[Impl], given: Path | None) -> tuple[list[Impl], dict[str, Path]]:
@@ -111,7 +117,7 @@ def prepare_pythons(impls: list[Impl], given: Path | None) -> tuple[list[Impl], 
 
 
 def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
-             benches: list[Bench]) -> Path:  # fmt: skip
+             benches: list[Bench], extra: Mapping[str, object] | None = None) -> Path:  # fmt: skip
     """A run folder with its manifest written, and ``latest`` pointing at it."""
     selection = {"models": request.models, "workers": request.workers,
                  "workloads": [w.name for w in request.workloads]}  # fmt: skip
@@ -119,7 +125,7 @@ def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
                   "description": w.description} for w in request.workloads]  # fmt: skip
     name = getattr(args, "into", None) or ""
     manifest = store.make_manifest(name, impls, request.profile.name, selection, described,
-                                   [b.cell for b in benches])  # fmt: skip
+                                   [b.cell for b in benches], extra)  # fmt: skip
     if name:
         run_dir = store.join_run_dir(args.reports, name, manifest)
     else:
@@ -148,6 +154,10 @@ def report_run(run_dir: Path) -> None:
 
     write_report(build_report(load_run(run_dir)), run_dir)
     _say(f"report: {run_dir / 'index.html'}")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")  # a GitHub Actions job's summary page
+    if summary:
+        with Path(summary).open("a") as out:
+            out.write((run_dir / "summary.md").read_text() + "\n")
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
@@ -156,10 +166,19 @@ def cmd_measure(args: argparse.Namespace) -> int:
     if args.list:
         print(format_listing(request.workloads), end="")
         return 0
+    if getattr(args, "plan", False):
+        return nightly.print_plan(
+            args, request.profile, plan_with(request, gather_impls(args, dry=True))
+        )
+    sharding = _sharding(args, request)  # a wrong K/N is refused before anything is built
     impls, pythons = prepare_pythons(gather_impls(args), getattr(args, "python", None))
-    benches = planning.plan(impls, request.workloads, request.models, request.workers,
-                            request.sparse)  # fmt: skip
-    run_dir = open_run(args, request, impls, benches)
+    benches = plan_with(request, impls)
+    extra = None
+    if sharding is not None:
+        index, total, owner = sharding
+        extra = {"shard": nightly.shard_record(args, index, total, owner, benches)}
+        benches = [b for b in benches if owner[b.workload.name] == index]
+    run_dir = open_run(args, request, impls, benches, extra)
     outcomes = measure(run_dir, benches, pythons, request.profile)
     report_run(run_dir)
     failed = sum(o.status in FAILED for o in outcomes)
@@ -167,6 +186,50 @@ def cmd_measure(args: argparse.Namespace) -> int:
         _say(f"{failed} of {len(outcomes)} benchmarks failed; the report says which and why")
         return 1
     return 0
+
+
+def plan_with(request: Request, impls: list[Impl]) -> list[Bench]:
+    return planning.plan(impls, request.workloads, request.models, request.workers,
+                         request.sparse)  # fmt: skip
+
+
+def _sharding(args: argparse.Namespace, request: Request) -> tuple[int, int, dict[str, int]] | None:
+    """(K, N, workload -> shard) for --shard K/N; the assignment depends on the selection only."""
+    if not getattr(args, "shard", None):
+        return None
+    index, total = shards.parse_shard(args.shard)
+    counting = [Impl(id="-", family="cpython", python=None)]  # every impl plans the same cells
+    return index, total, shards.assign(plan_with(request, counting), total)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Join shard folders into one run folder and report it."""
+    from harness.merge import merge
+
+    merged = merge(args.shards, args.into)
+    report_run(merged)
+    manifest = store.load_manifest(merged)
+    for shard in manifest["shards"]:
+        if shard["status"] != "merged":
+            _say(f"shard {shard['index']}/{shard['of']} {shard['status']}: {shard['reason']}")
+    for refused in manifest["refused"]:
+        _say(refused)
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Write a run's report into the site folder, replacing what was there."""
+    from harness.report.site import publish
+    from harness.results import resolve_run
+
+    site = publish(resolve_run(store.REPORTS_DIR, str(args.run)), args.into)
+    _say(f"site: {site / 'index.html'}")
+    return 0
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    """The nightly workflow's steps, on this machine, one shard after another."""
+    return nightly.run_nightly(args.shards, args.selection, args.reports, main)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -211,6 +274,9 @@ def _say(message: str) -> None:
 COMMANDS = {
     "compare": cmd_measure,
     "run": cmd_measure,
+    "merge": cmd_merge,
+    "publish": cmd_publish,
+    "nightly": cmd_nightly,
     "report": cmd_report,
     "list": cmd_list,
     "impls": cmd_impls,
@@ -219,9 +285,10 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from harness.merge import MergeError
     from harness.results import ResultsError
 
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except (
@@ -231,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ResultsError,
         catalog.UnknownImplError,
         store.StoreError,
+        shards.ShardError,
+        MergeError,
     ) as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ one line before anything runs; the commands raise ``UsageError`` for the rest.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from harness import store
@@ -105,7 +106,51 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="a Python-X.Y.Z.tar.xz or source folder to build from",
     )
+    group.add_argument(
+        "--profile",
+        choices=sorted(planning.PROFILES),
+        default=None,
+        help="the effort: quick (as --quick) or full (the default)",
+    )
     group.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
+
+
+def _add_sharding(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("many machines (a nightly; see README)")
+    group.add_argument(
+        "--shard", default=None, metavar="K/N",
+        help="measure only the K-th of N parts of the selection (whole workloads each)",
+    )  # fmt: skip
+    group.add_argument(
+        "--plan", action="store_true",
+        help="print the shards and their estimated times, then exit (measures nothing)",
+    )  # fmt: skip
+    group.add_argument("--shards", type=_count, default=1, metavar="N",
+                       help="with --plan: how many shards (default 1)")  # fmt: skip
+    group.add_argument("--json", action="store_true", help="with --plan: as JSON")
+    group.add_argument(
+        "--costs", type=Path, default=None, metavar="RUN",
+        help="with --plan: a finished run whose benchmark times estimate the shards' "
+        "(default: the newest run in reports/, else measured defaults)",
+    )  # fmt: skip
+    group.add_argument("--job-limit", type=_count, default=350, metavar="MINUTES",
+                       help="with --plan: a CI job's time limit (default 350)")  # fmt: skip
+    group.add_argument(
+        "--into", default=None, metavar="NAME",
+        help="write into reports/NAME (a shard's fixed folder, or one shared by tox envs)",
+    )  # fmt: skip
+    group.add_argument("--attempt", type=_count, default=None, help=argparse.SUPPRESS)
+    group.add_argument("--batch", default=None, help=argparse.SUPPRESS)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
 
 
 def _add_sources(parser: argparse.ArgumentParser) -> None:
@@ -139,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_selection(compare)
     _add_sources(compare)
+    _add_sharding(compare)
     bench = sub.add_parser("run", help="measure some implementations and report")
     bench.add_argument(
         "--impl",
@@ -168,6 +214,23 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild a report from stored results")
     report.add_argument("run", nargs="?", default="latest", help="run folder (default: latest)")
     report.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
+    merge = sub.add_parser("merge", help="join shard runs into one run folder, and report it")
+    merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR",
+                       help="the folders that compare --shard K/N wrote")  # fmt: skip
+    merge.add_argument("--into", type=Path, required=True, metavar="DIR",
+                       help="the new run folder")  # fmt: skip
+    publish = sub.add_parser("publish", help="write a run's report as the site to publish")
+    publish.add_argument("run", type=Path, help="a run folder (merged or not)")
+    publish.add_argument("--into", type=Path, required=True, metavar="SITE",
+                         help="the site's folder (replaced)")  # fmt: skip
+    nightly = sub.add_parser(
+        "nightly",
+        help="what the nightly workflow does, here: plan, shards, merge, publish",
+        description="Every other flag is compare's, e.g. nightly --shards 3 --quick.",
+    )
+    nightly.add_argument("--shards", type=_count, default=2, metavar="N",
+                         help="how many shards, measured in turn (default 2)")  # fmt: skip
+    nightly.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
     sub.add_parser("list", help="list the workloads")
     cpus = sub.add_parser(
         "cpus", help="sample every CPU's speed for a while: can this machine scale steadily?"
@@ -184,3 +247,13 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line; ``nightly`` keeps the flags it doesn't know for compare."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "nightly":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.selection = extra
+    return args

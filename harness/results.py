@@ -22,8 +22,9 @@ from harness import store
 from harness.run.protocol import METADATA_VERSION
 
 CELL = ["impl", "workload", "model", "workers"]
+# ``machine``: which shard's machine measured the cell (``K/N``); "" in an unsharded run.
 CELL_COLUMNS = [*CELL, "category", "status", "detail", "gil_enabled", "oversubscribed",
-                "cpu_count"]  # fmt: skip
+                "cpu_count", "machine"]  # fmt: skip
 VALUE_COLUMNS = [
     "impl", "workload", "model", "workers", "gil_enabled", "process", "value", "seconds",
     "cpu_count", "cpus", "affinity", "oversubscribed", "checksum", "start_method", "kind",
@@ -59,6 +60,8 @@ class Run:
     paired: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PAIRED_COLUMNS))
     # CPU -> iterations per second, one mapping per sample
     cpu_speed: tuple[dict[str, float], ...] = ()
+    # the machine that took each sample (a merged run's shard, ``K/N``); "" when one did
+    cpu_machines: tuple[str, ...] = ()
 
 
 def resolve_run(reports: Path, name: str = "latest") -> Path:
@@ -138,19 +141,22 @@ def load_paired(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
 
 
-def load_cpu_speed(run_dir: Path) -> tuple[dict[str, float], ...]:
-    """The CPU speed samples taken during the run (cpuspeed.Sampler), oldest first."""
+def load_cpu_speed(run_dir: Path) -> tuple[tuple[dict[str, float], ...], tuple[str, ...]]:
+    """The CPU speed samples taken during the run (cpuspeed.Sampler), oldest first, and the
+    machine (shard) that took each one."""
     path = store.cpu_speed_path(run_dir)
     remedy = "delete that line and run the report again"
     samples: list[dict[str, float]] = []
+    machines: list[str] = []
     for number, record in _lines(path, "a CPU speed sample", remedy):
         try:
             samples.append({str(cpu): float(rate) for cpu, rate in record["rates"].items()})
+            machines.append(str(record.get("machine", "")))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ResultsError(
                 f"{path}:{number} is not a CPU speed sample ({exc!r}); {remedy}"
             ) from exc
-    return tuple(samples)
+    return tuple(samples), tuple(machines)
 
 
 def _spread(busy: list[float]) -> float:
@@ -237,11 +243,27 @@ def plan_cells(
                          "category": categories.get(cell[1], ""), "status": found,
                          "detail": detail})  # fmt: skip
     table = pd.DataFrame(rows, columns=CELL_COLUMNS[:7])
+    machines = _machines(manifest)
+    table["machine"] = [machines.get(w.split(":", 1)[0], "") for w in table["workload"]]
+    counts = {label: int(m.get("cpu_count", 1)) for label, m in _shard_machines(manifest).items()}
     cpu_count = int(manifest["machine"].get("cpu_count", 1))
     table["gil_enabled"] = table["impl"].map(lambda i: impls.get(i, {}).get("expect_gil"))
-    table["oversubscribed"] = table["workers"] > cpu_count
-    table["cpu_count"] = cpu_count
+    table["cpu_count"] = [counts.get(label, cpu_count) for label in table["machine"]]
+    table["oversubscribed"] = table["workers"] > table["cpu_count"]
     return table[CELL_COLUMNS]
+
+
+def _machines(manifest: dict[str, Any]) -> dict[str, str]:
+    """Workload -> the shard (``K/N``) that measured it, in a merged run; {} otherwise."""
+    return {
+        str(workload): f"{shard['index']}/{shard['of']}"
+        for shard in manifest.get("shards", [])
+        for workload in shard["workloads"]
+    }
+
+
+def _shard_machines(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"{s['index']}/{s['of']}": s.get("machine") or {} for s in manifest.get("shards", [])}
 
 
 def assemble_run(
@@ -251,18 +273,20 @@ def assemble_run(
     values: pd.DataFrame,
     paired: pd.DataFrame | None = None,
     cpu_speed: tuple[dict[str, float], ...] = (),
+    cpu_machines: tuple[str, ...] = (),
 ) -> Run:
     """A Run from its parts, with the planned cells worked out from them."""
     paired = pd.DataFrame(columns=PAIRED_COLUMNS) if paired is None else paired
     cells = plan_cells(manifest, outcomes, values)
-    return Run(directory, manifest, cells, outcomes, values, paired, cpu_speed)
+    machines = cpu_machines or ("",) * len(cpu_speed)
+    return Run(directory, manifest, cells, outcomes, values, paired, cpu_speed, machines)
 
 
 def load_run(run_dir: Path) -> Run:
     """Read a whole run: manifest, planned cells, outcomes, values, paired units, CPU speed."""
     manifest = store.load_manifest(run_dir)
     return assemble_run(run_dir, manifest, load_outcomes(run_dir), load_values(run_dir),
-                        load_paired(run_dir), load_cpu_speed(run_dir))  # fmt: skip
+                        load_paired(run_dir), *load_cpu_speed(run_dir))  # fmt: skip
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -137,8 +137,21 @@ def machine_info() -> dict[str, object]:
         "os": _first_field(Path("/etc/os-release"), "PRETTY_NAME", "=") or platform.system(),
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "kernel": platform.release(),
         "host_python": sys.version.split()[0],
+        "host": platform.node(),
+        "runner": runner_info(),
     }
+
+
+def runner_info(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """On a GitHub Actions runner: its name, OS, architecture and image; else nothing."""
+    env = os.environ if environ is None else environ
+    if env.get("GITHUB_ACTIONS") != "true":
+        return {}
+    keys = {"name": "RUNNER_NAME", "os": "RUNNER_OS", "arch": "RUNNER_ARCH",
+            "image": "ImageOS", "image_version": "ImageVersion"}  # fmt: skip
+    return {field: env[name] for field, name in keys.items() if env.get(name)}
 
 
 def _first_field(path: Path, key: str, separator: str) -> str:
@@ -182,9 +195,15 @@ def make_manifest(
     selection: Mapping[str, object],
     workloads: Sequence[Mapping[str, object]],
     cells: Iterable[Cell],
+    extra: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
-    """A format-2 manifest: what was asked, on which machine, and every cell planned."""
+    """A format-2 manifest: what was asked, on which machine, and every cell planned.
+
+    ``extra``: a shard's ``shard`` record (compare --shard K/N): its place among the
+    shards, attempt, the assignment of workloads to shards and the whole plan.
+    """
     return {
+        **(extra or {}),
         "format": FORMAT,
         "version": VERSION,
         "run": name,

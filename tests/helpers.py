@@ -150,3 +150,42 @@ def make_hostile_run(run_dir: Path) -> Path:
         text = path.read_text().replace("nbody", HOSTILE_WORKLOAD)
         path.write_text(text.replace('"cpu"', json.dumps(HOSTILE_CATEGORY)))
     return run_dir
+
+
+def split_run(run_dir: Path, shards: int, into: Path, batch: str = "b1") -> list[Path]:
+    """A finished run cut into the shard folders ``compare --shard K/N`` would have written.
+
+    The workloads go to shards as harness.run.shards assigns them; each shard keeps its
+    workloads' raw values, paired units and outcomes, and the run's CPU speed samples.
+    """
+    import pyperf
+
+    from harness.run.shards import assign_workloads
+
+    manifest = json.loads(store.manifest_path(run_dir).read_text())
+    counts: dict[str, int] = {}
+    for cell in manifest["plan"]:
+        counts[cell[1]] = counts.get(cell[1], 0) + 1
+    owner = assign_workloads(counts, shards)
+    made = []
+    for index in range(1, shards + 1):
+        mine = {w for w, k in owner.items() if k == index}
+        folder = into / f"shard-{index}-of-{shards}"
+        (folder / "raw").mkdir(parents=True)
+        record = {"index": index, "of": shards, "attempt": 1, "batch": batch,
+                  "assignment": owner, "plan": manifest["plan"]}  # fmt: skip
+        own = [c for c in manifest["plan"] if c[1] in mine]
+        store.write_manifest(folder, {**manifest, "plan": own, "shard": record})
+        for path in store.raw_files(run_dir):
+            kept = [b for b in pyperf.BenchmarkSuite.load(str(path))
+                    if b.get_metadata()["gilbench_workload"].split(":")[0] in mine]  # fmt: skip
+            if kept:
+                pyperf.BenchmarkSuite(kept).dump(str(folder / "raw" / path.name))
+        for path in [*store.paired_files(run_dir), store.outcomes_path(run_dir)]:
+            lines = [line for line in path.read_text().splitlines()
+                     if json.loads(line)["workload"].split(":")[0] in mine]  # fmt: skip
+            target = folder / path.relative_to(run_dir)
+            target.write_text("".join(line + "\n" for line in lines))
+        shutil.copyfile(store.cpu_speed_path(run_dir), store.cpu_speed_path(folder))
+        made.append(folder)
+    return made

@@ -132,6 +132,35 @@ def test_other_pages_load_offline_without_errors(
     seen.page.close()
 
 
+@pytest.fixture(scope="module")
+def merged_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The frozen quick run cut into 3 shards, merged without shard 2, and published."""
+    from harness.merge import merge
+    from harness.report.site import publish
+    from tests.helpers import QUICK, split_run
+
+    root = tmp_path_factory.mktemp("merged-site")
+    shards = split_run(QUICK, 3, root / "shards")
+    merged = merge([shards[0], shards[2]], root / "merged")
+    return publish(merged, root / "site")
+
+
+@pytest.mark.parametrize("page_name", ["index.html", "results.html", "impls.html"])
+def test_a_published_merged_site_loads_offline_and_shows_its_machines(
+    browser: Browser, merged_site: Path, page_name: str
+) -> None:
+    """The site of a merged nightly: no error, nothing remote, a missing shard said plainly."""
+    seen = visit(browser, merged_site / page_name)
+    assert seen.errors == []
+    assert seen.remote == []
+    text = seen.page.inner_text("body")
+    assert "shard 2/3" in text
+    if page_name == "impls.html":
+        rows = seen.page.locator("#shards-table tr").count()
+        assert rows == 4  # a header and one row per shard, the missing one included
+    seen.page.close()
+
+
 @pytest.mark.parametrize("page_name", ["index.html", "results.html"])
 def test_hostile_names_show_as_text_and_run_nothing(
     browser: Browser, hostile_report: Path, page_name: str

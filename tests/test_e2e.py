@@ -200,3 +200,65 @@ def test_every_speedup_in_the_findings_is_the_tables_figure(quick_run: Path) -> 
             assert f"{speedup:.2f}" == figure, (impl, workload)
             checked += 1
     print(f"{checked} scaling figures checked against summary.csv")
+
+
+# A small selection for the nightly: two workloads, so two shards of one workload each.
+NIGHTLY = ["--quick", "--workload", "io_sleep,hash_sha256", "--model", "serial,threads",
+           "--sparse"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def nightly_run(
+    cpython_builds: tuple[cpython.CPythonBuild, cpython.CPythonBuild],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """`python -m harness nightly --shards 2` for real: plan, two shards in turn, merge, publish."""
+    reports = tmp_path_factory.mktemp("nightly-reports")
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "nightly", "--shards", "2", *NIGHTLY,
+         "--reports", str(reports)],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=3600,
+    )  # fmt: skip
+    print(done.stdout, done.stderr[-3000:], file=sys.stderr)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return reports
+
+
+def test_the_nightly_merges_exactly_the_unsharded_plans_cells(nightly_run: Path) -> None:
+    """The merged summary.csv has one row per planned cell, with the statuses a run gives."""
+    (merged,) = nightly_run.glob("nightly/*/merged")
+    summary = _summary(merged)
+    manifest = json.loads((merged / "run.json").read_text())
+    ids = [i["id"] for i in manifest["impls"]]
+    expected = {(i, w, m, n) for i in ids for w in ("io_sleep", "hash_sha256")
+                for m, n in (("serial", 1), ("threads", 2))}  # fmt: skip
+    keys = summary[["impl", "workload", "model", "workers"]]
+    cells = set(keys.itertuples(index=False, name=None))
+    assert cells == expected and len(summary) == len(expected)
+    absent = {i["id"] for i in manifest["impls"] if i["unavailable"]}
+    for impl_id, status in zip(summary["impl"], summary["status"], strict=True):
+        assert status == ("unavailable" if impl_id in absent else "ok"), impl_id
+    assert sorted(set(summary["machine"])) == ["1/2", "2/2"]
+    assert (nightly_run / "site" / "index.html").is_file()
+    assert (nightly_run / "site" / "raw" / "3.14.json").is_file()
+
+
+def test_a_shard_deleted_before_the_merge_publishes_with_its_cells_missing(
+    nightly_run: Path, tmp_path: Path
+) -> None:
+    """Merging without shard 2's folder still publishes; that shard's cells read missing."""
+    (folder,) = nightly_run.glob("nightly/*")
+    survivor = folder / "shard-1-of-2"
+    merged, site = tmp_path / "merged", tmp_path / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "merge", str(survivor), "--into", str(merged)],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "shard 2/2 missing: shard 2/2 did not arrive" in done.stderr
+    subprocess.run([sys.executable, "-m", "harness", "publish", str(merged), "--into", str(site)],
+                   cwd=ROOT, check=True, timeout=600)  # fmt: skip
+    summary = _summary(merged)
+    lost = summary[(summary["machine"] == "2/2") & (summary["status"] != "unavailable")]
+    assert len(lost) and set(lost["status"]) == {"missing"}
+    assert "did not arrive" in (site / "index.html").read_text()

@@ -40,7 +40,7 @@ SUMMARY_COLUMNS = [
     "status", "detail", "n", "median_s", "ci_low_s", "ci_high_s", "throughput", "baseline_s",
     "paired", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_note", "efficiency",
     "worker_spread", "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "spread",
-    "flag", "cpu_count", "checksum", "updates", "lost_updates",
+    "flag", "cpu_count", "checksum", "updates", "lost_updates", "machine",
 ]  # fmt: skip
 # A 95% interval wider than this share of its median (+-12.5%) can't tell apart the
 # effects the report exists to find: the free-threaded build's 5-15% single-thread cost,
@@ -137,7 +137,9 @@ def _measured(run: Run, samples: Mapping[SampleKey, np.ndarray]) -> pd.DataFrame
     ).reset_index()
 
 
-def _speedup_terms(cells: list[Cell], samples: Samples) -> dict[Cell, Terms]:
+def _speedup_terms(
+    cells: list[Cell], samples: Samples, machine: Mapping[Cell, str]
+) -> dict[Cell, Terms]:
     """Paired: the median of per-value speedups. Else W x serial/1's median / the cell's."""
     terms: dict[Cell, Terms] = {}
     for cell in cells:
@@ -147,7 +149,7 @@ def _speedup_terms(cells: list[Cell], samples: Samples) -> dict[Cell, Terms]:
             terms[cell] = Terms()  # the baseline itself: 1, by definition
         elif ratios(cell) in samples:
             terms[cell] = Terms.of([(ratios(cell), 1.0)])
-        elif seconds(base) in samples:
+        elif seconds(base) in samples and machine.get(base) == machine[cell]:
             terms[cell] = ratio(base, cell, scale=workers)
     return terms
 
@@ -173,12 +175,17 @@ def summarize(run: Run) -> Cells:
     flags = {c: f for c, f, good in zip(_keys(table), table["flag"], ok, strict=True) if good}
     roles = find_roles(run.manifest)
     reference = roles.reference
+    # Never a ratio between two machines' cells (a merged run's shards hold whole
+    # workloads, so this holds by construction; here it is checked).
+    machine = dict(zip(_keys(table), table["machine"], strict=True))
     vs_ref = {
-        cell: ratio((reference, *cell[1:]), cell)
+        cell: ratio(ref, cell)
         for cell in flags
-        if reference is not None and cell[0] != reference and (reference, *cell[1:]) in flags
-    }
-    cells = Cells(table, samples, _speedup_terms(list(flags), samples), vs_ref, roles, flags)
+        if reference is not None and cell[0] != reference
+        and (ref := (reference, *cell[1:])) in flags and machine[ref] == machine[cell]
+    }  # fmt: skip
+    speedup = _speedup_terms(list(flags), samples, machine)
+    cells = Cells(table, samples, speedup, vs_ref, roles, flags)
     _add_estimates(cells)
     _add_worker_spreads(table, run.paired)
     return replace(cells, table=table[SUMMARY_COLUMNS].reset_index(drop=True))

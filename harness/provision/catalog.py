@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.provision import cpython, discover, impls
+from harness.provision.sources import pinned_versions
 
 FAMILIES = ("cpython", "pypy", "jython", "ironpython", "graalpy")
 CPYTHON_ID = re.compile(r"^\d+\.\d+t?(\+gil)?$")
@@ -55,8 +57,14 @@ def gather(
     sources: Sources,
     say: Callable[[str], None],
     extra: Sequence[str] = (),
+    dry: bool = False,
 ) -> list[impls.Impl]:
-    """Rows for ``wanted`` ids (None: every known implementation), plus ``extra`` CPythons."""
+    """Rows for ``wanted`` ids (None: every known implementation), plus ``extra`` CPythons.
+
+    ``dry`` (planning a nightly): build and install nothing. CPython is the cached pair,
+    else rows of the version that would be built; PyPy and Jython that apt could install
+    count as available. Such rows have no interpreter: they are for counting cells.
+    """
     series = impls.series_of(sources.cpython) if sources.cpython else impls.DEFAULT_SERIES
     names = [normalize_id(n) for n in wanted] if wanted is not None else []
     families = {family_of(n, series) for n in [*names, *extra]}
@@ -64,15 +72,16 @@ def gather(
         families |= set(FAMILIES)
     rows: list[impls.Impl] = []
     if "cpython" in families:
-        rows += _cpython(sources, series, say)
-    install = sources.install or os.geteuid() == 0
+        rows += _planned_cpython(sources, series) if dry else _cpython(sources, series, say)
+    install = (sources.install or os.geteuid() == 0) and not dry
     probes: dict[str, Callable[[], impls.Impl]] = {
         "pypy": lambda: discover.probe_pypy(install, say),
         "jython": lambda: discover.probe_jython(sources.jython_jar, install, say),
         "ironpython": discover.probe_ironpython,
         "graalpy": discover.probe_graalpy,
     }
-    rows += [probe() for family, probe in probes.items() if family in families]
+    found = [probe() for family, probe in probes.items() if family in families]
+    rows += [_installable(row) if dry else row for row in found]
     others = [n for n in [*names, *extra] if family_of(n, series) == "other-cpython"]
     rows += [discover.probe_other_cpython(n) for n in dict.fromkeys(others)]
     if wanted is not None:
@@ -85,6 +94,23 @@ def _matches(impl_id: str, name: str) -> bool:
     if CPYTHON_ID.match(name):
         return impl_id == name
     return impl_id == name or impl_id.startswith(name)
+
+
+def _planned_cpython(sources: Sources, series: str) -> list[impls.Impl]:
+    """The cached builds' rows, else placeholders for the builds a measure job would make."""
+    built = cpython.find_builds(sources.cpython)
+    if built is not None:
+        return impls.cpython_impls(*built)
+    version = sources.cpython or pinned_versions()[0]
+    return [impls.Impl(id=i, family="cpython", python=None, provenance={"version": version})
+            for i in impls.cpython_ids(impls.series_of(version))]  # fmt: skip
+
+
+def _installable(row: impls.Impl) -> impls.Impl:
+    """A missing PyPy or Jython that apt could install counts as there, for a plan."""
+    if row.available or row.family not in ("pypy", "jython") or not shutil.which("apt-get"):
+        return row
+    return replace(row, unavailable="", provenance={"version": "to be installed with apt"})
 
 
 def _cpython(sources: Sources, series: str, say: Callable[[str], None]) -> list[impls.Impl]:

@@ -18,6 +18,7 @@ TEST_PACKAGES = (
     "pypy3-dev",  # psutil (a pyperf dependency) compiles on PyPy only with these headers
     "pypy3-venv",
     "jython",  # Jython 2.7 rows: no GIL, run by gilbench's own pyperf-schema runner
+    "shellcheck",  # actionlint checks the workflow's run: scripts with it
 )
 
 
@@ -51,11 +52,17 @@ def ensure_packages(
     allowed = (os.geteuid() == 0) if allow is None else allow
     if not allowed or shutil.which("apt-get") is None:
         raise SystemPackagesError(f"missing system packages {missing!r}; run: sudo {command}")
+    # Not root but allowed (--install-system-packages, a CI runner): through sudo, which
+    # must not ask for a password (-n); GitHub's runners allow it.
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n", "--preserve-env=DEBIAN_FRONTEND"]
+    if sudo and shutil.which("sudo") is None:
+        raise SystemPackagesError(f"missing system packages {missing!r}; run as root: {command}")
     say(f"installing {' '.join(missing)} with apt-get")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     # A fresh machine has no package lists yet: update once, then install.
     for step in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *missing]):
-        done = subprocess.run(step, env=env, capture_output=True, text=True, check=False)
+        done = subprocess.run([*sudo, *step], env=env, capture_output=True, text=True,
+                              check=False)  # fmt: skip
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise SystemPackagesError(f"'{' '.join(step)}' failed ({last}); run: sudo {command}")

@@ -30,7 +30,8 @@ class Report:
     cells: Cells  # the results table (cells.table) and the terms behind its figures
     comparison: Comparison
     findings: list[Finding]
-    speed: Steadiness  # how steady the CPUs were while the run measured
+    # how steady each machine's CPUs were while it measured: (shard ``K/N`` or "", speed)
+    speeds: tuple[tuple[str, Steadiness], ...]
     colours: dict[str, str]  # one colour per implementation, on every page and chart
     values: pd.DataFrame  # every measured value, for values.parquet
     raw: tuple[Path, ...]  # the run's pyperf files, linked and offered for download
@@ -51,8 +52,16 @@ def build_report(run: Run) -> Report:
         cells=cells,
         comparison=comparison,
         findings=format_findings(comparison),
-        speed=steadiness(run.cpu_speed),
+        speeds=_speeds(run),
         colours=impl_colours(ids),
         values=run.values,
         raw=tuple(store.raw_files(run.directory)),
     )
+
+
+def _speeds(run: Run) -> tuple[tuple[str, Steadiness], ...]:
+    """Each machine's steadiness, from its own samples only: one machine's fastest rate
+    says nothing about another's."""
+    samples = list(zip(run.cpu_machines, run.cpu_speed, strict=True))
+    machines = sorted({m for m, _ in samples}) or [""]
+    return tuple((m, steadiness(s for label, s in samples if label == m)) for m in machines)

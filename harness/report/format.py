@@ -70,3 +70,19 @@ def format_interval(row: Mapping[str, Any]) -> str:
 def format_verdict(row: Mapping[str, Any], above: str, below: str) -> str:
     """What a comparison row supports: ``above``/``below`` 1, level, or too noisy."""
     return verdict(row_estimate(row), bool(row.get("noisy")), above, below)
+
+
+def format_shards(manifest: Mapping[str, Any]) -> str:
+    """How a merged run came together: its shards, those missing, attempts replaced."""
+    shards = manifest.get("shards") or []
+    if not shards:
+        return ""
+    parts = [f"Merged from {format_count(len(shards), 'shard')}, one machine each"]
+    for shard in shards:
+        name = f"shard {shard['index']}/{shard['of']}"
+        if shard["status"] != "merged":
+            parts.append(f"{name} {shard['status']}: {shard['reason']}")
+        if shard.get("superseded_attempts"):
+            older = ", ".join(str(a) for a in shard["superseded_attempts"])
+            parts.append(f"{name}: attempt {shard['attempt']} taken, attempt {older} ignored")
+    return "; ".join(parts) + "."

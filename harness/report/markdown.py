@@ -22,6 +22,7 @@ from harness.report.format import (
     format_category,
     format_count,
     format_seconds,
+    format_shards,
     format_times,
     holds_one,
 )
@@ -136,8 +137,12 @@ def format_markdown(report: Report) -> str:
         f"Ratios are against {format_md(ref)}; intervals are 95%; "
         "⚠ marks a spread too wide to support a conclusion.\n",
     ]
-    if report.speed.samples:
-        parts += [("" if report.speed.steady else "⚠ ") + format_md(report.speed.sentence()) + "\n"]
+    if manifest.get("shards"):
+        parts += [format_md(format_shards(manifest)) + "\n"]
+    for label, speed in report.speeds:
+        if speed.samples:
+            head = ("" if speed.steady else "⚠ ") + (f"Shard {label}: " if label else "")
+            parts += [head + format_md(speed.sentence()) + "\n"]
     parts += [
         "## Findings\n",
         "\n".join(f"- {format_md(f.text)}" for f in stated)

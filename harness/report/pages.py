@@ -22,6 +22,7 @@ from harness.report.format import (
     format_count,
     format_range,
     format_seconds,
+    format_shards,
     format_times,
     format_verdict,
 )
@@ -66,7 +67,8 @@ def render_pages(report: Report) -> dict[str, str]:
     common = {
         "run": manifest, "machine": manifest["machine"], "colours": report.colours,
         "reference": comparison.roles.reference, "roles": comparison.roles,
-        "workers": comparison.workers, "speed": report.speed,
+        "workers": comparison.workers, "speeds": report.speeds,
+        "shards_sentence": format_shards(manifest),
     }  # fmt: skip
     context: dict[str, dict[str, Any]] = {
         "index.html": {

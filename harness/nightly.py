@@ -1,0 +1,149 @@
+"""The nightly: plan the shards, measure each on a machine of its own, merge, publish.
+
+The steps are command lines of ``python -m harness``, written once here. The GitHub
+workflow (.github/workflows/nightly.yml) runs each as a nox session on its own runner;
+``nightly`` runs the very same command lines here, one shard after another, and
+tests/test_workflow.py holds the workflow's ``run:`` steps to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness import store
+from harness.provision import cpython, sources
+from harness.provision.impls import Impl
+from harness.run import shards
+from harness.run.plan import Bench, Profile
+from harness.run.progress import format_duration
+
+# The nox session each step runs in, by step.
+SESSIONS = {"plan": "compare", "measure": "compare", "merge": "merge", "publish": "publish"}
+SITE = "site"  # reports/site: where the nightly publishes
+
+
+def plan_args(count: str, selection: Sequence[str]) -> list[str]:
+    """The plan job's compare arguments: the shards as JSON (and GITHUB_OUTPUT on CI)."""
+    return ["--plan", "--shards", count, "--json", *selection]
+
+
+def measure_args(shard: str, name: str, selection: Sequence[str]) -> list[str]:
+    """A measure job's compare arguments: one shard into reports/NAME."""
+    return ["--shard", shard, "--into", name, "--install-system-packages", *selection]
+
+
+def merge_args(folders: Sequence[str], into: str) -> list[str]:
+    return [*folders, "--into", into]
+
+
+def publish_args(run: str, site: str) -> list[str]:
+    return [run, "--into", site]
+
+
+def shard_record(args: argparse.Namespace, index: int, total: int, owner: Mapping[str, int],
+                 benches: Sequence[Bench]) -> dict[str, Any]:  # fmt: skip
+    """What a shard's manifest says of it: enough for the merge to do without the others."""
+    attempt = args.attempt or int(os.environ.get("GITHUB_RUN_ATTEMPT") or 1)
+    batch = args.batch if args.batch is not None else os.environ.get("GITHUB_RUN_ID", "")
+    return {"index": index, "of": total, "attempt": attempt, "batch": batch,
+            "assignment": dict(owner), "plan": [list(b.cell) for b in benches]}  # fmt: skip
+
+
+def cache_key(impls: Sequence[Impl]) -> str:
+    """What the CPython builds' cache is keyed on: version and configure flags."""
+    versions = sorted({str(i.provenance.get("version")) for i in impls if i.family == "cpython"})
+    version = versions[0] if versions else sources.pinned_versions()[0]
+    return f"cpython-{version}-{cpython.flag_key(cpython.CONFIGURE_FLAGS)}"
+
+
+def print_plan(args: argparse.Namespace, profile: Profile, benches: list[Bench]) -> int:
+    """``compare --plan``: the shards and their estimated times; measures nothing."""
+    workloads = {b.workload.name for b in benches}
+    count = min(args.shards, len(workloads))
+    costs = shards.load_costs(args.costs or _latest(args.reports))
+    plan = shards.plan_shards(benches, count, profile, costs, args.job_limit * 60.0)
+    if count < args.shards:
+        plan["note"] = " ".join(filter(None, [
+            f"asked for {args.shards} shards; the selection has {len(workloads)} workloads, "
+            f"and a shard holds whole ones, so {count}.", str(plan["note"])]))  # fmt: skip
+    impls = list({b.impl.id: b.impl for b in benches if b.impl.available}.values())
+    plan["impls"] = [i.id for i in impls]
+    plan["cpython_key"] = cache_key(impls)
+    output = os.environ.get("GITHUB_OUTPUT")  # a GitHub Actions step's outputs
+    if output:
+        with Path(output).open("a") as out:
+            out.write(f"matrix={json.dumps(plan['shards'])}\n")
+            out.write(f"cpython_key={plan['cpython_key']}\n")
+    print(json.dumps(plan, indent=2) if args.json else format_plan(plan))
+    return 0
+
+
+def format_plan(plan: Mapping[str, Any]) -> str:
+    """The plan as a table a person reads."""
+    lines = [f"{plan['cells']} cells, profile {plan['profile']} ({plan['passes']} passes); "
+             f"costs: {plan['costs']}"]  # fmt: skip
+    for row in plan["shards"]:
+        mark = "  over the job limit" if row["over_limit"] else ""
+        lines.append(f"  shard {row['shard']:>5}: {row['cells']:>4} cells, about "
+                     f"{row['estimate_s'] / 60:5.1f} min (+ setup): "
+                     f"{', '.join(row['workloads'])}{mark}")  # fmt: skip
+    if plan["note"]:
+        lines.append(str(plan["note"]))
+    return "\n".join(lines)
+
+
+def _latest(reports: Path) -> Path | None:
+    latest = reports / "latest"
+    return latest.resolve() if store.manifest_path(latest).is_file() else None
+
+
+def run_nightly(count: int, selection: Sequence[str], reports: Path,
+                main: Callable[[Sequence[str] | None], int]) -> int:  # fmt: skip
+    """Plan, measure every shard here one after another, merge, publish into reports/site."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = f"nightly/{stamp}"
+    hidden = ["--reports", str(reports)]  # where the tests put their runs; the default on CI
+    timings: list[tuple[str, float]] = []
+
+    def step(name: str, argv: list[str]) -> tuple[int, str]:
+        started, captured = time.monotonic(), io.StringIO()
+        with contextlib.redirect_stdout(captured):
+            code = main(argv)
+        timings.append((name, time.monotonic() - started))
+        return code, captured.getvalue()
+
+    code, text = step("plan", ["compare", *plan_args(str(count), selection), *hidden])
+    if code != 0:
+        return code
+    plan = json.loads(text)
+    print(format_plan(plan))
+    made = []
+    for row in plan["shards"]:
+        name = f"{folder}/{row['name']}"
+        argv = ["compare", *measure_args(row["shard"], name, [*selection, "--batch", stamp])]
+        code, _ = step(f"shard {row['shard']}", [*argv, *hidden])
+        if code == 2:
+            return code
+        made.append(str(reports / name))
+    merged, site = str(reports / folder / "merged"), str(reports / SITE)
+    for name, argv in (("merge", ["merge", *merge_args(made, merged)]),
+                       ("publish", ["publish", *publish_args(merged, site)])):  # fmt: skip
+        code, _ = step(name, argv)
+        if code != 0:
+            return code
+    estimates = {f"shard {r['shard']}": r["estimate_s"] for r in plan["shards"]}
+    print("wall time of each step (and the plan's estimate, setup aside):")
+    for name, seconds in timings:
+        guess = f" (estimated {format_duration(estimates[name])})" if name in estimates else ""
+        print(f"  {name:>12}: {format_duration(seconds)}{guess}")
+    print(f"merged run: {merged}\nsite: {site}/index.html")
+    return 0
