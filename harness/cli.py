@@ -177,7 +177,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
     if sharding is not None:
         index, total, owner = sharding
         extra = {"shard": nightly.shard_record(args, index, total, owner, benches)}
-        benches = [b for b in benches if owner[b.workload.name] == index]
+        benches = shards.shard(benches, index, owner)
     run_dir = open_run(args, request, impls, benches, extra)
     outcomes = measure(run_dir, benches, pythons, request.profile)
     report_run(run_dir)

@@ -24,7 +24,6 @@ from harness.provision import cpython, sources
 from harness.provision.impls import Impl
 from harness.run import shards
 from harness.run.plan import Bench, Profile
-from harness.run.progress import format_duration
 
 # The nox session each step runs in, by step.
 SESSIONS = {"plan": "compare", "measure": "compare", "merge": "merge", "publish": "publish"}
@@ -109,6 +108,8 @@ def _latest(reports: Path) -> Path | None:
 def run_nightly(count: int, selection: Sequence[str], reports: Path,
                 main: Callable[[Sequence[str] | None], int]) -> int:  # fmt: skip
     """Plan, measure every shard here one after another, merge, publish into reports/site."""
+    from harness.run.progress import format_duration
+
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     folder = f"nightly/{stamp}"
     hidden = ["--reports", str(reports)]  # where the tests put their runs; the default on CI

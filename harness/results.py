@@ -228,13 +228,15 @@ def plan_cells(
         for i, w, m, n, s, d in last[[*CELL, "status", "detail"]].itertuples(index=False)
     }
     measured = set(values[CELL].drop_duplicates().itertuples(index=False, name=None))
+    subs: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}  # bm_x/serial/1 -> bm_x:a, bm_x:b
+    for c in sorted(c for c in measured if ":" in str(c[1])):
+        subs.setdefault((c[0], str(c[1]).split(":", 1)[0], *c[2:]), []).append(c)
     rows = []
     for impl, workload, model, workers in manifest["plan"]:
         cell = (str(impl), str(workload), str(model), int(workers))
         reason = str(impls.get(cell[0], {}).get("unavailable") or "")
         planned = ("unavailable", reason) if reason else status.get(cell, ("missing", NOT_REACHED))
-        parts = sorted(c for c in measured if c[0] == cell[0] and c[2:] == cell[2:]
-                       and c[1].startswith(cell[1] + ":"))  # fmt: skip
+        parts = subs.get(cell, [])
         for key in ([cell] if cell in measured or not parts else []) + parts:
             found, detail = planned
             if found == "ok" and key not in measured:

@@ -25,9 +25,6 @@ OK: Final[Status] = "ok"
 NEUTRAL: Final = frozenset[Status]({"unsupported", "unavailable"})
 # Something went wrong: listed under "Failures", and `compare` exits 1.
 FAILED: Final = frozenset[Status](set(STATUSES) - {OK} - NEUTRAL)
-# What a runner process can report for a benchmark it ran (inside/gbprotocol.py's statuses).
-RUNNER: Final = frozenset[Status]({"ok", "unsupported", "crashed", "timeout", "wrong-checksum",
-                                   "gil-mismatch"})  # fmt: skip
 
 
 def parse_status(text: str) -> Status:

@@ -285,5 +285,6 @@ def join_run_dir(reports: Path, name: str, manifest: dict[str, Any]) -> Path:
         records[record["id"]] = record
     ids = {record["id"] for record in manifest["impls"]}
     plan = [cell for cell in joined["plan"] if cell[0] not in ids] + manifest["plan"]
-    write_manifest(run_dir, {**joined, "impls": list(records.values()), "plan": plan})
+    shard = {"shard": manifest["shard"]} if "shard" in manifest else {}  # a re-run's attempt
+    write_manifest(run_dir, {**joined, **shard, "impls": list(records.values()), "plan": plan})
     return run_dir

@@ -43,7 +43,8 @@ def _plan(sparse: bool = False) -> list[Bench]:
 def test_the_shards_are_disjoint_and_together_are_the_plan(count: int, sparse: bool) -> None:
     """For each N, the N shards hold every planned cell exactly once, in the plan's order."""
     full = _plan(sparse)
-    parts = [shard(full, k, count) for k in range(1, count + 1)]
+    owner = assign(full, count)
+    parts = [shard(full, k, owner) for k in range(1, count + 1)]
     assert sorted(b.cell for p in parts for b in p) == sorted(b.cell for b in full)
     assert sum(len(p) for p in parts) == len(full)
     assert all(p for p in parts)
@@ -56,9 +57,9 @@ def test_a_shard_holds_whole_workloads_so_no_ratio_spans_two() -> None:
     full = _plan()
     owner = assign(full, 4)
     for k in range(1, 5):
-        for bench in shard(full, k, 4):
+        for bench in shard(full, k, owner):
             assert owner[bench.workload.name] == k
-    loads = [len(shard(full, k, 4)) for k in range(1, 5)]
+    loads = [len(shard(full, k, owner)) for k in range(1, 5)]
     assert max(loads) - min(loads) <= len(full) // len(owner)  # balanced to one workload
 
 
@@ -116,7 +117,7 @@ def test_the_plan_estimates_each_shard_and_flags_one_over_the_job_limit() -> Non
     rows = result["shards"]
     assert isinstance(rows, list) and [r["shard"] for r in rows] == ["1/3", "2/3", "3/3"]
     for row in rows:
-        mine = shard(full, row["index"], 3)
+        mine = shard(full, row["index"], assign(full, 3))
         by_impl = {i.id: sum(b.impl.id == i.id for b in mine) for i in IMPLS}
         expected = by_impl["3.14"] * (3 + 2 * 2) + by_impl["pypy3.9"] * (5 + 2 * 4)
         assert row["estimate_s"] == expected

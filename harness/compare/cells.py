@@ -11,6 +11,7 @@ from the very same numbers.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -69,6 +70,16 @@ class Cells:
 
     def estimate(self, terms: list[Terms]) -> list[Estimate]:
         return estimate_all(terms, self.samples)
+
+    @functools.cached_property
+    def figures(self) -> dict[str, dict[Cell, float]]:
+        """The measured cells' speedup and throughput, by cell: what models are ranked by."""
+        keys = _keys(self.table)
+        return {
+            column: {c: float(v) for c, v in zip(keys, self.table[column], strict=True)
+                     if c in self.flags}
+            for column in ("speedup", "throughput")
+        }  # fmt: skip
 
 
 def _key(row: Any) -> Cell:
@@ -172,12 +183,13 @@ def summarize(run: Run) -> Cells:
             ok, table["n"], table["ci_low_s"], table["median_s"], table["ci_high_s"], strict=True
         )
     ]
-    flags = {c: f for c, f, good in zip(_keys(table), table["flag"], ok, strict=True) if good}
+    keys = _keys(table)
+    flags = {c: f for c, f, good in zip(keys, table["flag"], ok, strict=True) if good}
     roles = find_roles(run.manifest)
     reference = roles.reference
     # Never a ratio between two machines' cells (a merged run's shards hold whole
     # workloads, so this holds by construction; here it is checked).
-    machine = dict(zip(_keys(table), table["machine"], strict=True))
+    machine = dict(zip(keys, table["machine"], strict=True))
     vs_ref = {
         cell: ratio(ref, cell)
         for cell in flags
@@ -194,7 +206,8 @@ def summarize(run: Run) -> Cells:
 def _add_estimates(cells: Cells) -> None:
     """Speedup and vs-reference columns, each from its terms; baselines; superlinear notes."""
     table, samples = cells.table, cells.samples
-    index = {c: i for i, c in enumerate(_keys(table))}
+    keys = _keys(table)
+    index = {c: i for i, c in enumerate(keys)}
     for prefix, terms in (("speedup", cells.speedup), ("vs_ref", cells.vs_ref)):
         keyed = list(terms)
         values = np.full((len(table), 3), np.nan)
@@ -202,20 +215,20 @@ def _add_estimates(cells: Cells) -> None:
             values[index[cell]] = (found.value, found.low, found.high)
         table[prefix], table[f"{prefix}_ci_low"], table[f"{prefix}_ci_high"] = values.T
     # A failed cell may hold values of its earlier passes: it gets no speedup, and no baseline.
-    paired = [c in cells.speedup and ratios(c) in samples for c in _keys(table)]
+    paired = [c in cells.speedup and ratios(c) in samples for c in keys]
     table["paired"] = paired
     table["baseline_s"] = [
         float(np.median(samples[units(c)])) if pair
         else float(np.median(samples[seconds((*c[:2], "serial", 1))]))
         if c in cells.speedup and seconds((*c[:2], "serial", 1)) in samples
         else np.nan
-        for c, pair in zip(_keys(table), paired, strict=True)
+        for c, pair in zip(keys, paired, strict=True)
     ]  # fmt: skip
     table["efficiency"] = table["speedup"] / table["workers"]
     table["vs_ref_verdict"] = [
         verdict(Estimate(v, lo, hi), bool(cells.noisy(cells.vs_ref[c])), "faster", "slower")
         if c in cells.vs_ref else ""
-        for c, v, lo, hi in zip(_keys(table), table["vs_ref"], table["vs_ref_ci_low"],
+        for c, v, lo, hi in zip(keys, table["vs_ref"], table["vs_ref_ci_low"],
                                 table["vs_ref_ci_high"], strict=True)
     ]  # fmt: skip
     _note_superlinear(table)

@@ -58,21 +58,9 @@ def _table(cells: Cells, rows: Sequence[dict[str, Any]], terms: Sequence[Terms |
     return pd.DataFrame(out, columns=[*columns, *RATIO_COLUMNS])
 
 
-def _figures(cells: Cells, column: str) -> dict[Cell, float]:
-    """One column of the results table, by cell, for the measured cells."""
-    table = cells.table
-    keys = zip(table["impl"], table["workload"], table["model"], table["workers"], strict=True)
-    return {
-        cell: float(v)
-        for cell, v in zip(((str(i), str(w), str(m), int(n)) for i, w, m, n in keys),
-                           table[column], strict=True)
-        if cells.ok(cell)
-    }  # fmt: skip
-
-
 def _fastest(cells: Cells, candidates: list[Cell]) -> Cell:
     """The candidate with the highest speedup (throughput where there is none)."""
-    speedup, throughput = _figures(cells, "speedup"), _figures(cells, "throughput")
+    speedup, throughput = cells.figures["speedup"], cells.figures["throughput"]
     return max(candidates, key=lambda c: (not math.isnan(speedup[c]),
                                           speedup[c] if not math.isnan(speedup[c]) else 0.0,
                                           throughput[c]))  # fmt: skip
@@ -205,7 +193,7 @@ def compare_models(cells: Cells, workers: int) -> pd.DataFrame:
     models with a speedup on every workload of the category take part. The lead is the
     geometric mean of the fastest model's speedup over the next one's.
     """
-    speedup = _figures(cells, "speedup")
+    speedup = cells.figures["speedup"]
     rows, terms = [], []
     for category, workloads in _categories(cells.table).items():
         for impl in _impls(cells):

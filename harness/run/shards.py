@@ -75,9 +75,8 @@ def assign_workloads(cells: Mapping[str, int], shards: int) -> dict[str, int]:
     return owner
 
 
-def shard(benches: Sequence[Bench], index: int, shards: int) -> list[Bench]:
-    """The benchmarks of shard ``index`` of ``shards``, in the plan's order."""
-    owner = assign(benches, shards)
+def shard(benches: Sequence[Bench], index: int, owner: Mapping[str, int]) -> list[Bench]:
+    """The benchmarks of shard ``index`` under the assignment ``owner``, in the plan's order."""
     return [b for b in benches if owner[b.workload.name] == index]
 
 
@@ -136,7 +135,7 @@ def plan_shards(
     owner = assign(benches, shards)
     rows = []
     for index in range(1, shards + 1):
-        mine = [b for b in benches if owner[b.workload.name] == index]
+        mine = shard(benches, index, owner)
         measure = estimate_s(mine, profile, costs)
         rows.append({
             "shard": f"{index}/{shards}", "index": index, "of": shards,
