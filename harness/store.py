@@ -18,6 +18,7 @@ Everything else in ``reports/<run>/`` is derived and rebuilt by ``report``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -123,17 +124,18 @@ def point_latest(run_dir: Path) -> None:
 
 
 def machine_info() -> dict[str, object]:
-    """What a reader needs to weigh the figures: cores, affinity, CPU model, OS."""
+    """What a reader needs to weigh the figures: cores, affinity, CPU model, memory, OS."""
     try:
         affinity = sorted(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         affinity = list(range(os.cpu_count() or 1))
-    return {
+    info: dict[str, object] = {
         "cpu_count": os.cpu_count() or 1,
         "cpu_affinity": affinity,
         "cpu_model": _first_field(Path("/proc/cpuinfo"), "model name", ":")
         or platform.processor()
         or "unknown",
+        "memory_gib": _memory_gib(),
         "os": _first_field(Path("/etc/os-release"), "PRETTY_NAME", "=") or platform.system(),
         "platform": platform.platform(),
         "machine": platform.machine(),
@@ -142,15 +144,41 @@ def machine_info() -> dict[str, object]:
         "host": platform.node(),
         "runner": runner_info(),
     }
+    info["fingerprint"] = fingerprint(info)
+    return info
+
+
+# What makes two machines' figures comparable, and so a history's series: not the host's
+# name (a CI runner's changes every job), not the Python that runs gilbench.
+FINGERPRINT_FIELDS = ("cpu_model", "cpu_count", "cpu_affinity", "memory_gib", "kernel", "os",
+                      "machine", "runner")  # fmt: skip
+RUNNER_FIELDS = ("label", "os", "arch", "image", "image_version")  # not "name"
+
+
+def fingerprint(machine: Mapping[str, Any]) -> str:
+    """12 hex digits naming the machine's kind; a field a run didn't record reads "unknown"."""
+    runner = machine.get("runner") or {}
+    fields = {key: machine.get(key, "unknown") for key in FINGERPRINT_FIELDS}
+    fields["runner"] = {key: runner[key] for key in RUNNER_FIELDS if key in runner}
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _memory_gib() -> int | str:
+    """Physical memory in whole GiB (rounded, so a VM's few reserved MB don't matter)."""
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
+    except (ValueError, OSError, AttributeError):
+        return "unknown"
 
 
 def runner_info(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """On a GitHub Actions runner: its name, OS, architecture and image; else nothing."""
+    """On a GitHub Actions runner: its label (from the workflow), name, OS, arch and image."""
     env = os.environ if environ is None else environ
     if env.get("GITHUB_ACTIONS") != "true":
         return {}
-    keys = {"name": "RUNNER_NAME", "os": "RUNNER_OS", "arch": "RUNNER_ARCH",
-            "image": "ImageOS", "image_version": "ImageVersion"}  # fmt: skip
+    keys = {"label": "GILBENCH_RUNNER_LABEL", "name": "RUNNER_NAME", "os": "RUNNER_OS",
+            "arch": "RUNNER_ARCH", "image": "ImageOS", "image_version": "ImageVersion"}  # fmt: skip
     return {field: env[name] for field, name in keys.items() if env.get(name)}
 
 
