@@ -1,13 +1,18 @@
-"""The written report: golden Markdown and findings, downloads, escaping, failed cells."""
+"""The written report: golden Markdown and findings, downloads, escaping, failed cells,
+and each workload's scaling chart."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
+from harness.report.build import Report, build_report
+from harness.report.charts import scaling_charts
 from harness.report.findings import format_findings_text
 from harness.report.markdown import format_md
 from harness.results import load_run
@@ -137,3 +142,129 @@ def test_failed_and_unavailable_cells_are_shown_with_their_reason(tmp_path: Path
     markdown = (tmp_path / "summary.md").read_text()
     assert "## Failures\n\n- 3.14 loop/threads/4: crashed: Segmentation fault\n" in markdown
     assert "unavailable" not in markdown.split("## Failures")[1].split("##")[0]
+
+
+QuickCharts = tuple[Report, dict[str, dict[str, Any]]]
+QUICK_MODELS = ["serial", "threads", "processes", "subinterpreters", "asyncio"]
+QUICK_IMPLS = ["3.14", "3.14t", "3.14t+gil", "pypy3.9", "jython2.7"]  # the ones that ran
+
+
+@pytest.fixture(scope="module")
+def quick_charts() -> QuickCharts:
+    """The quick fixture's report and its scaling figures, read back from the page's JSON."""
+    report = build_report(load_run(QUICK))
+    return report, {c["workload"]: json.loads(c["json"]) for c in scaling_charts(report)}
+
+
+def drawn(figure: dict[str, Any]) -> list[dict[str, Any]]:
+    """The traces that draw something: not the legend's own entries."""
+    return [t for t in figure["data"] if t["x"] != [None]]
+
+
+def model_lines(figure: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for t in drawn(figure) if t.get("mode") == "lines+markers"]
+
+
+def panels(figure: dict[str, Any]) -> dict[str, str]:
+    """Each panel's x axis and the implementation its lines belong to, in drawing order."""
+    found: dict[str, set[str]] = {}
+    for trace in model_lines(figure):
+        found.setdefault(trace.get("xaxis", "x"), set()).add(trace["name"].rsplit(" ", 1)[0])
+    assert all(len(impls) == 1 for impls in found.values()), found
+    return {axis: impls.pop() for axis, impls in found.items()}
+
+
+def serial_throughput(summary: pd.DataFrame, workload: str, impl: str) -> float:
+    cell = summary[(summary["workload"] == workload) & (summary["impl"] == impl)
+                   & (summary["model"] == "serial") & (summary["workers"] == 1)]  # fmt: skip
+    return float(cell["throughput"].iloc[0])
+
+
+def test_every_models_line_starts_at_its_serial_baseline_on_one_worker(
+    quick_charts: QuickCharts,
+) -> None:
+    """Each model's line begins at its implementation's serial cell on 1 worker, joined to 2."""
+    report, figures = quick_charts
+    summary = report.summary
+    assert list(figures) == ["hash_sha256", "io_sleep", "nbody"]
+    for workload, figure in figures.items():
+        ok = summary[(summary["workload"] == workload) & (summary["status"] == "ok")]
+        lines = model_lines(figure)
+        assert len(lines) == ok.groupby(["impl", "model"]).ngroups  # 21, 21 and 21
+        for line in lines:
+            impl, model = line["name"].rsplit(" ", 1)
+            assert line["x"] == ([1] if model == "serial" else [1, 2]), line["name"]
+            assert line["y"][0] == pytest.approx(serial_throughput(summary, workload, impl))
+    threads = next(t for t in model_lines(figures["hash_sha256"]) if t["name"] == "3.14 threads")
+    assert threads["y"] == pytest.approx([27.910, 48.643], abs=1e-3)
+
+
+def test_each_panel_has_one_ideal_line_of_workers_times_serial_throughput(
+    quick_charts: QuickCharts,
+) -> None:
+    """Every panel draws "ideal" once, dotted grey: W times its serial throughput on 1 worker."""
+    report, figures = quick_charts
+    for workload, figure in figures.items():
+        ideals = [t for t in drawn(figure) if t["name"] == "ideal"]
+        owners = panels(figure)
+        assert sorted(t.get("xaxis", "x") for t in ideals) == sorted(owners)
+        for ideal in ideals:
+            serial = serial_throughput(report.summary, workload, owners[ideal.get("xaxis", "x")])
+            assert ideal["x"] == [1, 2]
+            assert ideal["y"] == pytest.approx([serial, 2 * serial])
+            colour = ideal["line"]["color"]
+            assert ideal["line"]["dash"] == "dot" and colour[1:3] == colour[3:5] == colour[5:7]
+    pypy = next(t for t in drawn(figures["nbody"]) if t["name"] == "ideal"
+                and panels(figures["nbody"])[t.get("xaxis", "x")] == "pypy3.9")  # fmt: skip
+    assert pypy["y"] == pytest.approx([57.231, 114.463], abs=1e-3)
+
+
+def test_each_implementation_has_its_own_panel_in_its_colour(quick_charts: QuickCharts) -> None:
+    """One panel per implementation that ran, titled with it; its lines and bands in its colour."""
+    report, figures = quick_charts
+    for figure in figures.values():
+        owners = panels(figure)
+        assert list(owners.values()) == QUICK_IMPLS
+        layout = figure["layout"]
+        axes = [layout["xaxis" + axis[1:]] for axis in owners]
+        spans = sorted((x["domain"], layout["yaxis" + x["anchor"][1:]]["domain"]) for x in axes)
+        assert len({repr(s) for s in spans}) == len(QUICK_IMPLS)  # no two panels coincide
+        titles = [a["text"] for a in layout["annotations"]]
+        assert [t.rsplit(" ", 1)[-1] for t in titles] == QUICK_IMPLS
+        for trace in drawn(figure):
+            if trace["name"] == "ideal":
+                continue
+            impl = owners[trace.get("xaxis", "x")]
+            colour = report.colours[impl]
+            assert trace["name"].startswith(impl + " ")
+            if "fill" in trace:
+                assert trace["fillcolor"].startswith("rgba(" + ",".join(
+                    str(int(colour[i : i + 2], 16)) for i in (1, 3, 5)))  # fmt: skip
+            else:
+                assert trace["line"]["color"] == colour
+
+
+def test_the_legend_lists_each_model_once_then_ideal(quick_charts: QuickCharts) -> None:
+    """The legend names the models, not implementation x model, and "ideal" once."""
+    _, figures = quick_charts
+    for figure in figures.values():
+        shown = [t["name"] for t in figure["data"] if t.get("showlegend", True)]
+        assert shown == [*QUICK_MODELS, "ideal"]
+        groups = {t["legendgroup"] for t in figure["data"]}
+        assert groups == {*QUICK_MODELS, "ideal"}  # a click hides a model in every panel
+
+
+def test_noisy_cells_keep_their_open_markers_and_every_line_its_band(
+    quick_charts: QuickCharts,
+) -> None:
+    """A flagged cell is hollow wherever it is drawn; each joined line has its 95% band."""
+    _, figures = quick_charts
+    lines = {t["name"]: t for t in model_lines(figures["nbody"])}
+    # 3.14's serial and asyncio cells on nbody are flagged, its threads cell is not.
+    assert lines["3.14 serial"]["marker"]["symbol"] == ["square-open"]
+    assert lines["3.14 threads"]["marker"]["symbol"] == ["square-open", "circle"]
+    assert lines["3.14 asyncio"]["marker"]["symbol"] == ["square-open", "cross-open"]
+    assert lines["pypy3.9 threads"]["marker"]["symbol"] == ["square", "circle"]
+    bands = {t["name"]: t for t in drawn(figures["nbody"]) if t.get("fill") == "toself"}
+    assert {n for n, t in lines.items() if len(t["x"]) > 1} <= set(bands)
+    assert bands["3.14 threads"]["x"] == [1, 2, 2, 1]

@@ -90,6 +90,12 @@ def _keys(frame: pd.DataFrame) -> list[Cell]:
     return [_key(r) for r in frame[CELL].itertuples(index=False, name=None)]
 
 
+def throughput_interval(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Units per second at the ends of the round time's 95% interval: W / seconds, as the
+    throughput is W / median_s."""
+    return rows["workers"] / rows["ci_high_s"], rows["workers"] / rows["ci_low_s"]
+
+
 def format_flag(n: int, low: float, median: float, high: float) -> str:
     """Why a measured cell can't support a conclusion, or "" when it can."""
     if np.isnan(low) or np.isnan(high):

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import plotly.io
 
+from harness.compare.cells import throughput_interval
 from harness.report.format import format_category, format_count
 from harness.results import records
 
@@ -29,12 +30,23 @@ if TYPE_CHECKING:
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
            "#000000"]  # fmt: skip
-MODEL_DASH = {"serial": "dot", "threads": "solid", "processes": "dash",
+# Dotted is the ideal line's; serial's own line (flat, in a run that measures it on several
+# workers) must not look like it.
+MODEL_DASH = {"serial": "longdashdot", "threads": "solid", "processes": "dash",
               "subinterpreters": "dashdot", "asyncio": "longdash"}  # fmt: skip
 MODEL_SYMBOL = {"serial": "square", "threads": "circle", "processes": "diamond",
                 "subinterpreters": "triangle-up", "asyncio": "cross"}  # fmt: skip
 BAND_OPACITY = 0.12  # light enough that three overlapping bands stay readable
-X_PAD = 0.15  # of the worker range: half a tick label's width at 420 px
+X_PAD = 0.15  # of the worker range: half a marker and a tick label in a 110 px panel
+# Scaling panels: 3 columns of ~340 px fill the 1100 px page; more would squeeze the tick
+# labels, fewer would make a run of 5 implementations three rows tall.
+MAX_COLUMNS = 3
+PANEL_PX = 200  # a panel's plot height: two rows and the legend fit a laptop's screen
+PANEL_GAP_PX = 70  # between rows: the x axis's ticks and title, then the next row's title
+PANEL_GAP_X = 0.07  # of the width between columns: room for the next panel's y tick labels
+LEGEND_PX = 50  # below the bottom panels' axis title
+IDEAL_LINE = {"color": "#999999", "dash": "dot", "width": 1.5}  # grey: no implementation's
+LEGEND_INK = "#444444"  # the legend's model entries stand for every implementation's colour
 GEOMEAN_LABEL = "geometric mean"  # has a space, so it can never be a workload's module name
 Figure = dict[str, Any]  # {"data": [...], "layout": {...}}: what plotly.js draws
 FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 13}
@@ -96,46 +108,143 @@ def scaling_charts(report: Report) -> list[dict[str, str]]:
 
 def scaling_figure(summary: pd.DataFrame, workload: str, title: str,
                    colours: Mapping[str, str]) -> Figure:  # fmt: skip
-    """Workers against throughput, one line per implementation and model, with 95% bands."""
-    traces: list[dict[str, Any]] = []
+    """Workers against throughput: a panel per implementation, a line per model, 95% bands.
+
+    Each model's line starts at the implementation's serial cell on 1 worker, the baseline
+    of its speedups, unless the model was measured on 1 worker itself: a quick run measures
+    serial only there and the other models only above it. Each panel also draws ideal
+    scaling, W times that serial throughput.
+    """
     rows = summary[(summary["workload"] == workload) & (summary["status"] == "ok")].copy()
-    rows["tp_low"] = rows["workers"] / rows["ci_high_s"]
-    rows["tp_high"] = rows["workers"] / rows["ci_low_s"]
-    for (impl, model), line in rows.groupby(["impl", "model"], sort=False):
-        line = line.sort_values("workers")
-        colour, group = colours.get(str(impl), "#777777"), format_label(f"{impl} {model}")
-        band = line.dropna(subset=["tp_low", "tp_high"])
-        if len(band):
-            workers = band["workers"].tolist()
-            traces.append({
-                "type": "scatter", "x": workers + workers[::-1],
-                "y": band["tp_high"].tolist() + band["tp_low"].tolist()[::-1],
-                "fill": "toself", "fillcolor": _rgba(colour, BAND_OPACITY), "mode": "none",
-                "hoverinfo": "skip", "showlegend": False, "legendgroup": group,
-            })  # fmt: skip
-        symbol = MODEL_SYMBOL.get(str(model), "circle")
-        traces.append({
-            "type": "scatter", "x": line["workers"].tolist(), "y": line["throughput"].tolist(),
-            "mode": "lines+markers", "name": group, "legendgroup": group,
-            "line": {"color": colour, "dash": MODEL_DASH.get(str(model), "solid")},
-            "marker": {"size": 8, "symbol": [symbol + ("-open" if f else "")
-                                             for f in line["flag"]]},
-            "text": [_hover(r) for r in records(line)],
-            "hovertemplate": "%{text}<extra></extra>",
-        })  # fmt: skip
+    rows["tp_low"], rows["tp_high"] = throughput_interval(rows)
+    impls = list(dict.fromkeys(map(str, rows["impl"])))
     workers = sorted(int(w) for w in summary["workers"].unique())
-    # Room at both ends so that the first and last tick labels show in a narrow window.
-    pad = X_PAD * max(workers[-1] - workers[0], 1)
-    layout = {
-        "title": {"text": format_label(title), "font": {"size": 15}},
-        "xaxis": {"tickvals": workers, "ticktext": [format_count(w, "worker") for w in workers],
-                  "range": [workers[0] - pad, workers[-1] + pad]},
-        "yaxis": {"title": {"text": "units of work per second"}, "rangemode": "tozero"},
-        "margin": {"l": 55, "r": 10, "t": 45, "b": 30}, "height": 440,
-        "legend": {"orientation": "h", "y": -0.18}, "font": FONT, "autosize": True,
-        "template": _template(),
+    traces: list[dict[str, Any]] = []
+    ideal = False
+    for index, impl in enumerate(impls):
+        axes = {"xaxis": f"x{_axis_suffix(index)}", "yaxis": f"y{_axis_suffix(index)}"}
+        colour, own = colours.get(impl, "#777777"), rows[rows["impl"] == impl]
+        baseline = own[(own["model"] == "serial") & (own["workers"] == 1)]
+        for model, line in own.groupby("model", sort=False):
+            if len(baseline) and not (line["workers"] == 1).any():
+                line = pd.concat([baseline, line])
+            traces += _model_traces(line.sort_values("workers"), f"{impl} {model}",
+                                    str(model), colour, axes)  # fmt: skip
+        if len(baseline):
+            traces.append(_ideal_trace(float(baseline["throughput"].iloc[0]), workers, axes))
+            ideal = True
+    legend = _legend(list(dict.fromkeys(map(str, rows["model"]))), ideal)
+    return {"data": legend + traces, "layout": _grid_layout(title, impls, colours, workers)}
+
+
+def _model_traces(line: pd.DataFrame, name: str, model: str, colour: str,
+                  axes: Mapping[str, str]) -> list[dict[str, Any]]:  # fmt: skip
+    """One model's band and line in one panel; the serial point it starts from keeps its
+    own (square) marker, since that is the cell it shows."""
+    traces: list[dict[str, Any]] = []
+    common = {"type": "scatter", "name": format_label(name), "legendgroup": format_label(model),
+              "showlegend": False, **axes}  # fmt: skip
+    band = line.dropna(subset=["tp_low", "tp_high"])
+    if len(band):
+        workers = band["workers"].tolist()
+        traces.append({
+            **common, "x": workers + workers[::-1],
+            "y": band["tp_high"].tolist() + band["tp_low"].tolist()[::-1],
+            "fill": "toself", "fillcolor": _rgba(colour, BAND_OPACITY), "mode": "none",
+            "hoverinfo": "skip",
+        })  # fmt: skip
+    symbols = [MODEL_SYMBOL.get(str(m), "circle") + ("-open" if f else "")
+               for m, f in zip(line["model"], line["flag"], strict=True)]  # fmt: skip
+    traces.append({
+        **common, "x": line["workers"].tolist(), "y": line["throughput"].tolist(),
+        "mode": "lines+markers", "line": {"color": colour, "dash": MODEL_DASH.get(model, "solid")},
+        "marker": {"size": 8, "symbol": symbols}, "text": [_hover(r) for r in records(line)],
+        "hovertemplate": "%{text}<extra></extra>",
+    })  # fmt: skip
+    return traces
+
+
+def _ideal_trace(serial: float, workers: list[int], axes: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "type": "scatter", "name": "ideal", "legendgroup": "ideal", "showlegend": False,
+        "x": workers, "y": [w * serial for w in workers], "mode": "lines", "line": IDEAL_LINE,
+        "text": [f"ideal: {w} × serial on 1 worker, {w * serial:.3g} units/s" for w in workers],
+        "hovertemplate": "%{text}<extra></extra>", **axes,
     }  # fmt: skip
-    return {"data": traces, "layout": layout}
+
+
+def _legend(models: list[str], ideal: bool) -> list[dict[str, Any]]:
+    """The legend's entries, which draw nothing: each model once, in neutral ink since each
+    panel draws it in its implementation's colour, then "ideal". A click on one hides its
+    lines in every panel (they share its legend group)."""
+    entries: list[dict[str, Any]] = [{
+        "name": format_label(model), "mode": "lines+markers",
+        "line": {"color": LEGEND_INK, "dash": MODEL_DASH.get(model, "solid")},
+        "marker": {"size": 8, "symbol": MODEL_SYMBOL.get(model, "circle"), "color": LEGEND_INK},
+    } for model in models]  # fmt: skip
+    if ideal:
+        entries.append({"name": "ideal", "mode": "lines", "line": IDEAL_LINE})
+    # [None], not []: plotly.js hides a trace with no points, legend entry and all.
+    return [{"type": "scatter", "x": [None], "y": [None], "legendgroup": e["name"],
+             "hoverinfo": "skip", **e} for e in entries]  # fmt: skip
+
+
+def _axis_suffix(index: int) -> str:
+    return "" if index == 0 else str(index + 1)  # plotly's axes: x, x2, x3, ...
+
+
+def _grid_layout(title: str, impls: list[str], colours: Mapping[str, str],
+                 workers: list[int]) -> dict[str, Any]:  # fmt: skip
+    """The panels' axes on a grid of at most MAX_COLUMNS columns, filled row by row.
+
+    Every panel has its own y axis from zero: a shared one would flatten most panels,
+    since one implementation can do many times another's work a second (PyPy on nbody
+    does ten times CPython's in the quick fixture). The heatmap compares implementations;
+    these panels show how each one scales, against its own ideal line. The x axes match,
+    so zooming one panel zooms them all.
+    """
+    count = max(len(impls), 1)
+    rows = math.ceil(count / MAX_COLUMNS)
+    columns = math.ceil(count / rows)  # 4 panels make 2 x 2, not 3 + 1
+    plot_px = rows * PANEL_PX + (rows - 1) * PANEL_GAP_PX
+    width = (1 - PANEL_GAP_X * (columns - 1)) / columns
+    # Room at both ends so that the first and last markers aren't cut in half.
+    pad = X_PAD * max(workers[-1] - workers[0], 1)
+    margin = {"l": 55, "r": 10, "t": 75, "b": 45 + LEGEND_PX}  # t: title, then panel titles
+    layout: dict[str, Any] = {
+        "title": {"text": format_label(title), "font": {"size": 15}},
+        "margin": margin, "height": plot_px + margin["t"] + margin["b"], "font": FONT,
+        "autosize": True, "legend": {"orientation": "h", "traceorder": "normal",
+                                     "y": -LEGEND_PX / plot_px, "yanchor": "top"},
+        "template": _template(), "annotations": [],
+    }  # fmt: skip
+    for index, impl in enumerate(impls):
+        row, column = divmod(index, columns)
+        left, top = column * (width + PANEL_GAP_X), 1 - row * (PANEL_PX + PANEL_GAP_PX) / plot_px
+        suffix = _axis_suffix(index)
+        layout[f"xaxis{suffix}"] = {
+            "domain": _domain(left, left + width), "anchor": f"y{suffix}", "tickvals": workers,
+            "ticktext": [str(w) for w in workers], "range": [workers[0] - pad, workers[-1] + pad],
+            **({"matches": "x"} if index else {}),
+            # the lowest panel of each column names the axis
+            **({"title": {"text": "workers"}} if index + columns >= count else {}),
+        }  # fmt: skip
+        layout[f"yaxis{suffix}"] = {
+            "domain": _domain(top - PANEL_PX / plot_px, top), "anchor": f"x{suffix}",
+            "rangemode": "tozero", **({"title": {"text": "units/s"}} if column == 0 else {}),
+        }  # fmt: skip
+        swatch = f'<span style="color:{colours.get(impl, "#777777")}">■</span>'
+        layout["annotations"].append({
+            "text": f"{swatch} {format_label(impl)}", "x": left + width / 2, "y": top,
+            "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+            "showarrow": False, "font": {"size": 13},
+        })  # fmt: skip
+    return layout
+
+
+def _domain(low: float, high: float) -> list[float]:
+    # Rounded: float sums give -5e-17 or 1.0000000000000002, which plotly.js rejects.
+    return [round(low, 6) + 0.0, round(high, 6)]  # + 0.0 turns -0.0 into 0.0
 
 
 def heatmap_figure(report: Report) -> Figure:
