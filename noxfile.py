@@ -97,14 +97,28 @@ def merge(session: nox.Session) -> None:
 
 @nox.session
 def publish(session: nox.Session) -> None:
-    """Write a run's report as the site to publish: publish RUN --into SITE."""
+    """Build the site from a history (or one run): publish HISTORY --into SITE."""
     _install_host(session)
     session.run("python", "-m", "harness", "publish", *session.posargs)
 
 
 @nox.session
+def history(session: nox.Session) -> None:
+    """Keep runs in a history: history add RUN --into DIR (also fetch and push a data branch)."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "history", *session.posargs)
+
+
+@nox.session(name="detection-bench")
+def detection_bench(session: nox.Session) -> None:
+    """Print how often the change-point rules find injected steps and cry wolf (real noise)."""
+    _install_host(session)
+    session.run("python", "-m", "harness.history.detection", *session.posargs)
+
+
+@nox.session
 def nightly(session: nox.Session) -> None:
-    """The nightly workflow here: plan, measure N shards in turn, merge, publish (reports/site)."""
+    """The nightly workflow here: plan, N shards in turn, merge, keep in history, publish site."""
     _install_host(session)
     session.run("python", "-m", "harness", "nightly", *session.posargs)
 

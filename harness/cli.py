@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from harness import nightly, store
 from harness.options import UsageError, parse_args, split_list
@@ -218,13 +219,66 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    """Write a run's report into the site folder, replacing what was there."""
+    """Build the site from a history (or one run) and swap it in whole."""
+    from harness.report.format import format_count
     from harness.report.site import publish
     from harness.results import resolve_run
 
-    site = publish(resolve_run(store.REPORTS_DIR, str(args.run)), args.into)
-    _say(f"site: {site / 'index.html'}")
+    if args.run.is_dir() and not any((args.run / n).is_file() for n in ("history.json",
+                                                                        "run.json")):  # fmt: skip
+        raise UsageError(f"{args.run} holds no gilbench run or history: name a history made "
+                         "by 'history add RUN --into DIR', or a run folder")  # fmt: skip
+    source = args.run if (args.run / "history.json").is_file() else resolve_run(
+        store.REPORTS_DIR, str(args.run))  # fmt: skip
+    published = publish(source, args.into, args.site_url)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")  # a GitHub Actions job's summary
+    if summary:
+        with Path(summary).open("a") as out:
+            out.write((published.site / "summary.md").read_text())
+    found = published.history
+    _say(f"site: {published.site / 'index.html'} ({format_count(len(found.entries), 'run')}, "
+         f"{format_count(len(found.changes), 'change')} found)")  # fmt: skip
+    return _regressions(published.history, args.fail_on_regression)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """``history add RUN --into HISTORY``: the run's files, written once."""
+    from harness.history import archive
+    from harness.report.format import format_count
+    from harness.report.site import read_history
+
+    if args.history_command in ("fetch", "push"):
+        return _branch(args)
+    keep = archive.KEEP_RAW if args.keep_raw is None else args.keep_raw
+    entry, added = archive.add_run(args.run, args.into, keep)
+    history = read_history(args.into)
+    state = "added as" if added else "already in the history, unchanged:"
+    _say(f"{args.run} {state} {entry.id} ({format_count(len(history.entries), 'run')})")
+    return _regressions(history, args.fail_on_regression)
+
+
+def _branch(args: argparse.Namespace) -> int:
+    """``history fetch`` and ``history push``: the history on the repository's data branch."""
+    from harness.history import archive, branch
+    from harness.report.format import format_count
+
+    if args.history_command == "fetch":
+        found = branch.fetch(args.into, args.branch)
+        _say(f"history from branch {args.branch} in {args.into}" if found else
+             f"no branch {args.branch} yet: {args.into} starts an empty history")  # fmt: skip
+        return 0
+    runs = len(archive.entries(args.history_dir))
+    commit = branch.push(args.history_dir, f"gilbench history: {format_count(runs, 'run')}",
+                         args.branch)  # fmt: skip
+    _say(f"branch {args.branch} is now {commit[:12]}: {format_count(runs, 'run')}")
     return 0
+
+
+def _regressions(history: Any, fail: bool) -> int:
+    """Print what the newest run brought to light; 1 if asked to fail on a regression."""
+    for change in history.new:
+        _say(change.describe())
+    return 1 if fail and any(c.kind == "regression" for c in history.new) else 0
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
@@ -276,6 +330,7 @@ COMMANDS = {
     "run": cmd_measure,
     "merge": cmd_merge,
     "publish": cmd_publish,
+    "history": cmd_history,
     "nightly": cmd_nightly,
     "report": cmd_report,
     "list": cmd_list,
@@ -285,6 +340,7 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from harness.history.archive import HistoryError
     from harness.merge import MergeError
     from harness.results import ResultsError
 
@@ -300,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.StoreError,
         shards.ShardError,
         MergeError,
+        HistoryError,
     ) as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""The nightly: plan the shards, measure each on a machine of its own, merge, publish.
+"""The nightly: plan the shards, measure each on a machine of its own, merge, add the
+merged run to the history, publish the site from the history.
 
 The steps are command lines of ``python -m harness``, written once here. The GitHub
 workflow (.github/workflows/nightly.yml) runs each as a nox session on its own runner;
@@ -26,8 +27,10 @@ from harness.run import shards
 from harness.run.plan import Bench, Profile
 
 # The nox session each step runs in, by step.
-SESSIONS = {"plan": "compare", "measure": "compare", "merge": "merge", "publish": "publish"}
+SESSIONS = {"plan": "compare", "measure": "compare", "merge": "merge", "fetch": "history",
+            "add": "history", "push": "history", "publish": "publish"}  # fmt: skip
 SITE = "site"  # reports/site: where the nightly publishes
+HISTORY = "history"  # reports/history: every nightly's run, kept (history/archive.py)
 
 
 def plan_args(count: str, selection: Sequence[str]) -> list[str]:
@@ -44,8 +47,20 @@ def merge_args(folders: Sequence[str], into: str) -> list[str]:
     return [*folders, "--into", into]
 
 
-def publish_args(run: str, site: str) -> list[str]:
-    return [run, "--into", site]
+def fetch_args(history: str) -> list[str]:
+    return ["fetch", "--into", history]
+
+
+def add_args(run: str, history: str) -> list[str]:
+    return ["add", run, "--into", history]
+
+
+def push_args(history: str) -> list[str]:
+    return ["push", history]
+
+
+def publish_args(history: str, site: str, *extra: str) -> list[str]:
+    return [history, "--into", site, *extra]
 
 
 def shard_record(args: argparse.Namespace, index: int, total: int, owner: Mapping[str, int],
@@ -136,8 +151,10 @@ def run_nightly(count: int, selection: Sequence[str], reports: Path,
             return code
         made.append(str(reports / name))
     merged, site = str(reports / folder / "merged"), str(reports / SITE)
+    history = str(reports / HISTORY)  # here the history stays in reports/, not on a branch
     for name, argv in (("merge", ["merge", *merge_args(made, merged)]),
-                       ("publish", ["publish", *publish_args(merged, site)])):  # fmt: skip
+                       ("history", ["history", *add_args(merged, history)]),
+                       ("publish", ["publish", *publish_args(history, site)])):  # fmt: skip
         code, _ = step(name, argv)
         if code != 0:
             return code
@@ -146,5 +163,5 @@ def run_nightly(count: int, selection: Sequence[str], reports: Path,
     for name, seconds in timings:
         guess = f" (estimated {format_duration(estimates[name])})" if name in estimates else ""
         print(f"  {name:>12}: {format_duration(seconds)}{guess}")
-    print(f"merged run: {merged}\nsite: {site}/index.html")
+    print(f"merged run: {merged}\nhistory: {history}\nsite: {site}/index.html")
     return 0

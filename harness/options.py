@@ -219,10 +219,32 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the folders that compare --shard K/N wrote")  # fmt: skip
     merge.add_argument("--into", type=Path, required=True, metavar="DIR",
                        help="the new run folder")  # fmt: skip
-    publish = sub.add_parser("publish", help="write a run's report as the site to publish")
-    publish.add_argument("run", type=Path, help="a run folder (merged or not)")
+    publish = sub.add_parser("publish", help="build the site to publish from a history")
+    publish.add_argument("run", type=Path, metavar="HISTORY",
+                         help="a history folder (history add), or a single run folder")  # fmt: skip
     publish.add_argument("--into", type=Path, required=True, metavar="SITE",
                          help="the site's folder (replaced)")  # fmt: skip
+    publish.add_argument("--site-url", default="", metavar="URL",
+                         help="where the site is served, for the Atom feed's links")  # fmt: skip
+    _add_regression_flag(publish)
+    history = sub.add_parser("history", help="keep runs in a history: history add RUN --into DIR")
+    history_sub = history.add_subparsers(dest="history_command", required=True, metavar="ACTION")
+    add = history_sub.add_parser("add", help="add a run to a history (nothing if already there)")
+    add.add_argument("run", type=Path, help="a run folder (merged or not)")
+    add.add_argument("--into", type=Path, required=True, metavar="HISTORY",
+                     help="the history's folder (made if new)")  # fmt: skip
+    add.add_argument("--keep-raw", type=_whole, default=None, metavar="K",
+                     help="keep pyperf's raw JSON of the newest K runs (default 14); the "
+                     "tables of every run are always kept")  # fmt: skip
+    _add_regression_flag(add)
+    fetch = history_sub.add_parser("fetch", help="unpack the history from a data branch")
+    fetch.add_argument("--into", type=Path, required=True, metavar="DIR", help="a new folder")
+    fetch.add_argument("--branch", default="gilbench-history",
+                       help="origin's branch holding it (default gilbench-history)")  # fmt: skip
+    push = history_sub.add_parser("push", help="replace the data branch with the history")
+    push.add_argument("history_dir", type=Path, metavar="HISTORY")
+    push.add_argument("--branch", default="gilbench-history",
+                      help="origin's branch to replace (default gilbench-history)")  # fmt: skip
     nightly = sub.add_parser(
         "nightly",
         help="what the nightly workflow does, here: plan, shards, merge, publish",
@@ -237,6 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cpus.add_argument("--seconds", type=_positive, default=20.0, help="how long (default 20)")
     return parser
+
+
+def _add_regression_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="exit 1 when the newest run brings a regression to light")  # fmt: skip
+
+
+def _whole(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return int(text)
 
 
 def _positive(text: str) -> float:

@@ -142,7 +142,8 @@ def merged_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("merged-site")
     shards = split_run(QUICK, 3, root / "shards")
     merged = merge([shards[0], shards[2]], root / "merged")
-    return publish(merged, root / "site")
+    published = publish(merged, root / "site")
+    return published.site / "runs" / published.history.newest.id  # the run's own report
 
 
 @pytest.mark.parametrize("page_name", ["index.html", "results.html", "impls.html"])
@@ -158,6 +159,42 @@ def test_a_published_merged_site_loads_offline_and_shows_its_machines(
     if page_name == "impls.html":
         rows = seen.page.locator("#shards-table tr").count()
         assert rows == 4  # a header and one row per shard, the missing one included
+    seen.page.close()
+
+
+@pytest.fixture(scope="module")
+def history_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The frozen nightlies' history, published."""
+    from harness.report.site import publish
+    from tests.helpers import DATA
+
+    return publish(DATA / "history", tmp_path_factory.mktemp("history-site") / "site").site
+
+
+@pytest.mark.parametrize("page_name", ["index.html", "trends.html", "changes.html"])
+def test_the_history_site_draws_every_chart_offline_without_errors(
+    browser: Browser, history_site: Path, page_name: str
+) -> None:
+    """Runs, trends and changes: no console error, nothing remote, every chart drawn."""
+    seen = visit(browser, history_site / page_name)
+    assert seen.errors == []
+    assert seen.remote == []
+    drawn = marks_per_chart(seen.page)
+    assert all(count > 0 for count in drawn.values()), drawn
+    if page_name == "trends.html":
+        assert len(drawn) >= 3
+    seen.page.screenshot(path=str(ARTIFACTS / f"history-{page_name}.png"), full_page=True)
+    seen.page.close()
+
+
+def test_a_run_report_on_the_history_site_uses_the_sites_one_plotly(
+    browser: Browser, history_site: Path
+) -> None:
+    """runs/<id>/index.html draws its charts from ../../assets, offline, without errors."""
+    (page,) = sorted((history_site / "runs").glob("*/index.html"))[-1:]
+    seen = visit(browser, page)
+    assert seen.errors == [] and seen.remote == []
+    assert all(count > 0 for count in marks_per_chart(seen.page).values())
     seen.page.close()
 
 

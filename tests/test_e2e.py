@@ -212,7 +212,8 @@ def nightly_run(
     cpython_builds: tuple[cpython.CPythonBuild, cpython.CPythonBuild],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
-    """`python -m harness nightly --shards 2` for real: plan, two shards in turn, merge, publish."""
+    """`python -m harness nightly --shards 2` for real: plan, two shards in turn, merge, add to
+    the history, publish."""
     reports = tmp_path_factory.mktemp("nightly-reports")
     done = subprocess.run(
         [sys.executable, "-m", "harness", "nightly", "--shards", "2", *NIGHTLY,
@@ -240,7 +241,10 @@ def test_the_nightly_merges_exactly_the_unsharded_plans_cells(nightly_run: Path)
         assert status == ("unavailable" if impl_id in absent else "ok"), impl_id
     assert sorted(set(summary["machine"])) == ["1/2", "2/2"]
     assert (nightly_run / "site" / "index.html").is_file()
-    assert (nightly_run / "site" / "raw" / "3.14.json").is_file()
+    (page,) = (nightly_run / "site" / "runs").glob("*/index.html")  # the run's own report
+    assert (page.parent / "raw" / "3.14.json").is_file()
+    (kept,) = (nightly_run / "history" / "runs").iterdir()  # the nightly joined the history
+    assert kept.name == page.parent.name
 
 
 def test_a_shard_deleted_before_the_merge_publishes_with_its_cells_missing(
@@ -261,4 +265,5 @@ def test_a_shard_deleted_before_the_merge_publishes_with_its_cells_missing(
     summary = _summary(merged)
     lost = summary[(summary["machine"] == "2/2") & (summary["status"] != "unavailable")]
     assert len(lost) and set(lost["status"]) == {"missing"}
-    assert "did not arrive" in (site / "index.html").read_text()
+    (page,) = (site / "runs").glob("*/index.html")
+    assert "did not arrive" in page.read_text()

@@ -56,7 +56,15 @@ def test_every_run_step_is_a_nox_session_of_the_local_nightly(workflow: dict[Any
         (s["measure"], nightly.measure_args("$SHARD", "$NAME", SELECTION))]  # fmt: skip
     assert _sessions(jobs["merge"]) == [
         (s["merge"], nightly.merge_args(["shards/*"], "reports/merged")),
-        (s["publish"], nightly.publish_args("reports/merged", f"reports/{nightly.SITE}")),
+        (s["fetch"], nightly.fetch_args(nightly.HISTORY)),
+        (s["add"], nightly.add_args("reports/merged", nightly.HISTORY)),
+        (s["push"], nightly.push_args(nightly.HISTORY)),
+        (
+            s["publish"],
+            nightly.publish_args(
+                nightly.HISTORY, f"reports/{nightly.SITE}", "--site-url", "$SITE_URL"
+            ),
+        ),
     ]
     assert _sessions(jobs["publish"]) == []
     listed = (DATA / "golden" / "nox-l.txt").read_text()
@@ -75,11 +83,15 @@ def test_the_triggers_are_a_schedule_off_the_hour_and_a_dispatch_with_inputs(
 
 
 def test_permissions_are_the_fewest_each_job_needs(workflow: dict[Any, Any]) -> None:
-    """contents: read for all; actions: read to gather re-runs' shards; Pages only to deploy."""
+    """contents: read for all but the history's push; the token reaches git alone; Pages only
+    to deploy."""
     assert workflow["permissions"] == {"contents": "read"}
     jobs = workflow["jobs"]
     assert "permissions" not in jobs["plan"] and "permissions" not in jobs["measure"]
-    assert jobs["merge"]["permissions"] == {"contents": "read", "actions": "read"}
+    assert jobs["merge"]["permissions"] == {"contents": "write", "actions": "read"}
+    with_token = [step for job in jobs.values() for step in job["steps"]
+                  if "GITHUB_TOKEN" in step.get("env", {})]  # fmt: skip
+    assert [shlex.split(step["run"])[6] for step in with_token] == ["fetch", "push"]
     assert jobs["publish"]["permissions"] == {"pages": "write", "id-token": "write"}
     assert workflow["concurrency"]["cancel-in-progress"] is False
 
@@ -99,6 +111,14 @@ def test_shards_run_apart_and_their_artifacts_keep_attempts_apart(
                     if s.get("uses", "").startswith("actions/download-artifact"))  # fmt: skip
     assert download["with"]["pattern"] == "shard-*"
     assert download["with"]["run-id"] == "${{ github.run_id }}"
+
+
+def test_the_machine_fingerprint_names_the_runner_label_it_runs_on(
+    workflow: dict[Any, Any],
+) -> None:
+    """The measure job tells gilbench its runs-on label, which the fingerprint takes in."""
+    measure = workflow["jobs"]["measure"]
+    assert measure["env"]["GILBENCH_RUNNER_LABEL"] == measure["runs-on"]
 
 
 def test_every_action_is_pinned_to_a_version(workflow: dict[Any, Any]) -> None:

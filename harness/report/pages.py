@@ -35,7 +35,7 @@ TOPIC_ANCHORS = {"scaling": "ev-scaling", "overhead": "ev-overhead", "break-even
                  "models": "ev-models", "headline": "heatmap"}  # fmt: skip
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,  # every string from a result file is escaped
@@ -60,15 +60,19 @@ def _measured_gil(report: Report) -> dict[str, str]:
     return {k: ", ".join("on" if v else "off" for v in sorted(vs)) for k, vs in found.items()}
 
 
-def render_pages(report: Report) -> dict[str, str]:
-    """index.html, results.html and impls.html, by file name."""
+def render_pages(report: Report, assets: str = "assets") -> dict[str, str]:
+    """index.html, results.html and impls.html, by file name.
+
+    ``assets``: where the pages find plotly, the CSS and the script, relative to them; a
+    published site keeps one copy for all its runs' reports.
+    """
     manifest, summary, comparison = report.manifest, report.summary, report.comparison
     impls = manifest["impls"]
     common = {
         "run": manifest, "machine": manifest["machine"], "colours": report.colours,
         "reference": comparison.roles.reference, "roles": comparison.roles,
         "workers": comparison.workers, "speeds": report.speeds,
-        "shards_sentence": format_shards(manifest),
+        "shards_sentence": format_shards(manifest), "assets": assets,
     }  # fmt: skip
     context: dict[str, dict[str, Any]] = {
         "index.html": {
@@ -86,7 +90,7 @@ def render_pages(report: Report) -> dict[str, str]:
         "results.html": {"rows": records(summary)},
         "impls.html": {"impls": impls, "gil_found": _measured_gil(report)},
     }  # fmt: skip
-    env = _environment()
+    env = environment()
     return {
         page: env.get_template(page + ".j2").render(page=page, **common, **extra)
         for page, extra in context.items()

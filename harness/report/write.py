@@ -22,8 +22,12 @@ from harness.report.pages import TEMPLATES, render_pages
 STATIC = ("report.css", "report.js")  # copied from templates/ into assets/
 
 
-def write_report(report: Report, folder: Path) -> None:
-    """Write every derived file of ``report`` into ``folder``."""
+def write_report(report: Report, folder: Path, assets: str = "assets") -> None:
+    """Write every derived file of ``report`` into ``folder``.
+
+    ``assets``: where the pages find plotly and the CSS; the default is the folder's own
+    copy, written here. A site's run reports share the site's one copy instead.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     store.write_atomic(folder / "summary.csv",
                        report.summary.to_csv(index=False, float_format="%.6g"))  # fmt: skip
@@ -31,9 +35,10 @@ def write_report(report: Report, folder: Path) -> None:
     parquet = io.BytesIO()
     report.values.to_parquet(parquet, index=False)
     store.write_atomic(folder / "values.parquet", parquet.getvalue())
-    _write_assets(folder)
+    if assets == "assets":
+        write_assets(folder / "assets")
     _copy_raw(report, folder)
-    for name, html in render_pages(report).items():
+    for name, html in render_pages(report, assets).items():
         store.write_atomic(folder / name, html)
 
 
@@ -46,9 +51,9 @@ def _copy_raw(report: Report, folder: Path) -> None:
             store.write_atomic(target, path.read_bytes())
 
 
-def _write_assets(folder: Path) -> None:
-    assets = folder / "assets"
-    assets.mkdir(exist_ok=True)
+def write_assets(assets: Path) -> None:
+    """plotly.min.js, report.css and report.js into ``assets``, rewritten only if changed."""
+    assets.mkdir(parents=True, exist_ok=True)
     target = assets / "plotly.min.js"
     text: Any = plotly.offline.get_plotlyjs()
     # 4+ MB: rewrite it only when plotly itself changed.

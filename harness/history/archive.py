@@ -1,0 +1,271 @@
+"""The history folder: every run added as one set of files, written once. Only this module
+knows the layout.
+
+    HISTORY/history.json                 what the folder is (format, version); written once
+    HISTORY/runs/<id>/manifest.json      the run's run.json, with the record the index shows
+    HISTORY/runs/<id>/summary.parquet    the results table, one row per planned cell
+    HISTORY/runs/<id>/figures.parquet    the points the trends follow (series.py)
+    HISTORY/runs/<id>/values.parquet     every measured value
+    HISTORY/runs/<id>/paired.parquet     the serial units paired with them
+    HISTORY/runs/<id>/outcomes.parquet   every benchmark attempt
+    HISTORY/runs/<id>/cpu_speed.parquet  the CPU speed samples
+    HISTORY/runs/<id>/report/            the run's own pages (their assets are the site's)
+    HISTORY/runs/<id>/raw/               pyperf's JSON as pyperf wrote it: newest K runs only
+
+No file grows from run to run: a run's set is written into a hidden folder and renamed
+into place in one step, and is never written again, except that the raw JSON of runs
+older than the newest K is deleted. A run's id is its creation time and a digest of its
+manifest and outcomes, so adding the same run again finds it there and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness import store
+from harness.history.series import fingerprints, run_figures
+from harness.report.build import Report, build_report
+from harness.report.write import write_report
+from harness.results import Run, load_run
+from harness.status import FAILED
+
+FORMAT = "gilbench-history"
+VERSION = 1
+KEEP_RAW = 14  # runs whose pyperf JSON is kept: two weeks of nightlies
+TABLES = ("summary", "figures", "paired", "outcomes", "cpu_speed")  # and the report's values
+ASSETS = "../../assets"  # from SITE/runs/<id>/ to the site's one copy of plotly and CSS
+
+
+class HistoryError(Exception):
+    """A history folder that can't be read or can't take the run; one line."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One run of the history: its folder and the record the index shows."""
+
+    folder: Path
+    manifest: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.folder.name)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return dict(self.manifest["history"])
+
+    def table(self, name: str) -> pd.DataFrame:
+        return pd.read_parquet(self.folder / f"{name}.parquet")
+
+    @property
+    def has_raw(self) -> bool:
+        return (self.folder / "raw").is_dir()
+
+
+def is_history(folder: Path) -> bool:
+    return (folder / "history.json").is_file()
+
+
+def open_history(folder: Path, create: bool = False) -> Path:
+    """Check (or with ``create``, make) a history folder; a wrong one is a HistoryError."""
+    marker = folder / "history.json"
+    if not marker.exists():
+        if not create:
+            raise HistoryError(
+                f"{folder} is not a gilbench history (no history.json); "
+                "make one with 'history add RUN --into DIR'"
+            )
+        if folder.exists() and any(p for p in folder.iterdir() if p.name != ".git"):
+            raise HistoryError(
+                f"{folder} holds other files and no history.json; name an "
+                "empty or new folder for the history"
+            )
+        (folder / "runs").mkdir(parents=True, exist_ok=True)
+        store.write_atomic(marker, json.dumps({"format": FORMAT, "version": VERSION}) + "\n")
+        return folder
+    try:
+        head = json.loads(marker.read_text())
+    except (OSError, ValueError) as exc:
+        raise HistoryError(f"{marker} is unreadable ({exc}); restore it from git") from None
+    if head != {"format": FORMAT, "version": VERSION}:
+        raise HistoryError(
+            f"{marker} is not a version-{VERSION} gilbench history: {head}; "
+            "use the gilbench that wrote it"
+        )
+    return folder
+
+
+def run_id(run_dir: Path, manifest: dict[str, Any]) -> str:
+    """When the run was made, and a digest of what it recorded: the same run, the same id."""
+    digest = hashlib.sha256(store.manifest_path(run_dir).read_bytes())
+    outcomes = store.outcomes_path(run_dir)
+    if outcomes.exists():
+        digest.update(outcomes.read_bytes())
+    created = datetime.fromisoformat(str(manifest["created"])).astimezone(UTC)
+    return f"{created:%Y%m%d-%H%M%S}-{digest.hexdigest()[:8]}"
+
+
+def add_run(run_dir: Path, history: Path, keep_raw: int = KEEP_RAW) -> tuple[Entry, bool]:
+    """Add ``run_dir`` to ``history``; return its entry and whether it was new."""
+    run = load_run(run_dir)  # a run that can't be read stops here, before anything is written
+    open_history(history, create=True)
+    ident = run_id(run_dir, run.manifest)
+    folder = history / "runs" / ident
+    if not (folder / "manifest.json").exists():
+        _write_set(build_report(run), run, folder)
+        added = True
+    else:
+        added = False
+    _prune_raw(history, keep_raw)
+    return _entry(folder), added
+
+
+def _write_set(report: Report, run: Run, folder: Path) -> None:
+    """Write the run's files beside the others, then rename them into place at once; an
+    earlier attempt that was cut short left only a hidden folder, removed here."""
+    for stale in folder.parent.glob(f".{folder.name}.*.new"):
+        shutil.rmtree(stale, ignore_errors=True)
+    fresh = folder.with_name(f".{folder.name}.{os.getpid()}.new")
+    fresh.mkdir(parents=True)
+    speeds = pd.DataFrame(
+        [
+            {"machine": m, "cpu": cpu, "rate": rate, "sample": i}
+            for i, (m, sample) in enumerate(zip(run.cpu_machines, run.cpu_speed, strict=True))
+            for cpu, rate in sample.items()
+        ],
+        columns=["machine", "cpu", "rate", "sample"],
+    )
+    summary = report.summary.copy()
+    machines = fingerprints(report.manifest)
+    summary["fingerprint"] = [machines.get(str(m), machines[""]) for m in summary["machine"]]
+    tables = {
+        "summary": summary,
+        "figures": run_figures(report),
+        "paired": run.paired,
+        "outcomes": run.outcomes,
+        "cpu_speed": speeds,
+    }
+    for name in TABLES:
+        data = io.BytesIO()
+        tables[name].to_parquet(data, index=False)
+        store.write_atomic(fresh / f"{name}.parquet", data.getvalue())
+    manifest = {**report.manifest, "history": _record(folder.name, report, summary, speeds)}
+    store.write_atomic(
+        fresh / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+    )
+    report_dir = fresh / "report"
+    write_report(report, report_dir, assets=ASSETS)  # one copy of the assets on the site
+    (report_dir / "values.parquet").rename(fresh / "values.parquet")  # kept once
+    if (report_dir / "raw").is_dir():
+        (report_dir / "raw").rename(fresh / "raw")
+    fresh.rename(folder)
+
+
+def _record(
+    ident: str, report: Report, summary: pd.DataFrame, speeds: pd.DataFrame
+) -> dict[str, Any]:
+    """What the runs index shows of a run, worked out once when it is added."""
+    manifest = report.manifest
+    status = summary["status"]
+    machines = {"": manifest["machine"]}
+    machines.update(
+        {f"{s['index']}/{s['of']}": s.get("machine") or {} for s in manifest.get("shards", [])}
+    )
+    if len(machines) > 1:
+        del machines[""]  # a merged run's cells were all measured on its shards' machines
+    cpu = []
+    for label, rows in speeds.groupby("machine", sort=True):
+        cpu.append(
+            {
+                "machine": str(label),
+                "samples": int(rows["sample"].nunique()),
+                "median_rate": float(rows["rate"].median()),
+                "slowest_rate": float(rows["rate"].min()),
+            }
+        )
+    return {
+        "id": ident,
+        "added": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": manifest["created"],
+        "gilbench": manifest.get("gilbench", {}),
+        "profile": manifest.get("profile", ""),
+        "versions": {
+            str(i["id"]): str(i.get("provenance", {}).get("version") or "")
+            for i in manifest["impls"]
+            if not i.get("unavailable")
+        },
+        "machines": {
+            label: {**_described(m), "fingerprint": store.fingerprint(m)}
+            for label, m in machines.items()
+        },
+        "cells": {
+            "ok": int((status == "ok").sum()),
+            "failed": int(status.isin(FAILED).sum()),
+            "missing": int((status == "missing").sum()),
+            "unavailable": int((status == "unavailable").sum()),
+            "unsupported": int((status == "unsupported").sum()),
+        },
+        "cpu_speed": cpu,
+    }
+
+
+def _described(machine: dict[str, Any]) -> dict[str, Any]:
+    keys = ("cpu_model", "cpu_count", "cpu_affinity", "memory_gib", "kernel", "os", "runner")
+    return {key: machine.get(key, "unknown") for key in keys}
+
+
+def _entry(folder: Path) -> Entry:
+    try:
+        return Entry(folder, json.loads((folder / "manifest.json").read_text()))
+    except (OSError, ValueError) as exc:
+        raise HistoryError(
+            f"{folder}/manifest.json is unreadable ({exc}); delete that run's "
+            "folder and add the run again"
+        ) from None
+
+
+def entries(history: Path) -> list[Entry]:
+    """Every run of the history, oldest first (by creation time, then id)."""
+    open_history(history)
+    folders = [p for p in (history / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted((_entry(p) for p in folders), key=lambda e: (e.record["created"], e.id))
+
+
+def _prune_raw(history: Path, keep: int) -> None:
+    """Delete the raw JSON of every run older than the newest ``keep``."""
+    for entry in entries(history)[: max(0, len(entries(history)) - keep)]:
+        if entry.has_raw:
+            shutil.rmtree(entry.folder / "raw")
+
+
+def points(found: list[Entry]) -> pd.DataFrame:
+    """Every run's figures in one table, with the run's id and place (``order``) in it."""
+    frames = [e.table("figures").assign(run=e.id, order=i) for i, e in enumerate(found)]
+    if not frames:
+        return pd.DataFrame(columns=["run", "order"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def iter_raw(entry: Entry) -> Iterator[Path]:
+    yield from sorted((entry.folder / "raw").glob("*")) if entry.has_raw else ()
+
+
+def copy_report(entry: Entry, target: Path) -> None:
+    """The run's own report as a site shows it: pages, tables, values and raw while kept."""
+    shutil.copytree(entry.folder / "report", target)
+    shutil.copy2(entry.folder / "values.parquet", target / "values.parquet")
+    for raw in iter_raw(entry):
+        (target / "raw").mkdir(exist_ok=True)
+        shutil.copy2(raw, target / "raw" / raw.name)

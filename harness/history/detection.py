@@ -1,0 +1,271 @@
+"""How well the change-point rules find real changes, and how often they cry wolf: a
+benchmark that prints figures (``nox -s detection-bench``), not a test.
+
+The noise is real: every simulated run of a series is one real run's figure and interval
+of a real series, drawn at random from a history measured on one machine (by default the
+frozen nightlies in tests/data/history). Onto that noise go, in one series of ten:
+
+- nothing (A/A);
+- a step of 5%, 10% or 20% from a known run on;
+- slow creep: 1% a run for 10 runs.
+
+Each history is then read as a nightly would read it, one run more each night, and what
+the rules report (changes.find_changes, over every series at once) is compared with what
+was injected, beside the naive rule "this run against the previous one, beyond a
+threshold". Printed: the share of changes found within 2 runs and at all, the mean delay
+in runs (the run of the change counts as 1), and false alarms per series-run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness import store
+from harness.history import archive
+from harness.history.changes import Rules, find_changes
+from harness.history.series import HIGHER_IS_BETTER, KEY
+
+FIXTURE = store.ROOT / "tests" / "data" / "history"
+RUNS = 30  # runs per simulated history
+STEP_AT = 20  # the first run of a step
+CREEP = (15, 10, 0.01)  # first run, runs, per run
+SHARE = 10  # one series in SHARE carries the change
+NAIVE = (0.05, 0.10)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    start: int  # first changed run; -1 for none
+    factors: tuple[float, ...]  # multiplier per run, from run 0 (1.0 before the change)
+
+
+def scenarios() -> list[Scenario]:
+    flat = (1.0,) * RUNS
+    found = [Scenario("A/A (no change)", -1, flat)]
+    for size in (0.05, 0.10, 0.20):
+        found.append(
+            Scenario(
+                f"step of {size:.0%}",
+                STEP_AT,
+                tuple(1.0 if r < STEP_AT else 1 - size for r in range(RUNS)),
+            )
+        )
+    first, count, rate = CREEP
+    creep = tuple((1 - rate) ** min(max(r - first + 1, 0), count) for r in range(RUNS))
+    found.append(Scenario(f"creep of {rate:.0%} a run for {count} runs", first, creep))
+    return found
+
+
+def real_noise(history: Path) -> list[pd.DataFrame]:
+    """Each real series with 4 runs or more: its runs' figures and intervals over its median."""
+    points = archive.points(archive.entries(history))
+    pools = []
+    for _, rows in points.groupby([*KEY, "fingerprint"], sort=True):
+        if len(rows) >= 4 and (rows["value"] > 0).all():
+            scale = float(rows["value"].median())
+            pools.append(
+                rows[["metric", "value", "ci_low", "ci_high"]].assign(
+                    value=rows["value"] / scale,
+                    ci_low=rows["ci_low"] / scale,
+                    ci_high=rows["ci_high"] / scale,
+                )
+            )
+    return pools
+
+
+def simulate(
+    pools: Sequence[pd.DataFrame], scenario: Scenario, series: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, set[int]]:
+    """One history of ``series`` series x RUNS runs, and which series carry the change."""
+    changed = {s for s in range(series) if scenario.start >= 0 and s % SHARE == 0}
+    rows = []
+    for s in range(series):
+        pool = pools[int(rng.integers(len(pools)))]
+        picks = pool.iloc[rng.integers(len(pool), size=RUNS)]
+        metric = str(pool["metric"].iloc[0])
+        # a regression: the figure falls where higher is better, rises where it isn't
+        factors = np.array(scenario.factors) if s in changed else np.ones(RUNS)
+        if not HIGHER_IS_BETTER.get(metric, True):
+            factors = 1 / factors
+        for r, (value, low, high) in enumerate(picks[["value", "ci_low", "ci_high"]].to_numpy()):
+            rows.append(
+                {
+                    "metric": metric,
+                    "impl": f"s{s}",
+                    "workload": "w",
+                    "model": "m",
+                    "workers": 2,
+                    "fingerprint": "f",
+                    "value": value * factors[r],
+                    "ci_low": low * factors[r],
+                    "ci_high": high * factors[r],
+                    "run": f"r{r:03d}",
+                    "order": r,
+                }
+            )
+    return pd.DataFrame(rows), changed
+
+
+@dataclass
+class Tally:
+    changes: int = 0
+    found_2: int = 0
+    found: int = 0
+    delays: list[int] | None = None
+    false: int = 0
+    series_runs: int = 0
+
+    def line(self, label: str) -> str:
+        delays = self.delays or []
+        found = (
+            f"{self.found_2 / self.changes:6.1%} {self.found / self.changes:6.1%}"
+            if self.changes
+            else "     -      -"
+        )
+        delay = f"{np.mean(delays):5.2f}" if delays else "    -"
+        rate = self.false / self.series_runs if self.series_runs else float("nan")
+        return f"  {label:<26} {found}  {delay}  {rate:8.3%}"
+
+
+def disjoint(points: pd.DataFrame, changed: set[int], at: int) -> int:
+    """How many changed series have disjoint intervals at runs ``at - 1`` and ``at``: the
+    most that any detector held to the interval rule could report at the change."""
+    count = 0
+    for s in changed:
+        rows = points[points["impl"] == f"s{s}"].set_index("order")
+        before, after = rows.loc[at - 1], rows.loc[at]
+        count += bool(before["ci_high"] < after["ci_low"] or after["ci_high"] < before["ci_low"])
+    return count
+
+
+def _window(scenario: Scenario) -> tuple[int, int]:
+    """Runs where a report places a real change: the change's own, give or take."""
+    if scenario.start < 0:
+        return (1, 0)
+    end = scenario.start + (CREEP[1] if "creep" in scenario.name else 1)
+    return (scenario.start - 1, end)
+
+
+def score_rules(
+    points: pd.DataFrame, changed: set[int], scenario: Scenario, rules: Rules, tally: Tally
+) -> None:
+    """Read the history one night at a time, as the nightly does."""
+    low, high = _window(scenario)
+    first_seen: dict[tuple[int, int], int] = {}
+    for night in range(3, RUNS):
+        for change in find_changes(points[points["order"] <= night], rules):
+            key = (int(change.impl[1:]), int(change.after_run[1:]))
+            first_seen.setdefault(key, night)
+    _tally(first_seen, changed, scenario, low, high, points, tally)
+
+
+def score_naive(
+    points: pd.DataFrame, changed: set[int], scenario: Scenario, threshold: float, tally: Tally
+) -> None:
+    low, high = _window(scenario)
+    first_seen: dict[tuple[int, int], int] = {}
+    for impl, rows in points.groupby("impl", sort=False):
+        values = rows.sort_values("order")["value"].to_numpy()
+        for night in range(1, RUNS):
+            if abs(values[night] / values[night - 1] - 1) > threshold:
+                first_seen[(int(str(impl)[1:]), night)] = night
+    _tally(first_seen, changed, scenario, low, high, points, tally)
+
+
+def _tally(
+    first_seen: dict[tuple[int, int], int],
+    changed: set[int],
+    scenario: Scenario,
+    low: int,
+    high: int,
+    points: pd.DataFrame,
+    tally: Tally,
+) -> None:
+    series = int(points["impl"].nunique())
+    tally.series_runs += series * (RUNS - 1)
+    tally.delays = tally.delays or []
+    for s in changed:
+        nights = [
+            night
+            for (t, at), night in first_seen.items()
+            if t == s and low <= at <= high and night >= scenario.start
+        ]
+        tally.changes += 1
+        if nights:
+            delay = min(nights) - scenario.start + 1
+            tally.found += 1
+            tally.found_2 += delay <= 2
+            tally.delays.append(delay)
+    tally.false += sum(1 for (t, at) in first_seen if t not in changed or not low <= at <= high)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="detection-bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--history",
+        type=Path,
+        default=FIXTURE,
+        help="a history of real runs (default: the frozen nightlies)",
+    )
+    parser.add_argument("--series", type=int, default=100, help="series per history")
+    parser.add_argument("--histories", type=int, default=10, help="histories per scenario")
+    parser.add_argument("--seed", type=int, default=20261202)
+    args = parser.parse_args(argv)
+    try:
+        pools = real_noise(args.history)
+    except archive.HistoryError as exc:
+        print(f"detection-bench: error: {exc}", file=sys.stderr)
+        return 2
+    if not pools:
+        print(
+            f"detection-bench: error: {args.history} has no series of 4 runs or more; "
+            "add more runs to it",
+            file=sys.stderr,
+        )
+        return 2
+    rules, rng, started = Rules(), np.random.default_rng(args.seed), time.monotonic()
+    runs = max(len(p) for p in pools)
+    print(
+        f"noise: {len(pools)} real series of {args.history} ({runs} runs each at most); "
+        f"{args.histories} histories x {args.series} series x {RUNS} runs per scenario, one "
+        f"series in {SHARE} changed"
+    )
+    print(f"rules: {rules}")
+    print(
+        f"  {'scenario / detector':<26} {'<=2 run':>6} {'found':>6}  {'delay':>5}  "
+        f"{'false alarms per series-run':>8}"
+    )
+    for scenario in scenarios():
+        ours, naive = Tally(), {t: Tally() for t in NAIVE}
+        apart = 0
+        for _ in range(args.histories):
+            points, changed = simulate(pools, scenario, args.series, rng)
+            if scenario.start >= 0:
+                apart += disjoint(points, changed, scenario.start)
+            score_rules(points, changed, scenario, rules, ours)
+            for threshold in NAIVE:
+                score_naive(points, changed, scenario, threshold, naive[threshold])
+        print(f"{scenario.name}:")
+        print(ours.line("gilbench's rules"))
+        for threshold, tally in naive.items():
+            print(tally.line(f"naive, previous run >{threshold:.0%}"))
+        if ours.changes:
+            print(
+                f"  (the intervals either side of the change were disjoint in "
+                f"{apart / ours.changes:.1%} of the changed series)"
+            )
+    print(f"took {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

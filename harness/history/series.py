@@ -1,0 +1,108 @@
+"""The figures a history follows from run to run, taken from one run's report. Pure.
+
+Each row is one point of a series: a metric of one (implementation, workload, model,
+workers) measured on one machine, named by its fingerprint (store.fingerprint). The
+figures are the report's own: the results table's speedup and serial throughput, and the
+comparison's geometric mean of the free-threaded build's single-thread overhead. Nothing
+is estimated here a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from harness import store
+from harness.compare.cells import throughput_interval
+from harness.report.build import Report
+
+KEY = ["metric", "impl", "workload", "model", "workers"]
+FIGURE_COLUMNS = [
+    *KEY,
+    "category",
+    "headline",
+    "fingerprint",
+    "value",
+    "ci_low",
+    "ci_high",
+    "noisy",
+]
+# Which way is better, per metric: a regression is a move the other way.
+HIGHER_IS_BETTER = {"speedup": True, "throughput": True, "overhead": False}
+METRIC_LABELS = {
+    "speedup": "speedup over its own serial run at 1 worker",
+    "throughput": "serial throughput (units/s)",
+    "overhead": "free-threaded build's time over the default build's, serial at 1 worker "
+    "(geometric mean over workloads)",
+}
+HEADLINE_TAG = "quick"  # the workloads --quick measures: one per kind of work
+
+
+def fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """Machine label (``K/N`` in a merged run, "" otherwise) -> the machine's fingerprint."""
+    found = {"": store.fingerprint(manifest["machine"])}
+    for shard in manifest.get("shards", []):
+        found[f"{shard['index']}/{shard['of']}"] = store.fingerprint(shard.get("machine") or {})
+    return found
+
+
+def run_figures(report: Report) -> pd.DataFrame:
+    """Every point ``report`` adds to the history's series."""
+    summary = report.summary
+    machines = fingerprints(report.manifest)
+    headline = {
+        str(w["name"]) for w in report.manifest["workloads"] if HEADLINE_TAG in w.get("tags", [])
+    }
+    ok = summary[summary["status"] == "ok"].copy()
+    ok["fingerprint"] = [machines.get(str(m), machines[""]) for m in ok["machine"]]
+    ok["headline"] = ok["workload"].map(lambda w: str(w).split(":", 1)[0] in headline)
+    ok["noisy"] = ok["flag"].fillna("").astype(str) != ""
+    parallel = ok[(ok["model"] != "serial") & ok["speedup"].notna()]
+    speedup = parallel.assign(
+        metric="speedup",
+        value=parallel["speedup"],
+        ci_low=parallel["speedup_ci_low"],
+        ci_high=parallel["speedup_ci_high"],
+    )
+    serial = ok[(ok["model"] == "serial") & (ok["workers"] == 1)]
+    low, high = throughput_interval(serial)
+    throughput = serial.assign(
+        metric="throughput", value=serial["throughput"], ci_low=low, ci_high=high
+    )
+    frames = [speedup, throughput, _overhead(report, ok)]
+    table = pd.concat([f[FIGURE_COLUMNS] for f in frames if len(f)], ignore_index=True)
+    return table.reindex(columns=FIGURE_COLUMNS).astype(
+        {"workers": int, "value": float, "ci_low": float, "ci_high": float}
+    )
+
+
+def _overhead(report: Report, ok: pd.DataFrame) -> pd.DataFrame:
+    """The comparison's geometric mean row of the free-threaded build's overhead."""
+    overhead, roles = report.comparison.overhead, report.comparison.roles
+    mean = overhead[overhead["workload"] == ""]
+    if mean.empty or roles.free_threaded is None or roles.default is None:
+        return pd.DataFrame(columns=FIGURE_COLUMNS)
+    pair = ok[ok["impl"].isin([roles.free_threaded, roles.default]) & (ok["model"] == "serial")]
+    row = mean.iloc[0]
+    return pd.DataFrame(
+        [
+            {
+                "metric": "overhead",
+                "impl": roles.free_threaded,
+                "workload": "geomean",
+                "model": "serial",
+                "workers": 1,
+                "category": "",
+                "headline": True,
+                # the machines its workloads were measured on: one, unless shards differed
+                "fingerprint": "+".join(sorted(set(pair["fingerprint"]))),
+                "value": row["ratio"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "noisy": bool(row["noisy"]),
+            }
+        ],
+        columns=FIGURE_COLUMNS,
+    )

@@ -1,0 +1,112 @@
+"""What the history site says of the changes found: summary.md's section, changes.json
+and the Atom feed (changes.atom). Pure: strings out."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+from harness.report.history import History, run_fingerprints
+from harness.report.markdown import format_md
+from harness.report.pages import environment
+
+NAMESPACE = uuid.UUID("6f1c1c4e-7a43-4c55-9b1e-6a1b5d0e0b7e")  # gilbench's, for Atom ids
+
+
+def format_history_summary(history: History, run_summary: str) -> str:
+    """The newest run's summary.md, then the section on what changed."""
+    return run_summary.rstrip("\n") + "\n\n" + format_changes_section(history)
+
+
+def format_changes_section(history: History) -> str:
+    """summary.md's section "Changes since the last comparable run"."""
+    lines = ["## Changes since the last comparable run\n"]
+    before, same = history.comparable()
+    newest = history.newest
+    if before is None:
+        lines.append("This is the history's first run: there is nothing to compare it with.")
+    elif not same:
+        lines.append(
+            f"Run {newest.id} was measured on another machine than run {before.id} (fingerprint "
+            f"{', '.join(sorted(run_fingerprints(newest)))}, was "
+            f"{', '.join(sorted(run_fingerprints(before)))}): a new segment starts here, and "
+            "nothing is compared across it."
+        )
+    elif not history.new:
+        count = (
+            history.points[history.points["run"] == newest.id][
+                ["metric", "impl", "workload", "model", "workers"]
+            ]
+            .drop_duplicates()
+            .shape[0]
+        )
+        lines.append(
+            f"No change since run {before.id}: {count} series of run {newest.id} "
+            f"followed; a change counts from {history.rules.min_change:.0%}, held for "
+            f"{history.rules.persist} runs."
+        )
+    else:
+        lines.append(f"Against the runs up to {before.id}, on the same machine:\n")
+        lines += [
+            ("- ⚠ " if c.kind == "regression" else "- ") + format_md(c.describe())
+            for c in history.new
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def format_changes_json(history: History) -> str:
+    new = {(c.series, c.fingerprint, c.after_run) for c in history.new}
+    return (
+        json.dumps(
+            {
+                "runs": len(history.entries),
+                "newest_run": history.newest.id,
+                "rules": vars(history.rules),
+                "changes": [
+                    {**c.as_dict(), "new": (c.series, c.fingerprint, c.after_run) in new}
+                    for c in history.changes
+                ],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def _atom_id(*parts: object) -> str:
+    return f"urn:uuid:{uuid.uuid5(NAMESPACE, '/'.join(map(str, parts)))}"
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _iso(text: str) -> str:
+    """An Atom date: RFC 3339, in UTC."""
+    return _utc(text).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_atom(history: History, site_url: str = "") -> str:
+    """changes.atom: an entry per change found, newest first, for feed readers."""
+    env = environment()
+    base = site_url.rstrip("/") + "/" if site_url else ""
+    created = {e.id: str(e.record["created"]) for e in history.entries}
+    entries = [
+        {
+            "id": _atom_id(*c.series, c.fingerprint, c.after_run),
+            "title": c.describe().split(", from run")[0],
+            "text": c.describe(),
+            "updated": _iso(created.get(c.after_run, str(history.newest.record["created"]))),
+            "link": f"{base}runs/{c.after_run}/index.html",
+        }
+        for c in history.changes
+    ]
+    return env.get_template("changes.atom.j2").render(
+        feed_id=_atom_id("gilbench-changes", site_url),
+        base=base,
+        entries=entries,
+        updated=max(
+            [e["updated"] for e in entries] or [_iso(str(history.newest.record["created"]))]
+        ),
+    )

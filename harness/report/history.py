@@ -1,0 +1,294 @@
+"""What the history site states: the runs index, the trend charts, the changes (as a page,
+a JSON file, an Atom feed) and summary.md's section on them. Pure: strings out.
+
+Every figure comes from the history's tables (archive.py), each written once when its run
+was added; every change from ``changes.find_changes`` run once over them (site.py).
+"""
+
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from harness.history.archive import Entry
+from harness.history.changes import Change, Rules
+from harness.history.series import METRIC_LABELS
+from harness.report.charts import format_figure_json, impl_colours
+from harness.report.format import format_category
+from harness.report.pages import environment
+from harness.report.trends import ago_figure, earlier_runs, palette_colour, trend_figure
+
+SITE_PAGES = {"index.html": "Runs", "trends.html": "Trends", "changes.html": "Changes"}
+
+
+@dataclass(frozen=True)
+class History:
+    """The history as the site shows it: its runs, their points, the changes found."""
+
+    entries: list[Entry]  # oldest first
+    points: pd.DataFrame  # archive.points
+    changes: list[Change]  # every change found, newest first
+    new: list[Change]  # those the newest run brought to light
+    rules: Rules
+
+    @property
+    def newest(self) -> Entry:
+        return self.entries[-1]
+
+    @property
+    def dates(self) -> dict[str, str]:
+        """Each run's creation time in UTC, as plotly's date axes read it (no offset)."""
+        return {
+            e.id: datetime.fromisoformat(str(e.record["created"]))
+            .astimezone(UTC)
+            .strftime("%Y-%m-%d %H:%M:%S")
+            for e in self.entries
+        }
+
+    def comparable(self) -> tuple[Entry | None, bool]:
+        """The run before the newest, and whether it was measured on the same machines."""
+        if len(self.entries) < 2:
+            return None, False
+        before, newest = self.entries[-2], self.entries[-1]
+        return before, run_fingerprints(before) == run_fingerprints(newest)
+
+
+def run_fingerprints(entry: Entry) -> set[str]:
+    return {str(m["fingerprint"]) for m in entry.record["machines"].values()}
+
+
+def render_site_pages(history: History) -> dict[str, str]:
+    """index.html, trends.html and changes.html, by file name."""
+    env = environment()
+    env.globals.update(site_pages=SITE_PAGES)
+    dates = history.dates
+    colours = impl_colours(str(i) for i in history.points.get("impl", []))
+    common = {"history": history, "newest": history.newest, "colours": colours}
+    rows = [_index_row(e) for e in reversed(history.entries)]
+    pages: dict[str, dict[str, Any]] = {
+        "index.html": {"rows": rows, "ago": _ago_charts(history, colours)},
+        "trends.html": {"sections": _trend_sections(history, colours, dates)},
+        "changes.html": {"changes": [(c, c.describe()) for c in history.changes], "dates": dates},
+    }
+    return {
+        page: env.get_template(f"site-{page}.j2").render(page=page, **common, **extra)
+        for page, extra in pages.items()
+    }
+
+
+def _index_row(entry: Entry) -> dict[str, Any]:
+    record = entry.record
+    versions = record["versions"]
+    cpython = sorted({v for k, v in versions.items() if v and k[:1].isdigit()})
+    others = [f"{k} {v}" for k, v in versions.items() if not k[:1].isdigit()]
+    machines = [
+        f"{m.get('cpu_count')} × {m.get('cpu_model')}, {m.get('memory_gib')} GiB "
+        f"({m['fingerprint'][:8]}{', ' + label if label else ''})"
+        for label, m in record["machines"].items()
+    ]
+    speed = (
+        "; ".join(
+            f"{s['median_rate'] / 1e6:.1f} M/s (slowest {s['slowest_rate'] / 1e6:.1f})"
+            for s in record["cpu_speed"]
+        )
+        or "not sampled"
+    )
+    commit = str(record["gilbench"].get("commit", ""))[:10]
+    return {
+        "id": entry.id,
+        "date": str(record["created"]).replace("T", " ")[:16],
+        "commit": commit,
+        "version": record["gilbench"].get("version", ""),
+        "cpython": ", ".join(cpython),
+        "others": ", ".join(others),
+        "machines": machines,
+        "cells": record["cells"],
+        "speed": speed,
+        "profile": record["profile"],
+        "raw": entry.has_raw,
+    }
+
+
+def _changes_for(history: History, metric: str, **match: object) -> list[Change]:
+    return [
+        c
+        for c in history.changes
+        if c.metric == metric and all(getattr(c, k) == v for k, v in match.items())
+    ]
+
+
+def _headline_workloads(points: pd.DataFrame) -> list[tuple[str, str]]:
+    """(category, workload): each category's headline workload, else its first one."""
+    speed = points[points["metric"] == "speedup"]
+    chosen = []
+    for category, rows in speed.groupby("category", sort=True):
+        marked = rows[rows["headline"].astype(bool)]
+        chosen.append((str(category), str((marked if len(marked) else rows)["workload"].iloc[0])))
+    return chosen
+
+
+def _trend_sections(
+    history: History, colours: Mapping[str, str], dates: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    points = history.points
+    sections: list[dict[str, Any]] = []
+    figures = []
+    for category, workload in _headline_workloads(points):
+        rows = points[(points["metric"] == "speedup") & (points["workload"] == workload)]
+        for impl, own in rows.groupby("impl", sort=False):
+            figures.append(
+                trend_figure(
+                    own,
+                    f"{workload} ({format_category(category)}) on {impl}: speedup",
+                    "speedup (×)",
+                    lambda k: f"{k[2]} × {k[3]}",
+                    palette_colour,
+                    _changes_for(history, "speedup", workload=workload, impl=impl),
+                    dates,
+                )
+            )
+    sections.append(
+        {
+            "id": "speedup",
+            "title": "Speedup at each worker count",
+            "text": "Each category's headline workload, per implementation and model; "
+            "the speedup is over the same implementation's serial run at 1 worker.",
+            "figures": figures,
+        }
+    )
+    figures = []
+    serial = points[points["metric"] == "throughput"]
+    for name, rows in serial.groupby("workload", sort=True):
+        workload = str(name)
+        figures.append(
+            trend_figure(
+                rows,
+                f"{workload}: serial throughput",
+                "units/s (log)",
+                lambda k: k[0],
+                lambda k, i: colours.get(k[0], "#777777"),
+                _changes_for(history, "throughput", workload=workload),
+                dates,
+                log_y=True,
+            )
+        )
+    sections.append(
+        {
+            "id": "throughput",
+            "title": "Serial throughput",
+            "text": "Each implementation on one worker.",
+            "figures": figures,
+        }
+    )
+    overhead = points[points["metric"] == "overhead"]
+    if len(overhead):
+        figures = [
+            trend_figure(
+                overhead,
+                "Free-threaded build's single-thread overhead",
+                "time ratio (×)",
+                lambda k: f"{k[0]} over the default build",
+                lambda k, i: colours.get(k[0], "#777777"),
+                _changes_for(history, "overhead"),
+                dates,
+            )
+        ]
+        sections.append(
+            {
+                "id": "overhead",
+                "title": "Free-threaded overhead",
+                "text": METRIC_LABELS["overhead"] + "; above 1 is slower.",
+                "figures": figures,
+            }
+        )
+    sections.append(
+        {
+            "id": "cpu-speed",
+            "title": "CPU speed per run",
+            "text": "The median and slowest rate of the samples each run took between "
+            "its benchmarks: a slow night reads low here too; a slow interpreter "
+            "doesn't.",
+            "figures": [_cpu_figure(history, dates)],
+        }
+    )
+    for section in sections:
+        section["figures"] = [format_figure_json(f) for f in section["figures"]]
+    return sections
+
+
+def _cpu_figure(history: History, dates: Mapping[str, str]) -> dict[str, Any]:
+    rows = []
+    for order, entry in enumerate(history.entries):
+        machines = entry.record["machines"]
+        for speed in entry.record["cpu_speed"]:
+            label = str(speed["machine"])
+            fingerprint = str((machines.get(label) or next(iter(machines.values())))["fingerprint"])
+            for which in ("median", "slowest"):
+                value = float(speed[f"{which}_rate"]) / 1e6
+                rows.append(
+                    {
+                        "metric": "cpu",
+                        "impl": which,
+                        "workload": label or "machine",
+                        "model": "",
+                        "workers": 0,
+                        "fingerprint": fingerprint,
+                        "value": value,
+                        "ci_low": float("nan"),
+                        "ci_high": float("nan"),
+                        "run": entry.id,
+                        "order": order,
+                    }
+                )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "metric",
+            "impl",
+            "workload",
+            "model",
+            "workers",
+            "fingerprint",
+            "value",
+            "ci_low",
+            "ci_high",
+            "run",
+            "order",
+        ],
+    )
+    return trend_figure(
+        frame,
+        "CPU speed while measuring",
+        "M iterations/s",
+        lambda k: f"{k[0]}{'' if k[1] == 'machine' else ' ' + k[1]}",
+        palette_colour,
+        [],
+        dates,
+    )
+
+
+def _ago_charts(history: History, colours: Mapping[str, str]) -> list[str]:
+    """The newest run's scaling curves over a week's and a month's earlier ones."""
+    dates = {e.id: datetime.fromisoformat(str(e.record["created"])) for e in history.entries}
+    runs = earlier_runs(dates, history.newest.id)
+    points = history.points
+    fingerprint_of = {
+        (str(r), str(i)): str(f)
+        for r, i, f in points[["run", "impl", "fingerprint"]]
+        .drop_duplicates()
+        .itertuples(index=False)
+    }
+    charts = []
+    for _category, workload in _headline_workloads(points[points["run"] == history.newest.id]):
+        charts.append(
+            format_figure_json(
+                ago_figure(points, workload, "threads", runs, fingerprint_of, colours)
+            )
+        )
+    return charts

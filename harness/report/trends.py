@@ -1,0 +1,248 @@
+"""The history site's charts: each series over the runs, and the scaling curves of the
+newest run beside those of a week and a month earlier. Pure: figure dicts out.
+
+Each run's point carries its 95% interval as an error bar. A line never joins two
+segments (a changed machine fingerprint starts a new one, marked by a dashed rule), and
+each change point found is a rule of its own, red for a regression, green for an
+improvement, labelled with its size.
+"""
+
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from harness.history.changes import Change, segments
+from harness.report.charts import FONT, IDEAL_LINE, PALETTE, Figure, format_label
+
+SEGMENT_RULE = {"color": "#777777", "dash": "dash", "width": 1}
+KIND_COLOUR = {"regression": "#C0392B", "improvement": "#1E8449"}
+AGO = (("newest", 0, "solid"), ("a week earlier", 7, "dash"), ("a month earlier", 30, "dot"))
+TREND_PX = 300
+
+
+def trend_figure(
+    points: pd.DataFrame,
+    title: str,
+    y_title: str,
+    name_of: Any,
+    colour_of: Any,
+    changes: Sequence[Change],
+    dates: Mapping[str, str],
+    log_y: bool = False,
+) -> Figure:
+    """One chart: a line per series in ``points``, broken at each segment boundary."""
+    ordered = segments(points)
+    traces: list[dict[str, Any]] = []
+    rules: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    boundaries: set[str] = set()
+    for index, (key, line) in enumerate(
+        ordered.groupby(["impl", "workload", "model", "workers"], sort=False)
+    ):
+        x: list[Any] = []
+        y: list[Any] = []
+        plus: list[Any] = []
+        minus: list[Any] = []
+        previous = None
+        columns = zip(line["run"].astype(str), line["segment"].astype(int),
+                      line["value"].astype(float), line["ci_low"].astype(float),
+                      line["ci_high"].astype(float), strict=True)  # fmt: skip
+        for run, segment, value, low, high in columns:
+            if previous is not None and segment != previous:
+                for gap in (x, y, plus, minus):  # no line across a segment boundary
+                    gap.append(None)
+                boundaries.add(run)
+            previous = segment
+            x.append(dates.get(run, run))
+            y.append(value)
+            plus.append(high - value if math.isfinite(high) else None)
+            minus.append(value - low if math.isfinite(low) else None)
+        colour = colour_of(key, index)
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": format_label(name_of(key)),
+                "x": x,
+                "y": y,
+                "line": {"color": colour, "width": 1.5},
+                "marker": {"size": 6, "color": colour},
+                "connectgaps": False,
+                "error_y": {
+                    "type": "data",
+                    "array": plus,
+                    "arrayminus": minus,
+                    "visible": True,
+                    "thickness": 1,
+                    "width": 3,
+                    "color": colour,
+                },
+                "hovertemplate": "%{x}: %{y:.3g}<extra>%{fullData.name}</extra>",
+            }
+        )
+    for run in sorted(boundaries):
+        rules.append(_rule(dates.get(run, run), SEGMENT_RULE))
+        notes.append(_note(dates.get(run, run), "machine changed", "#777777"))
+    for change in changes:
+        where = dates.get(change.after_run, change.after_run)
+        colour = KIND_COLOUR[change.kind]
+        rules.append(_rule(where, {"color": colour, "width": 1.5}))
+        notes.append(_note(where, f"{change.ratio - 1:+.0%} {change.kind}", colour))
+    layout = {
+        "title": {"text": format_label(title), "font": {"size": 14}},
+        "font": FONT,
+        "height": TREND_PX,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "xaxis": {"type": "date", "title": {"text": "run"}},
+        "yaxis": {"title": {"text": format_label(y_title)}, **({"type": "log"} if log_y else {})},
+        "shapes": rules,
+        "annotations": notes,
+        "hovermode": "closest",
+        "legend": {"orientation": "h", "y": -0.25},
+    }
+    return {"data": traces, "layout": layout}
+
+
+def _rule(x: str, line: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": dict(line),
+    }
+
+
+def _note(x: str, text: str, colour: str) -> dict[str, Any]:
+    return {
+        "x": x,
+        "xref": "x",
+        "y": 1,
+        "yref": "paper",
+        "text": format_label(text),
+        "showarrow": False,
+        "yanchor": "bottom",
+        "font": {"size": 11, "color": colour},
+    }
+
+
+def palette_colour(key: Any, index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def earlier_runs(dates: Mapping[str, datetime], newest: str) -> list[tuple[str, str, str]]:
+    """(label, run id, dash) of the newest run and the runs a week and a month before it:
+    the newest run made at least that long before; none if the history is younger."""
+    chosen = []
+    for label, days, dash in AGO:
+        cutoff = dates[newest] - timedelta(days=days)
+        older = [run for run, when in dates.items() if when <= cutoff]
+        if older:
+            chosen.append((label, max(older, key=lambda r: dates[r]), dash))
+    return chosen
+
+
+def ago_figure(
+    points: pd.DataFrame,
+    workload: str,
+    model: str,
+    runs: Sequence[tuple[str, str, str]],
+    fingerprint_of: Mapping[tuple[str, str], str],
+    colours: Mapping[str, str],
+) -> Figure:
+    """Speedup against workers, a panel per implementation: the newest run's curve, drawn
+    over a week's and a month's earlier curves measured on the same machine."""
+    rows = points[
+        (points["metric"] == "speedup")
+        & (points["workload"] == workload)
+        & (points["model"] == model)
+    ]
+    impls = list(dict.fromkeys(rows.loc[rows["run"] == runs[0][1], "impl"]))
+    traces: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {
+        "font": FONT,
+        "height": 320,
+        "hovermode": "closest",
+        "margin": {"l": 50, "r": 20, "t": 50, "b": 60},
+        "legend": {"orientation": "h", "y": -0.3},
+        "title": {"text": format_label(f"{workload}, {model}"), "font": {"size": 14}},
+    }
+    width = 1 / max(len(impls), 1)
+    top = max([2.0, *rows["workers"].astype(float)])
+    for column, impl in enumerate(impls):
+        suffix = "" if column == 0 else str(column + 1)
+        layout[f"xaxis{suffix}"] = {
+            "domain": [column * width + 0.02, (column + 1) * width - 0.02],
+            "title": {"text": "workers"},
+            "anchor": f"y{suffix}",
+            "range": [0.8, top + 0.2],
+        }
+        layout[f"yaxis{suffix}"] = {
+            "anchor": f"x{suffix}",
+            "rangemode": "tozero",
+            **({"matches": "y"} if column else {"title": {"text": "speedup"}}),
+        }
+        layout.setdefault("annotations", []).append(
+            {
+                "text": format_label(impl),
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "x": (column + 0.5) * width,
+                "y": 1.0,
+                "yanchor": "bottom",
+                "font": {"color": colours.get(impl, "#444444")},
+            }
+        )
+        newest_fp = fingerprint_of.get((runs[0][1], impl))
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [1, top],
+                "y": [1, top],
+                "line": IDEAL_LINE,
+                "name": "ideal",
+                "legendgroup": "ideal",
+                "showlegend": column == 0,
+                "xaxis": f"x{suffix}",
+                "yaxis": f"y{suffix}",
+                "hoverinfo": "skip",
+            }
+        )
+        for label, run, dash in runs:
+            if fingerprint_of.get((run, impl)) != newest_fp:
+                continue  # another machine's curve says nothing about this one's
+            line = rows[(rows["run"] == run) & (rows["impl"] == impl)].sort_values("workers")
+            if line.empty:
+                continue
+            x, y = line["workers"].tolist(), line["value"].tolist()
+            if 1 not in x:  # every curve starts from the serial run at 1 worker
+                x, y = [1, *x], [1.0, *y]
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "x": x,
+                    "y": y,
+                    "name": format_label(f"{label} ({run[:8]})"),
+                    "legendgroup": label,
+                    "showlegend": column == 0,
+                    "xaxis": f"x{suffix}",
+                    "yaxis": f"y{suffix}",
+                    "line": {"color": colours.get(impl, "#444444"), "dash": dash},
+                    "hovertemplate": f"{format_label(label)}: %{{y:.2f}}× at %{{x}} workers"
+                    "<extra></extra>",
+                }
+            )
+    return {"data": traces, "layout": layout}

@@ -1,0 +1,377 @@
+"""The history: runs kept as immutable files, series split at machine changes, change points
+that hold up, the site rebuilt from it, and the data branch it lives on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import store
+from harness.cli import main
+from harness.history import archive, branch
+from harness.history.changes import Rules, find_changes
+from harness.report.site import publish, read_history
+from tests.helpers import DATA, QUICK, assert_golden
+
+NIGHTLIES = DATA / "history"  # real quick nightlies of nbody measured here, then one pinned
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def copy_run(into: Path, created: str, scale: float = 1.0) -> Path:
+    """The frozen quick run as if made at ``created``; ``scale`` multiplies its round times."""
+    run_dir = into / created.replace(":", "")
+    shutil.copytree(QUICK, run_dir)
+    manifest = json.loads((run_dir / "run.json").read_text())
+    store.write_manifest(run_dir, {**manifest, "created": created})
+    if scale != 1.0:
+        for raw in store.raw_files(run_dir):
+            data = json.loads(raw.read_text())
+            for bench in data["benchmarks"]:
+                for run in bench["runs"]:
+                    run["values"] = [v * scale for v in run.get("values", [])]
+            raw.write_text(json.dumps(data))
+    return run_dir
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def series(
+    values: Sequence[float],
+    fingerprints: Sequence[str] | None = None,
+    width: float = 0.01,
+    impl: str = "3.14",
+    metric: str = "speedup",
+) -> pd.DataFrame:
+    """One series' points: ``values`` in run order, each with a +-``width`` interval."""
+    marks = fingerprints or ["f"] * len(values)
+    return pd.DataFrame(
+        [
+            {
+                "metric": metric,
+                "impl": impl,
+                "workload": "nbody",
+                "model": "threads",
+                "workers": 2,
+                "fingerprint": marks[i],
+                "value": v,
+                "ci_low": v * (1 - width),
+                "ci_high": v * (1 + width),
+                "run": f"r{i:02d}",
+                "order": i,
+            }
+            for i, v in enumerate(values)
+        ]
+    )
+
+
+def noisy(runs: int, seed: int, sd: float = 0.01) -> np.ndarray:
+    return np.exp(np.random.default_rng(seed).normal(0.0, sd, runs))
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A history of two copies of the frozen quick run, a day apart, raw kept for one."""
+    root = tmp_path_factory.mktemp("two-runs")
+    first = copy_run(root, "2026-11-30T03:17:00+00:00")
+    second = copy_run(root, "2026-12-01T03:17:00+00:00")
+    history = root / "history"
+    archive.add_run(first, history, keep_raw=1)
+    archive.add_run(second, history, keep_raw=1)
+    return history, first, second
+
+
+def test_adding_a_run_writes_one_set_of_tables_and_its_report(
+    two_runs: tuple[Path, Path, Path],
+) -> None:
+    """Each run is a folder of its manifest, Parquet tables and report; newest K keep raw."""
+    history, _, _ = two_runs
+    older, newer = archive.entries(history)
+    for entry in (older, newer):
+        names = {p.name for p in entry.folder.iterdir()}
+        assert {
+            "manifest.json",
+            "summary.parquet",
+            "figures.parquet",
+            "values.parquet",
+            "paired.parquet",
+            "outcomes.parquet",
+            "cpu_speed.parquet",
+            "report",
+        } <= names
+        assert len(entry.table("summary")) == 105
+        assert (entry.folder / "report" / "index.html").is_file()
+    assert not older.has_raw and newer.has_raw
+    assert newer.record["cells"] == {
+        "ok": 63,
+        "failed": 0,
+        "missing": 0,
+        "unavailable": 30,
+        "unsupported": 12,
+    }
+
+
+def test_adding_the_same_run_again_changes_nothing(two_runs: tuple[Path, Path, Path]) -> None:
+    """The second add finds the run by its id and writes not one byte."""
+    history, _, second = two_runs
+    before = snapshot(history)
+    entry, added = archive.add_run(second, history, keep_raw=1)
+    assert not added and entry.id.startswith("20261201-031700-")
+    assert snapshot(history) == before
+
+
+def test_no_file_grows_when_a_run_is_added(
+    two_runs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """A third run leaves every earlier file as it was, but the raw JSON beyond the newest K."""
+    history, _, _ = two_runs
+    copy = tmp_path / "history"
+    shutil.copytree(history, copy)
+    before = snapshot(copy)
+    archive.add_run(copy_run(tmp_path, "2026-12-02T03:17:00+00:00"), copy, keep_raw=1)
+    after = snapshot(copy)
+    for name, data in before.items():
+        if "/raw/" not in f"/{name}":
+            assert after[name] == data, name
+    assert len(archive.entries(copy)) == 3
+    assert [e.has_raw for e in archive.entries(copy)] == [False, False, True]
+
+
+def test_the_fingerprint_follows_the_machine_not_its_name() -> None:
+    """Affinity, memory or the runner's image change it; the host's or runner's name don't."""
+    machine = store.machine_info()
+    same = {**machine, "host": "elsewhere", "runner": {"name": "GitHub Actions 7"}}
+    assert store.fingerprint(same) == store.fingerprint(machine) == machine["fingerprint"]
+    for changed in (
+        {"cpu_affinity": [0]},
+        {"memory_gib": 7},
+        {"kernel": "6.1.0"},
+        {"runner": {"image_version": "20261201.1"}},
+    ):
+        assert store.fingerprint({**machine, **changed}) != machine["fingerprint"]
+
+
+def test_a_step_of_ten_percent_is_found_as_a_regression_where_it_starts() -> None:
+    """Twelve steady runs, then six 10% lower: one regression, from run 12, sized about -10%."""
+    values = noisy(18, seed=1) * np.r_[np.ones(12), np.full(6, 0.9)]
+    (change,) = find_changes(series(values))
+    assert (change.kind, change.before_run, change.after_run) == ("regression", "r11", "r12")
+    assert 0.87 < change.ratio < 0.93 and change.ci_low < change.ratio < change.ci_high
+    assert change.runs_before == 12 and change.runs_after == 6
+
+
+def test_a_rise_of_the_free_threaded_overhead_is_a_regression() -> None:
+    """For the overhead, lower is better: a rise is the regression."""
+    values = 1.1 * noisy(14, seed=2) * np.r_[np.ones(8), np.full(6, 1.15)]
+    (change,) = find_changes(series(values, metric="overhead"))
+    assert change.kind == "regression"
+    (change,) = find_changes(series(1.2 * noisy(14, seed=2) * np.r_[np.ones(8), np.full(6, 1.15)]))
+    assert change.kind == "improvement"
+
+
+@pytest.mark.parametrize(
+    "why, values, width",
+    [
+        ("below the minimum size", np.r_[np.ones(10), np.full(6, 0.97)], 0.002),
+        ("a single run's blip", np.r_[np.ones(10), [0.8], np.ones(5)], 0.002),
+        ("the runs either side overlap", np.r_[np.ones(10), np.full(6, 0.9)], 0.08),
+    ],
+)
+def test_a_move_that_does_not_hold_up_is_not_reported(
+    why: str, values: np.ndarray, width: float
+) -> None:
+    """Under 5%, for one run only, or within overlapping intervals: no change."""
+    jittered = values * noisy(len(values), seed=3, sd=0.002)
+    assert find_changes(series(jittered, width=width)) == [], why
+
+
+def test_a_change_that_holds_for_one_series_fails_the_correction_among_many() -> None:
+    """A weak step passes alone, and is dropped when 300 steady series are tested with it."""
+    values = noisy(8, seed=4, sd=0.03) * np.r_[np.ones(5), np.full(3, 0.88)]
+    alone = series(values, width=0.001)
+    assert len(find_changes(alone)) == 1
+    crowd = [series(noisy(8, seed=100 + i, sd=0.03), width=0.001, impl=f"i{i}") for i in range(300)]
+    assert find_changes(pd.concat([alone, *crowd], ignore_index=True)) == []
+
+
+def test_no_change_is_reported_across_a_machine_change() -> None:
+    """The same 20% drop is a change on one machine and nothing where the fingerprint changed."""
+    values = noisy(16, seed=5) * np.r_[np.ones(10), np.full(6, 0.8)]
+    assert len(find_changes(series(values))) == 1
+    moved = ["a"] * 10 + ["b"] * 6
+    assert find_changes(series(values, fingerprints=moved)) == []
+
+
+def test_the_nightlies_fixture_is_real_and_ends_with_a_new_segment() -> None:
+    """The frozen history holds quick nightlies of this machine, the last under taskset -c 0."""
+    found = archive.entries(NIGHTLIES)
+    assert len(found) >= 6
+    prints = [tuple(sorted(m["fingerprint"] for m in e.record["machines"].values())) for e in found]
+    assert len(set(prints[:-1])) == 1 and prints[-1] != prints[0]
+    assert [m["cpu_affinity"] for m in found[-1].record["machines"].values()] == [[0]]
+
+
+@pytest.fixture(scope="module")
+def nightly_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return publish(NIGHTLIES, tmp_path_factory.mktemp("site") / "site").site
+
+
+def test_the_site_lists_every_run_and_links_each_report(nightly_site: Path) -> None:
+    """index.html has a row per run, newest first, and each run's report is there offline."""
+    found = archive.entries(NIGHTLIES)
+    index = (nightly_site / "index.html").read_text()
+    rows = [index.index(f'id="run-{e.id}"') for e in found]
+    assert rows == sorted(rows, reverse=True)
+    for entry in found:
+        page = nightly_site / "runs" / entry.id / "index.html"
+        assert '<script src="../../assets/plotly.min.js">' in page.read_text()
+    assert (nightly_site / "assets" / "plotly.min.js").is_file()
+    assert len(list(nightly_site.rglob("plotly.min.js"))) == 1
+
+
+def test_each_trend_draws_one_point_per_run_and_breaks_at_the_new_segment(
+    nightly_site: Path,
+) -> None:
+    """Every series has a point per run, and a gap (no line) where the machine changed."""
+    runs = len(archive.entries(NIGHTLIES))
+    text = (nightly_site / "trends.html").read_text()
+    figures = [
+        json.loads(chunk.split("</script>")[0].split(">", 1)[1])
+        for chunk in text.split('<script type="application/json"')[1:]
+    ]
+    lines = [t for f in figures for t in f["data"] if f["layout"]["xaxis"].get("type") == "date"]
+    assert lines
+    for line in lines:
+        assert sum(y is not None for y in line["y"]) == runs, line["name"]
+        assert line["y"][-2] is None  # the pinned run starts a segment of its own
+    assert all(
+        any(s["line"].get("dash") == "dash" for s in f["layout"]["shapes"])
+        for f in figures
+        if f["layout"]["xaxis"].get("type") == "date"
+    )
+
+
+def test_the_summary_says_the_newest_run_starts_a_new_segment(nightly_site: Path) -> None:
+    """summary.md's changes section: another machine, nothing compared across it."""
+    section = (nightly_site / "summary.md").read_text().split("## Changes since")[1]
+    assert_golden("history-changes-section.md", "## Changes since" + section)
+    changes = json.loads((nightly_site / "changes.json").read_text())
+    assert changes["runs"] == len(archive.entries(NIGHTLIES))
+    assert not any(c["new"] for c in changes["changes"])
+
+
+def test_the_atom_feed_is_well_formed_with_an_entry_per_change(tmp_path: Path) -> None:
+    """A history whose last runs regressed: the feed's entries are the changes found."""
+    history = regressed_history(tmp_path)
+    site = publish(history, tmp_path / "site", site_url="https://example.invalid/gb/").site
+    feed = ET.parse(site / "changes.atom").getroot()
+    entries = feed.findall(f"{ATOM}entry")
+    changes = json.loads((site / "changes.json").read_text())["changes"]
+    assert len(entries) == len(changes) >= 1
+    for entry in entries:
+        link = entry.find(f"{ATOM}link")
+        assert link is not None
+        assert link.get("href", "").startswith("https://example.invalid/gb/runs/")
+    titles = [entry.findtext(f"{ATOM}title") or "" for entry in entries]
+    assert sum(t.startswith("regression: ") and "serial throughput" in t for t in titles) >= 3
+
+
+def regressed_history(tmp_path: Path) -> Path:
+    """The nightlies before the pinned run, the last two of them made twice as slow in nbody."""
+    history = tmp_path / "regressed"
+    history.mkdir()
+    shutil.copy2(NIGHTLIES / "history.json", history)
+    found = archive.entries(NIGHTLIES)[:-1]
+    for entry in found:
+        shutil.copytree(entry.folder, history / "runs" / entry.id)
+    for entry in found[-2:]:
+        path = history / "runs" / entry.id / "figures.parquet"
+        figures = pd.read_parquet(path)
+        slower = figures["metric"] == "throughput"
+        for column in ("value", "ci_low", "ci_high"):
+            figures.loc[slower, column] *= 0.5
+        figures.to_parquet(path, index=False)
+    return history
+
+
+def test_fail_on_regression_exits_1_and_names_the_regression(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """publish --fail-on-regression: exit 1 and one line per regression; 0 without the flag."""
+    history = regressed_history(tmp_path)
+    assert main(["publish", str(history), "--into", str(tmp_path / "a")]) == 0
+    argv = ["publish", str(history), "--into", str(tmp_path / "b"), "--fail-on-regression"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "regression:" in err and "serial throughput" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["history", "add", "{tmp}", "--into", "{tmp}/h"], "holds no gilbench run"),
+        (["history", "add", str(QUICK), "--into", str(QUICK)], "holds other files"),
+        (["publish", "{tmp}/empty", "--into", "{tmp}/site"], "holds no gilbench run"),
+    ],
+)
+def test_bad_history_input_is_one_line_and_exit_2(
+    argv: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder that is no run, a history into a run folder: one line, exit 2, nothing written."""
+    (tmp_path / "empty").mkdir()
+    before = snapshot(QUICK)
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err, err
+    assert snapshot(QUICK) == before and not (tmp_path / "site").exists()
+
+
+def test_the_history_round_trips_through_a_data_branch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fetch finds no branch, push makes one parentless commit, fetch brings the same files."""
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    subprocess.run(["git", "clone", "-q", str(origin), str(work)], check=True, capture_output=True)
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    assert branch.fetch(tmp_path / "first") is False
+    commit = branch.push(NIGHTLIES, "history")
+    assert branch.fetch(tmp_path / "again") is True
+    assert snapshot(tmp_path / "again") == snapshot(NIGHTLIES)
+    parents = subprocess.run(
+        ["git", "-C", str(origin), "rev-list", "--parents", "-n", "1", commit],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert parents.split() == [commit]
+
+
+def test_read_history_uses_the_rules_given() -> None:
+    """A minimum size above any move the nightlies show finds nothing."""
+    assert read_history(NIGHTLIES, Rules(min_change=0.9)).changes == []
+
+
+def test_the_detection_bench_prints_a_line_per_scenario_and_detector(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A tiny run of the benchmark: each scenario, for the rules and the naive rule."""
+    from harness.history import detection
+
+    assert detection.main(["--histories", "1", "--series", "10"]) == 0
+    out = capsys.readouterr().out
+    for scenario in detection.scenarios():
+        assert f"{scenario.name}:" in out
+    assert out.count("gilbench's rules") == 5 and out.count("naive, previous run") == 10
+    assert "real series of" in out
