@@ -375,3 +375,22 @@ def test_the_detection_bench_prints_a_line_per_scenario_and_detector(
         assert f"{scenario.name}:" in out
     assert out.count("gilbench's rules") == 5 and out.count("naive, previous run") == 10
     assert "real series of" in out
+
+
+def test_only_the_newest_runs_carry_their_downloads_on_the_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Older runs keep their pages and summary.md; their tables stay in the history."""
+    from harness.report import history as pages
+    from harness.report import site as site_module
+
+    monkeypatch.setattr(site_module, "DOWNLOADS", 2)
+    monkeypatch.setattr(pages, "DOWNLOADS", 2)
+    site = publish(NIGHTLIES, tmp_path / "site").site
+    found = archive.entries(NIGHTLIES)
+    for number, entry in enumerate(reversed(found)):
+        folder = site / "runs" / entry.id
+        assert (folder / "index.html").is_file() and (folder / "summary.md").is_file()
+        assert (folder / "values.parquet").is_file() == (number < 2)
+        assert (folder / "summary.csv").is_file() == (number < 2)
+    assert (site / "index.html").read_text().count("(pages only)") == len(found) - 2

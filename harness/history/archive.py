@@ -262,9 +262,13 @@ def iter_raw(entry: Entry) -> Iterator[Path]:
     yield from sorted((entry.folder / "raw").glob("*")) if entry.has_raw else ()
 
 
-def copy_report(entry: Entry, target: Path) -> None:
-    """The run's own report as a site shows it: pages, tables, values and raw while kept."""
-    shutil.copytree(entry.folder / "report", target)
+def copy_report(entry: Entry, target: Path, downloads: bool = True) -> None:
+    """The run's own report as a site shows it: its pages and summary.md, and with
+    ``downloads`` its summary.csv, values and raw JSON (while the history keeps it)."""
+    keep = shutil.ignore_patterns() if downloads else shutil.ignore_patterns("summary.csv")
+    shutil.copytree(entry.folder / "report", target, ignore=keep)
+    if not downloads:
+        return
     shutil.copy2(entry.folder / "values.parquet", target / "values.parquet")
     for raw in iter_raw(entry):
         (target / "raw").mkdir(exist_ok=True)

@@ -13,7 +13,10 @@ Each history is then read as a nightly would read it, one run more each night, a
 the rules report (changes.find_changes, over every series at once) is compared with what
 was injected, beside the naive rule "this run against the previous one, beyond a
 threshold". Printed: the share of changes found within 2 runs and at all, the mean delay
-in runs (the run of the change counts as 1), and false alarms per series-run.
+in runs (the run of the change counts as 1), and false alarms per series-run; for the
+rules also on the series whose runs are precise enough for the report's findings (a 95%
+interval within WIDE_CI of the figure), and the share of changes whose runs either side
+had disjoint intervals, the most the interval rule lets through.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from harness import store
+from harness.compare.cells import WIDE_CI
 from harness.history import archive
 from harness.history.changes import Rules, find_changes
 from harness.history.series import HIGHER_IS_BETTER, KEY
@@ -84,12 +88,17 @@ def real_noise(history: Path) -> list[pd.DataFrame]:
 
 def simulate(
     pools: Sequence[pd.DataFrame], scenario: Scenario, series: int, rng: np.random.Generator
-) -> tuple[pd.DataFrame, set[int]]:
-    """One history of ``series`` series x RUNS runs, and which series carry the change."""
+) -> tuple[pd.DataFrame, set[int], set[int]]:
+    """One history of ``series`` series x RUNS runs, which series carry the change, and
+    which draw on a real series precise enough for the report's findings (its runs'
+    intervals no wider than WIDE_CI of the figure, as a rule)."""
     changed = {s for s in range(series) if scenario.start >= 0 and s % SHARE == 0}
+    precise: set[int] = set()
     rows = []
     for s in range(series):
         pool = pools[int(rng.integers(len(pools)))]
+        if float(((pool["ci_high"] - pool["ci_low"]) / pool["value"]).median()) <= WIDE_CI:
+            precise.add(s)
         picks = pool.iloc[rng.integers(len(pool), size=RUNS)]
         metric = str(pool["metric"].iloc[0])
         # a regression: the figure falls where higher is better, rises where it isn't
@@ -112,7 +121,7 @@ def simulate(
                     "order": r,
                 }
             )
-    return pd.DataFrame(rows), changed
+    return pd.DataFrame(rows), changed, precise
 
 
 @dataclass
@@ -155,57 +164,44 @@ def _window(scenario: Scenario) -> tuple[int, int]:
     return (scenario.start - 1, end)
 
 
-def score_rules(
-    points: pd.DataFrame, changed: set[int], scenario: Scenario, rules: Rules, tally: Tally
-) -> None:
-    """Read the history one night at a time, as the nightly does."""
-    low, high = _window(scenario)
+def detect_rules(points: pd.DataFrame, rules: Rules) -> dict[tuple[int, int], int]:
+    """Read the history one night at a time, as the nightly does: (series, run of the
+    change) -> the night it was first reported."""
     first_seen: dict[tuple[int, int], int] = {}
     for night in range(3, RUNS):
         for change in find_changes(points[points["order"] <= night], rules):
-            key = (int(change.impl[1:]), int(change.after_run[1:]))
-            first_seen.setdefault(key, night)
-    _tally(first_seen, changed, scenario, low, high, points, tally)
+            first_seen.setdefault((int(change.impl[1:]), int(change.after_run[1:])), night)
+    return first_seen
 
 
-def score_naive(
-    points: pd.DataFrame, changed: set[int], scenario: Scenario, threshold: float, tally: Tally
-) -> None:
-    low, high = _window(scenario)
+def detect_naive(points: pd.DataFrame, threshold: float) -> dict[tuple[int, int], int]:
+    """Each night against the one before: an alarm beyond ``threshold``, that very night."""
     first_seen: dict[tuple[int, int], int] = {}
     for impl, rows in points.groupby("impl", sort=False):
         values = rows.sort_values("order")["value"].to_numpy()
         for night in range(1, RUNS):
             if abs(values[night] / values[night - 1] - 1) > threshold:
                 first_seen[(int(str(impl)[1:]), night)] = night
-    _tally(first_seen, changed, scenario, low, high, points, tally)
+    return first_seen
 
 
-def _tally(
-    first_seen: dict[tuple[int, int], int],
-    changed: set[int],
-    scenario: Scenario,
-    low: int,
-    high: int,
-    points: pd.DataFrame,
-    tally: Tally,
-) -> None:
-    series = int(points["impl"].nunique())
-    tally.series_runs += series * (RUNS - 1)
-    tally.delays = tally.delays or []
-    for s in changed:
-        nights = [
-            night
-            for (t, at), night in first_seen.items()
-            if t == s and low <= at <= high and night >= scenario.start
-        ]
-        tally.changes += 1
+def tally(first_seen: dict[tuple[int, int], int], changed: set[int], among: set[int],
+          scenario: Scenario, into: Tally) -> None:  # fmt: skip
+    """Count, over the series ``among``, the changes found and the false alarms."""
+    low, high = _window(scenario)
+    into.series_runs += len(among) * (RUNS - 1)
+    into.delays = into.delays or []
+    for s in changed & among:
+        nights = [night for (t, at), night in first_seen.items()
+                  if t == s and low <= at <= high and night >= scenario.start]  # fmt: skip
+        into.changes += 1
         if nights:
             delay = min(nights) - scenario.start + 1
-            tally.found += 1
-            tally.found_2 += delay <= 2
-            tally.delays.append(delay)
-    tally.false += sum(1 for (t, at) in first_seen if t not in changed or not low <= at <= high)
+            into.found += 1
+            into.found_2 += delay <= 2
+            into.delays.append(delay)
+    into.false += sum(1 for (t, at) in first_seen
+                      if t in among and (t not in changed or not low <= at <= high))  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -245,24 +241,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{'false alarms per series-run':>8}"
     )
     for scenario in scenarios():
-        ours, naive = Tally(), {t: Tally() for t in NAIVE}
+        ours, sharp, naive = Tally(), Tally(), {t: Tally() for t in NAIVE}
         apart = 0
         for _ in range(args.histories):
-            points, changed = simulate(pools, scenario, args.series, rng)
+            points, changed, precise = simulate(pools, scenario, args.series, rng)
+            everyone = set(range(args.series))
             if scenario.start >= 0:
                 apart += disjoint(points, changed, scenario.start)
-            score_rules(points, changed, scenario, rules, ours)
+            found = detect_rules(points, rules)
+            tally(found, changed, everyone, scenario, ours)
+            tally(found, changed, precise, scenario, sharp)
             for threshold in NAIVE:
-                score_naive(points, changed, scenario, threshold, naive[threshold])
+                tally(detect_naive(points, threshold), changed, everyone, scenario,
+                      naive[threshold])  # fmt: skip
         print(f"{scenario.name}:")
         print(ours.line("gilbench's rules"))
-        for threshold, tally in naive.items():
-            print(tally.line(f"naive, previous run >{threshold:.0%}"))
+        print(sharp.line(f"  on series within {WIDE_CI:.0%}"))
+        for threshold, counted in naive.items():
+            print(counted.line(f"naive, previous run >{threshold:.0%}"))
         if ours.changes:
-            print(
-                f"  (the intervals either side of the change were disjoint in "
-                f"{apart / ours.changes:.1%} of the changed series)"
-            )
+            print(f"  (the intervals either side of the change were disjoint in "
+                  f"{apart / ours.changes:.1%} of the changed series)")  # fmt: skip
     print(f"took {time.monotonic() - started:.0f} s")
     return 0
 

@@ -24,6 +24,11 @@ from harness.report.format import format_category
 from harness.report.pages import environment
 from harness.report.trends import ago_figure, earlier_runs, palette_colour, trend_figure
 
+# Runs whose downloads (summary.csv, values.parquet, raw JSON) the site carries, newest
+# first; every run keeps its pages. A year of full-profile nightlies is then about 1.8 MB a
+# run of pages (README, "History"), well inside Pages' 1 GB; the tables of every run stay
+# in the history.
+DOWNLOADS = 7
 SITE_PAGES = {"index.html": "Runs", "trends.html": "Trends", "changes.html": "Changes"}
 
 
@@ -70,7 +75,8 @@ def render_site_pages(history: History) -> dict[str, str]:
     dates = history.dates
     colours = impl_colours(str(i) for i in history.points.get("impl", []))
     common = {"history": history, "newest": history.newest, "colours": colours}
-    rows = [_index_row(e) for e in reversed(history.entries)]
+    rows = [{**_index_row(e), "downloads": n < DOWNLOADS}
+            for n, e in enumerate(reversed(history.entries))]  # fmt: skip
     pages: dict[str, dict[str, Any]] = {
         "index.html": {"rows": rows, "ago": _ago_charts(history, colours)},
         "trends.html": {"sections": _trend_sections(history, colours, dates)},

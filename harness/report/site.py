@@ -7,7 +7,8 @@
     SITE/summary.md       the newest run's summary.md, then "Changes since the last
                           comparable run" (a job summary or PR comment)
     SITE/assets/          plotly, the CSS and the script: one copy for every page
-    SITE/runs/<id>/       each run's own report, as the history keeps it (raw/ while kept)
+    SITE/runs/<id>/       each run's own report; the newest DOWNLOADS runs' with their
+                          summary.csv, values.parquet and raw JSON (while kept)
 
 ``publish`` writes into a fresh folder beside the site and then swaps it in, so a site
 being served is never half written, and a lost site is rebuilt from the history. A run
@@ -25,7 +26,7 @@ from harness import store
 from harness.history import archive
 from harness.history.changes import DEFAULT_RULES, Change, Rules, find_changes, new_changes
 from harness.report.changelog import format_atom, format_changes_json, format_history_summary
-from harness.report.history import History, render_site_pages
+from harness.report.history import DOWNLOADS, History, render_site_pages
 from harness.report.write import write_assets
 
 
@@ -69,8 +70,8 @@ def _publish(history: History, site: Path, site_url: str) -> Published:
         shutil.rmtree(stale, ignore_errors=True)
     fresh.mkdir(parents=True)
     write_assets(fresh / "assets")
-    for entry in history.entries:
-        archive.copy_report(entry, fresh / "runs" / entry.id)
+    for number, entry in enumerate(reversed(history.entries)):
+        archive.copy_report(entry, fresh / "runs" / entry.id, downloads=number < DOWNLOADS)
     for name, text in render_site_pages(history).items():
         store.write_atomic(fresh / name, text)
     store.write_atomic(fresh / "changes.atom", format_atom(history, site_url))
