@@ -220,16 +220,18 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     """Build the site from a history (or one run) and swap it in whole."""
+    from harness.history.archive import is_history
     from harness.report.format import format_count
     from harness.report.site import publish
     from harness.results import resolve_run
 
-    if args.run.is_dir() and not any((args.run / n).is_file() for n in ("history.json",
-                                                                        "run.json")):  # fmt: skip
+    if is_history(args.run):
+        source = args.run
+    elif args.run.is_dir() and not store.manifest_path(args.run).is_file():
         raise UsageError(f"{args.run} holds no gilbench run or history: name a history made "
                          "by 'history add RUN --into DIR', or a run folder")  # fmt: skip
-    source = args.run if (args.run / "history.json").is_file() else resolve_run(
-        store.REPORTS_DIR, str(args.run))  # fmt: skip
+    else:
+        source = resolve_run(store.REPORTS_DIR, str(args.run))
     published = publish(source, args.into, args.site_url)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")  # a GitHub Actions job's summary
     if summary:

@@ -247,7 +247,7 @@ def plan_cells(
     table = pd.DataFrame(rows, columns=CELL_COLUMNS[:7])
     machines = _machines(manifest)
     table["machine"] = [machines.get(w.split(":", 1)[0], "") for w in table["workload"]]
-    counts = {label: int(m.get("cpu_count", 1)) for label, m in _shard_machines(manifest).items()}
+    counts = {label: int(m.get("cpu_count", 1)) for label, m in shard_machines(manifest).items()}
     cpu_count = int(manifest["machine"].get("cpu_count", 1))
     table["gil_enabled"] = table["impl"].map(lambda i: impls.get(i, {}).get("expect_gil"))
     table["cpu_count"] = [counts.get(label, cpu_count) for label in table["machine"]]
@@ -264,7 +264,8 @@ def _machines(manifest: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _shard_machines(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def shard_machines(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Shard label (``K/N``) -> the machine record of the shard that measured it."""
     return {f"{s['index']}/{s['of']}": s.get("machine") or {} for s in manifest.get("shards", [])}
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from harness import store
-from harness.history.series import fingerprints, run_figures
+from harness.history.series import cell_fingerprints, machines, run_figures
 from harness.report.build import Report, build_report
 from harness.report.write import write_report
 from harness.results import Run, load_run
@@ -147,9 +147,7 @@ def _write_set(report: Report, run: Run, folder: Path) -> None:
         ],
         columns=["machine", "cpu", "rate", "sample"],
     )
-    summary = report.summary.copy()
-    machines = fingerprints(report.manifest)
-    summary["fingerprint"] = [machines.get(str(m), machines[""]) for m in summary["machine"]]
+    summary = report.summary.assign(fingerprint=cell_fingerprints(report))
     tables = {
         "summary": summary,
         "figures": run_figures(report),
@@ -179,12 +177,6 @@ def _record(
     """What the runs index shows of a run, worked out once when it is added."""
     manifest = report.manifest
     status = summary["status"]
-    machines = {"": manifest["machine"]}
-    machines.update(
-        {f"{s['index']}/{s['of']}": s.get("machine") or {} for s in manifest.get("shards", [])}
-    )
-    if len(machines) > 1:
-        del machines[""]  # a merged run's cells were all measured on its shards' machines
     cpu = []
     for label, rows in speeds.groupby("machine", sort=True):
         cpu.append(
@@ -208,7 +200,7 @@ def _record(
         },
         "machines": {
             label: {**_described(m), "fingerprint": store.fingerprint(m)}
-            for label, m in machines.items()
+            for label, m in machines(manifest).items()
         },
         "cells": {
             "ok": int((status == "ok").sum()),
@@ -245,7 +237,8 @@ def entries(history: Path) -> list[Entry]:
 
 def _prune_raw(history: Path, keep: int) -> None:
     """Delete the raw JSON of every run older than the newest ``keep``."""
-    for entry in entries(history)[: max(0, len(entries(history)) - keep)]:
+    found = entries(history)
+    for entry in found[: max(0, len(found) - keep)]:
         if entry.has_raw:
             shutil.rmtree(entry.folder / "raw")
 

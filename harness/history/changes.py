@@ -159,18 +159,23 @@ def _noise(y: np.ndarray) -> float:
     return max(spread, 1e-4)  # identical figures: still a finite penalty
 
 
-def _p_value(y: np.ndarray, proposal: _Proposal) -> float:
-    """Student's t-test (pooled variance) of the logs after against those before: scipy's
-    t distribution on the statistic, computed here so that ties give p = 1, not a warning."""
-    before, after = y[proposal.low : proposal.index], y[proposal.index : proposal.high]
+def _pooled(before: np.ndarray, after: np.ndarray) -> tuple[float, float, int]:
+    """Student's two-sample terms on the logs: the shift in mean, its standard error with
+    pooled variance, and the degrees of freedom."""
     na, nb = len(after), len(before)
     dof = na + nb - 2
     pooled = ((na - 1) * after.var(ddof=1) + (nb - 1) * before.var(ddof=1)) / dof
-    shift = float(after.mean() - before.mean())
-    if pooled <= 1e-12 * max(1.0, shift**2):  # identical figures: no evidence either way
+    return float(after.mean() - before.mean()), math.sqrt(pooled * (1 / na + 1 / nb)), dof
+
+
+def _p_value(y: np.ndarray, proposal: _Proposal) -> float:
+    """Student's t-test of the logs after against those before: scipy's t distribution on
+    the statistic, computed here so that ties give p = 1, not a warning."""
+    before, after = y[proposal.low : proposal.index], y[proposal.index : proposal.high]
+    shift, error, dof = _pooled(before, after)
+    if error <= 1e-6 * max(1.0, abs(shift)):  # identical figures: no evidence either way
         return 1.0 if abs(shift) < 1e-12 else 0.0
-    t = shift / math.sqrt(pooled * (1 / na + 1 / nb))
-    return float(2 * stats.t.sf(abs(t), dof))
+    return float(2 * stats.t.sf(abs(shift / error), dof))
 
 
 def _judge(
@@ -227,11 +232,8 @@ def _apart(low_a: float, high_a: float, low_b: float, high_b: float) -> bool:
 
 def _ratio_interval(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
     """95% interval of after/before: Student's t with pooled variance, on the logs."""
-    na, nb = len(after), len(before)
-    dof = na + nb - 2
-    pooled = ((na - 1) * after.var(ddof=1) + (nb - 1) * before.var(ddof=1)) / dof
-    half = float(stats.t.ppf(0.975, dof)) * math.sqrt(pooled * (1 / na + 1 / nb))
-    shift = float(after.mean() - before.mean())
+    shift, error, dof = _pooled(before, after)
+    half = float(stats.t.ppf(0.975, dof)) * error
     return math.exp(shift - half), math.exp(shift + half)
 
 

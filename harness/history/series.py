@@ -9,7 +9,6 @@ is estimated here a second time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -17,6 +16,8 @@ import pandas as pd
 from harness import store
 from harness.compare.cells import throughput_interval
 from harness.report.build import Report
+from harness.results import shard_machines
+from harness.run.plan import QUICK_TAG  # a category's headline workload: the one --quick runs
 
 KEY = ["metric", "impl", "workload", "model", "workers"]
 FIGURE_COLUMNS = [
@@ -37,26 +38,28 @@ METRIC_LABELS = {
     "overhead": "free-threaded build's time over the default build's, serial at 1 worker "
     "(geometric mean over workloads)",
 }
-HEADLINE_TAG = "quick"  # the workloads --quick measures: one per kind of work
 
 
-def fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
-    """Machine label (``K/N`` in a merged run, "" otherwise) -> the machine's fingerprint."""
-    found = {"": store.fingerprint(manifest["machine"])}
-    for shard in manifest.get("shards", []):
-        found[f"{shard['index']}/{shard['of']}"] = store.fingerprint(shard.get("machine") or {})
-    return found
+def machines(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The machines that measured a run's cells, by the label its cells carry: each shard's
+    (``K/N``) in a merged run, the run's own ("") otherwise."""
+    return shard_machines(manifest) or {"": manifest["machine"]}
+
+
+def cell_fingerprints(report: Report) -> list[str]:
+    """The fingerprint of the machine that measured each row of the results table."""
+    found = {label: store.fingerprint(m) for label, m in machines(report.manifest).items()}
+    own = store.fingerprint(report.manifest["machine"])
+    return [found.get(str(label), own) for label in report.summary["machine"]]
 
 
 def run_figures(report: Report) -> pd.DataFrame:
     """Every point ``report`` adds to the history's series."""
-    summary = report.summary
-    machines = fingerprints(report.manifest)
+    summary = report.summary.assign(fingerprint=cell_fingerprints(report))
     headline = {
-        str(w["name"]) for w in report.manifest["workloads"] if HEADLINE_TAG in w.get("tags", [])
+        str(w["name"]) for w in report.manifest["workloads"] if QUICK_TAG in w.get("tags", [])
     }
     ok = summary[summary["status"] == "ok"].copy()
-    ok["fingerprint"] = [machines.get(str(m), machines[""]) for m in ok["machine"]]
     ok["headline"] = ok["workload"].map(lambda w: str(w).split(":", 1)[0] in headline)
     ok["noisy"] = ok["flag"].fillna("").astype(str) != ""
     parallel = ok[(ok["model"] != "serial") & ok["speedup"].notna()]

@@ -91,8 +91,9 @@ def render_site_pages(history: History) -> dict[str, str]:
 def _index_row(entry: Entry) -> dict[str, Any]:
     record = entry.record
     versions = record["versions"]
-    cpython = sorted({v for k, v in versions.items() if v and k[:1].isdigit()})
-    others = [f"{k} {v}" for k, v in versions.items() if not k[:1].isdigit()]
+    family = {str(i["id"]): i.get("family") for i in entry.manifest["impls"]}
+    cpython = sorted({v for k, v in versions.items() if v and family.get(k) == "cpython"})
+    others = [f"{k} {v}" for k, v in versions.items() if family.get(k) != "cpython"]
     machines = [
         f"{m.get('cpu_count')} × {m.get('cpu_model')}, {m.get('memory_gib')} GiB "
         f"({m['fingerprint'][:8]}{', ' + label if label else ''})"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from harness import store
 from harness.history import archive
-from harness.history.changes import DEFAULT_RULES, Change, Rules, find_changes, new_changes
+from harness.history.changes import DEFAULT_RULES, Rules, find_changes, new_changes
 from harness.report.changelog import format_atom, format_changes_json, format_history_summary
 from harness.report.history import DOWNLOADS, History, render_site_pages
 from harness.report.write import write_assets
@@ -34,11 +34,6 @@ from harness.report.write import write_assets
 class Published:
     site: Path
     history: History
-
-    @property
-    def regressions(self) -> list[Change]:
-        """The regressions the newest run brought to light."""
-        return [c for c in self.history.new if c.kind == "regression"]
 
 
 def read_history(folder: Path, rules: Rules = DEFAULT_RULES) -> History:
