@@ -33,6 +33,7 @@ from harness.compare.estimate import (
     verdict,
 )
 from harness.compare.intervals import median_cis
+from harness.compare.precision import DEFAULT_PRECISION, met_column, precision_column, target_of
 from harness.compare.roles import Roles, find_roles
 from harness.results import CELL, Run
 
@@ -41,7 +42,8 @@ SUMMARY_COLUMNS = [
     "status", "detail", "n", "median_s", "ci_low_s", "ci_high_s", "throughput", "baseline_s",
     "paired", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_note", "efficiency",
     "worker_spread", "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "spread",
-    "flag", "cpu_count", "checksum", "updates", "lost_updates", "machine",
+    "flag", "precision", "precise", "cpu_count", "checksum", "updates", "lost_updates",
+    "machine",
 ]  # fmt: skip
 # A 95% interval wider than this share of its median (+-12.5%) can't tell apart the
 # effects the report exists to find: the free-threaded build's 5-15% single-thread cost,
@@ -58,7 +60,7 @@ class Cells:
     speedup: Mapping[Cell, Terms]  # every measured cell with a baseline
     vs_ref: Mapping[Cell, Terms]  # every measured cell with a measured reference cell
     roles: Roles
-    flags: Mapping[Cell, str]  # measured cells: why they can't support a conclusion, or ""
+    flags: dict[Cell, str]  # measured cells: why they can't support a conclusion, or ""
 
     def ok(self, cell: Cell) -> bool:
         return cell in self.flags
@@ -106,27 +108,40 @@ def format_flag(n: int, low: float, median: float, high: float) -> str:
     return ""
 
 
-def _samples(run: Run) -> dict[SampleKey, np.ndarray]:
-    """Each measured cell's round times and, where paired, its per-value speedups.
+def per_value(run: Run) -> pd.DataFrame:
+    """One row per measured value: its cell, its worker process and the figure it gives.
 
+    ``sample`` is the value's paired speedup (W x unit / round) where the cell timed
+    serial units beside it, else its round time; ``unit`` the paired unit time or NaN.
     A value and the serial units timed right after it share the worker process's
-    ``pairing`` token and the value's index within that process's run; each pair gives
-    one speedup, W x unit / round. Values without units (a pyperf script, the serial
-    baseline itself) join nothing.
+    ``pairing`` token and the value's index within that process's run. Values without
+    units (a pyperf script, the serial baseline itself) join nothing.
     """
+    keys = [*CELL, "pairing", "value"]
+    values = run.values.astype({"pairing": str}).fillna({"pairing": ""})
+    values.loc[values["pairing"] == "nan", "pairing"] = ""
+    serial = run.paired.loc[run.paired["pairing"].astype(str) != "", [*keys, "seconds"]]
+    joined = values[[*keys, "process", "seconds"]].merge(
+        serial.astype({"pairing": str}).rename(columns={"seconds": "unit"}),
+        on=keys, how="left",
+    )  # fmt: skip
+    joined.loc[joined["pairing"] == "", "unit"] = np.nan
+    ratio = joined["workers"] * joined["unit"] / joined["seconds"]
+    joined["paired"] = joined["unit"].notna()
+    joined["sample"] = ratio.where(joined["paired"], joined["seconds"])
+    return joined
+
+
+def _samples(run: Run) -> dict[SampleKey, np.ndarray]:
+    """Each measured cell's round times and, where paired, its per-value speedups."""
     found: dict[SampleKey, np.ndarray] = {}
     for key, times in run.values.groupby(CELL, sort=False)["seconds"]:
         found[seconds(_key(key))] = times.to_numpy(dtype=float)
-    keys = [*CELL, "pairing", "value"]
-    tokened = run.values["pairing"].notna() & (run.values["pairing"].astype(str) != "")
-    rounds = run.values.loc[tokened, [*keys, "seconds"]].astype({"pairing": str})
-    serial = run.paired.loc[run.paired["pairing"].astype(str) != "", [*keys, "seconds"]]
-    joined = rounds.merge(serial.astype({"pairing": str}), on=keys, suffixes=("_round", "_unit"))
-    joined["ratio"] = joined["workers"] * joined["seconds_unit"] / joined["seconds_round"]
-    for key, group in joined.groupby(CELL, sort=False):
+    joined = per_value(run)
+    for key, group in joined[joined["paired"]].groupby(CELL, sort=False):
         cell = _key(key)
-        found[ratios(cell)] = group["ratio"].to_numpy(dtype=float)
-        found[units(cell)] = group["seconds_unit"].to_numpy(dtype=float)
+        found[ratios(cell)] = group["sample"].to_numpy(dtype=float)
+        found[units(cell)] = group["unit"].to_numpy(dtype=float)
     return found
 
 
@@ -205,6 +220,8 @@ def summarize(run: Run) -> Cells:
     speedup = _speedup_terms(list(flags), samples, machine)
     cells = Cells(table, samples, speedup, vs_ref, roles, flags)
     _add_estimates(cells)
+    _add_precision(cells, target_of(run.manifest))
+    _add_verdicts(cells)
     _add_worker_spreads(table, run.paired)
     return replace(cells, table=table[SUMMARY_COLUMNS].reset_index(drop=True))
 
@@ -231,13 +248,41 @@ def _add_estimates(cells: Cells) -> None:
         for c, pair in zip(keys, paired, strict=True)
     ]  # fmt: skip
     table["efficiency"] = table["speedup"] / table["workers"]
+    _note_superlinear(table)
+
+
+def _add_precision(cells: Cells, target: float | None) -> None:
+    """Each cell's precision and whether it met the target: the run's own, if it was
+    measured to one, else the default. Only a run measured to a target withholds what
+    rests on a cell that missed it; a fixed profile's cells are judged by WIDE_CI alone."""
+    table = cells.table
+    table["precision"] = precision_column(table, cells.speedup, cells.vs_ref)
+    table["precise"] = met_column(table["precision"], target or DEFAULT_PRECISION)
+    if target is None:
+        return
+    for cell, row in zip(_keys(table), table.itertuples(index=False), strict=True):
+        if (
+            cell in cells.flags
+            and not cells.flags[cell]
+            and row.precise is not pd.NA
+            and not row.precise
+        ):
+            reason = f"imprecise: ±{row.precision:.1%} against a ±{target:.0%} target"
+            cells.flags[cell] = reason
+    table["flag"] = [cells.flags.get(c, f) for c, f in zip(_keys(table), table["flag"],
+                                                           strict=True)]  # fmt: skip
+
+
+def _add_verdicts(cells: Cells) -> None:
+    """Faster, slower or no clear difference against the reference, once flags are final."""
+    table = cells.table
+    keys = _keys(table)
     table["vs_ref_verdict"] = [
         verdict(Estimate(v, lo, hi), bool(cells.noisy(cells.vs_ref[c])), "faster", "slower")
         if c in cells.vs_ref else ""
         for c, v, lo, hi in zip(keys, table["vs_ref"], table["vs_ref_ci_low"],
                                 table["vs_ref_ci_high"], strict=True)
     ]  # fmt: skip
-    _note_superlinear(table)
 
 
 def _note_superlinear(table: pd.DataFrame) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from harness import store
 from harness.compare.cells import Cells, summarize
+from harness.compare.precision import precision_sentence
 from harness.compare.steadiness import Steadiness, steadiness
 from harness.compare.verdicts import Comparison, compare_run
 from harness.report.charts import impl_colours
@@ -40,6 +41,11 @@ class Report:
     def summary(self) -> pd.DataFrame:
         """The results table: one row per cell (summary.csv)."""
         return self.cells.table
+
+    @property
+    def precision(self) -> str:
+        """How many measured cells met the precision asked for (or the default)."""
+        return precision_sentence(self.cells.table, self.manifest)
 
 
 def build_report(run: Run) -> Report:

@@ -137,6 +137,8 @@ def format_markdown(report: Report) -> str:
         f"Ratios are against {format_md(ref)}; intervals are 95%; "
         "⚠ marks a spread too wide to support a conclusion.\n",
     ]
+    if report.precision:
+        parts += [format_md(f"Precision: {report.precision}") + "\n"]
     if manifest.get("shards"):
         parts += [format_md(format_shards(manifest)) + "\n"]
     for label, speed in report.speeds:

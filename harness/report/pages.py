@@ -73,6 +73,7 @@ def render_pages(report: Report, assets: str = "assets") -> dict[str, str]:
         "reference": comparison.roles.reference, "roles": comparison.roles,
         "workers": comparison.workers, "speeds": report.speeds,
         "shards_sentence": format_shards(manifest), "assets": assets,
+        "precision": report.precision,
     }  # fmt: skip
     context: dict[str, dict[str, Any]] = {
         "index.html": {
