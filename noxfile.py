@@ -116,6 +116,13 @@ def detection_bench(session: nox.Session) -> None:
     session.run("python", "-m", "harness.history.detection", *session.posargs)
 
 
+@nox.session(name="precision-bench")
+def precision_bench(session: nox.Session) -> None:
+    """Print the fixed full profile's time and precision per cell against the adaptive mode's."""
+    _install_host(session)
+    session.run("python", "-m", "harness.run.precisionbench", *session.posargs)
+
+
 @nox.session
 def nightly(session: nox.Session) -> None:
     """The nightly workflow here: plan, N shards in turn, merge, keep in history, publish site."""

@@ -60,6 +60,10 @@ def parse_request(args: argparse.Namespace) -> Request:
     if unknown:
         raise UsageError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}")
     quick = args.quick or args.profile == "quick"
+    profile = planning.PROFILES["quick" if quick else args.profile or "adaptive"]
+    if args.precision is not None and profile.precision is None:
+        raise UsageError(f"--precision sets the adaptive profile's target; the {profile.name} "
+                         "profile measures a fixed effort: drop one of them")  # fmt: skip
     if quick and not args.model:
         models = list(QUICK_MODELS)
     wanted = [w for item in args.workload for w in split_list(item)]
@@ -70,9 +74,10 @@ def parse_request(args: argparse.Namespace) -> Request:
              "--workers")  # fmt: skip
     workloads = select_workloads(load_workloads(), wanted)
     workers = args.workers or list(QUICK_WORKERS if quick else planning.default_workers())
-    profile = planning.PROFILES["quick" if quick else "full"]
     profile = replace(profile, timeout_s=args.timeout or profile.timeout_s,
-                      start_method=args.start_method)  # fmt: skip
+                      start_method=args.start_method,
+                      precision=args.precision or profile.precision,
+                      budget_s=args.budget or profile.budget_s)  # fmt: skip
     sparse = args.sparse or (quick and not args.workers and not args.model)
     return Request(workloads, models, list(workers), sparse, profile)
 
@@ -125,7 +130,11 @@ def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
     described = [{"name": w.name, "category": w.category, "tags": list(w.tags),
                   "description": w.description} for w in request.workloads]  # fmt: skip
     name = getattr(args, "into", None) or ""
-    manifest = store.make_manifest(name, impls, request.profile.name, selection, described,
+    profile = request.profile
+    if profile.precision is not None or profile.budget_s is not None:
+        extra = {**(extra or {}), "precision": {"target": profile.precision,
+                                                "budget_s": profile.budget_s}}  # fmt: skip
+    manifest = store.make_manifest(name, impls, profile.name, selection, described,
                                    [b.cell for b in benches], extra)  # fmt: skip
     if name:
         run_dir = store.join_run_dir(args.reports, name, manifest)
@@ -138,12 +147,21 @@ def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
 
 
 def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path],
-            profile: Profile) -> list[Outcome]:  # fmt: skip
-    """Run the matrix with a progress bar, sampling the CPUs' speed between benchmarks."""
+            profile: Profile, earlier: Path | None = None) -> list[Outcome]:  # fmt: skip
+    """Run the matrix with a progress bar, sampling the CPUs' speed between benchmarks.
+
+    The adaptive profile measures each cell to its precision within the budget; its
+    first passes' times are estimated from the ``earlier`` run's (or measured defaults).
+    """
     from harness.run.cpuspeed import Sampler
     from harness.run.progress import run_with_progress
 
     sampler = Sampler(store.cpu_speed_path(run_dir))
+    if profile.precision is not None:
+        from harness.run.adaptive import run_adaptive
+
+        costs = shards.load_costs(earlier)
+        return run_adaptive(benches, pythons, run_dir, profile, costs, _say, sampler)
     return run_with_progress(benches, pythons, run_dir, profile, sampler)
 
 
@@ -179,8 +197,9 @@ def cmd_measure(args: argparse.Namespace) -> int:
         index, total, owner = sharding
         extra = {"shard": nightly.shard_record(args, index, total, owner, benches)}
         benches = shards.shard(benches, index, owner)
+    earlier = nightly.latest_run(args.reports)  # before this run becomes the latest
     run_dir = open_run(args, request, impls, benches, extra)
-    outcomes = measure(run_dir, benches, pythons, request.profile)
+    outcomes = measure(run_dir, benches, pythons, request.profile, earlier)
     report_run(run_dir)
     failed = sum(o.status in FAILED for o in outcomes)
     if failed:

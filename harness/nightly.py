@@ -83,7 +83,7 @@ def print_plan(args: argparse.Namespace, profile: Profile, benches: list[Bench])
     """``compare --plan``: the shards and their estimated times; measures nothing."""
     workloads = {b.workload.name for b in benches}
     count = min(args.shards, len(workloads))
-    costs = shards.load_costs(args.costs or _latest(args.reports))
+    costs = shards.load_costs(args.costs or latest_run(args.reports))
     plan = shards.plan_shards(benches, count, profile, costs, args.job_limit * 60.0)
     if count < args.shards:
         plan["note"] = " ".join(filter(None, [
@@ -115,7 +115,7 @@ def format_plan(plan: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _latest(reports: Path) -> Path | None:
+def latest_run(reports: Path) -> Path | None:
     latest = reports / "latest"
     return latest.resolve() if store.manifest_path(latest).is_file() else None
 

@@ -7,6 +7,8 @@ one line before anything runs; the commands raise ``UsageError`` for the rest.
 from __future__ import annotations
 
 import argparse
+import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -110,7 +112,24 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         "--profile",
         choices=sorted(planning.PROFILES),
         default=None,
-        help="the effort: quick (as --quick) or full (the default)",
+        help="the effort: adaptive (the default: each cell until --precision), quick "
+        "(as --quick) or full (a fixed 20 processes x 3 values, as earlier runs)",
+    )
+    group.add_argument(
+        "--precision",
+        type=_precision,
+        default=None,
+        metavar="P",
+        help="measure each cell until the 95%% interval of its speedup and of its ratio to "
+        "the reference lies within +-P, e.g. 0.02 or 2%% (the default)",
+    )
+    group.add_argument(
+        "--budget",
+        type=parse_duration,
+        default=None,
+        metavar="DURATION",
+        help="stop starting benchmarks after this long, e.g. 90m, 2h or 1h30m (default: "
+        f"{planning.DEFAULT_BUDGET_S / 60:.0f}m for the adaptive profile, none for the fixed)",
     )
     group.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
 
@@ -264,6 +283,35 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_regression_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on-regression", action="store_true",
                         help="exit 1 when the newest run brings a regression to light")  # fmt: skip
+
+
+def _precision(text: str) -> float:
+    share = text.strip()
+    try:
+        value = float(share[:-1]) / 100 if share.endswith("%") else float(share)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"--precision takes a share like 0.02 or 2%, above 0 and below 1, not {text!r}"
+        )
+    return value
+
+
+UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """``90m``, ``2h``, ``1h30m``, ``45s`` -> seconds; a bare number is refused (which unit?)."""
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?",
+                         text.strip())  # fmt: skip
+    seconds = sum(float(v) * u for v, u in zip(parts.groups(), UNITS.values(), strict=True)
+                  if v) if parts else 0.0  # fmt: skip
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(
+            f"--budget takes a duration with its unit, like 90m, 2h or 1h30m, not {text!r}"
+        )
+    return seconds
 
 
 def _whole(text: str) -> int:

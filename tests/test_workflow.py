@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"
 BOOTSTRAP = "python -m pip install nox"  # the one run: step that is not a gilbench session
 # The workflow's selection: the dispatch inputs, handed to every compare as flags.
-SELECTION = ["--profile", "$PROFILE", "--workload", "$WORKLOADS"]
+SELECTION = ["--profile", "$PROFILE", "--budget", "$BUDGET", "--workload", "$WORKLOADS"]
 
 
 @pytest.fixture(scope="module")

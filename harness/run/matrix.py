@@ -7,6 +7,8 @@ or a wrong checksum is recorded and the run goes on, and what was measured befor
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -41,17 +43,21 @@ def run_matrix(
     of its earlier passes stay in the raw file. ``on_done`` gets None for a skipped try.
     ``sampler`` samples the CPUs' speed between benchmarks when due, and once at the end.
     A model that an implementation lacks altogether (``Outcome.model_wide``) is recorded as
-    unsupported for its other workloads without starting the interpreter again.
+    unsupported for its other workloads without starting the interpreter again. With a
+    ``budget_s``, a benchmark whose last pass wouldn't fit in what is left isn't started.
     Benchmarks of unavailable implementations are left out: the report shows them as such.
     Returns each measured benchmark's last outcome, in ``benches`` order.
     """
     measured = [b for b in benches if b.impl.available]
+    deadline = time.monotonic() + (profile.budget_s or math.inf)
+    took: dict[tuple[str, str], float] = {}  # a benchmark's last pass: what its next costs
     last: dict[tuple[str, str], Outcome] = {}
     lacking: dict[tuple[str, str], Outcome] = {}  # (impl, model) -> its model-wide outcome
     for attempt in range(1, profile.passes + 1):
         for bench in measured:
             key = (bench.impl.id, bench.name)
-            if key in last and last[key].status != "ok":
+            over = time.monotonic() + took.get(key, 0.0) > deadline
+            if (key in last and last[key].status != "ok") or over:
                 on_done(bench, None)
                 continue
             outcome = unsupported(bench) or lacking.get((bench.impl.id, bench.model))
@@ -59,6 +65,7 @@ def run_matrix(
                 if sampler is not None:
                     sampler.maybe()
                 outcome = run_bench(bench, pythons[bench.impl.id], run_dir, profile)
+                took[key] = outcome.elapsed_s
                 if outcome.model_wide:
                     lacking[(bench.impl.id, bench.model)] = replace(outcome, elapsed_s=0.0)
             record(run_dir, bench, outcome, attempt)
@@ -66,4 +73,17 @@ def run_matrix(
             on_done(bench, outcome)
     if sampler is not None:
         sampler.take()
+    for bench in measured:
+        if (bench.impl.id, bench.name) not in last:
+            last[(bench.impl.id, bench.name)] = budget_spent(run_dir, bench, profile)
     return [last[(b.impl.id, b.name)] for b in measured]
+
+
+def budget_spent(run_dir: Path, bench: Bench, profile: Profile) -> Outcome:
+    """Record a cell that the budget ended before it was ever measured."""
+    from harness.run.progress import format_duration
+
+    spent = Outcome("missing", f"the budget of {format_duration(profile.budget_s or 0)} was "
+                    "spent before this cell was measured", 0.0)  # fmt: skip
+    record(run_dir, bench, spent, 0)
+    return spent

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness.compare.precision import DEFAULT_PRECISION
 from harness.provision.impls import Impl
 from harness.run.protocol import MODELS
 from harness.run.workloads import Workload
@@ -46,6 +47,10 @@ class Profile:
     # Warm-up values per process on a JIT implementation: None lets pyperf (or pure_runner)
     # calibrate them for each workload x model; a number fixes them (the quick profile).
     jit_warmups: int | None = None
+    # Adaptive effort (run/adaptive.py): passes go on, for the cells whose figures aren't
+    # yet known to +-precision, until all are or budget_s is spent; ``passes`` caps them.
+    precision: float | None = None
+    budget_s: float | None = None
 
 
 # What --quick measures unless told otherwise: one headline workload for each kind of work
@@ -53,6 +58,8 @@ class Profile:
 # I/O), at 1 and 2 workers. The whole matrix, every implementation, takes hours honestly
 # measured on 2 cores (a PyPy cell alone spends ~20 s calibrating its JIT's warm-up).
 QUICK_TAG = "quick"
+# --budget's default. See README "Precision and budget" for the measurements behind it.
+DEFAULT_BUDGET_S = 90 * 60.0
 QUICK_WORKERS = (1, 2)
 # asyncio-to-thread, a variant for CPU work, is left to full runs; every other model is
 # measured at 2 workers against serial at 1, the baseline every finding is built on.
@@ -72,6 +79,18 @@ PROFILES = {
     # process at another moment of the run. This machine's host slows it down in bursts of
     # seconds; with 4 processes a pass, a cell's pass fell inside one burst, skewing ratios.
     "full": Profile("full", 20, ("--processes", "1", "--values", "3"), timeout_s=900.0),
+    # The default: each cell measured until its speedup and its ratio to the reference are
+    # known to +-2%, within the budget. Values per process follow each cell's own variance
+    # (run/adaptive.py); a JIT's warm-ups are fixed as in quick, for the reason given there.
+    "adaptive": Profile(
+        "adaptive",
+        200,
+        ("--processes", "1", "--values", "3"),
+        timeout_s=900.0,
+        jit_warmups=12,
+        precision=DEFAULT_PRECISION,
+        budget_s=DEFAULT_BUDGET_S,
+    ),
 }
 
 

@@ -118,13 +118,14 @@ def load_costs(run_dir: Path | None) -> Costs:
 
 
 def estimate_s(benches: Iterable[Bench], profile: Profile, costs: Costs) -> float:
-    """Seconds to measure ``benches`` (available ones) over every pass of ``profile``."""
+    """Seconds to measure ``benches`` (available ones) over every pass of ``profile``; a
+    budget caps it (the adaptive profile's passes go on until it is spent, if need be)."""
     total = 0.0
     for bench in benches:
         if bench.impl.available:
             first, later = costs.of(bench)
             total += first + later * (profile.passes - 1)
-    return total
+    return min(total, profile.budget_s or total)
 
 
 def plan_shards(

@@ -1,0 +1,293 @@
+"""Measure each cell until its figures are known to the precision asked, within a budget.
+
+The matrix still runs in interleaved passes, one process per cell a pass, so that the
+machine's drift hits every cell alike, and pairing is untouched. What changes is which
+cells a pass holds and how many values each of their processes takes:
+
+- The first ``MIN_PASSES`` passes measure every cell: two processes are the least from
+  which the variance between processes can be told from the variance within one.
+- After each later pass the run is read back and summarized exactly as the report will
+  be (compare/cells.py), and a pass holds only the cells that a figure missing the target
+  rests on (compare/precision.py), the furthest from it first.
+- Values per process follow Kalibera and Jones ("Rigorous Benchmarking in Reasonable
+  Time", ISMM 2013): with S_w^2 the variance of a cell's (log) values within a process,
+  S_b^2 the variance of its process means beyond what S_w^2 explains, c_p what a process
+  costs besides its values and c_v what one value costs, the cheapest design for a given
+  precision takes sqrt(c_p S_w^2 / (c_v S_b^2)) values a process. Where processes differ
+  little, values are cheap and a process takes many; where they differ much, few, and
+  each value is then nearly a process of its own, as the per-value interval assumes.
+- A benchmark is started only if its estimated time fits in what is left of the budget.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from harness.compare.cells import Cells, per_value, summarize
+from harness.compare.estimate import Cell
+from harness.compare.precision import needing
+from harness.results import CELL, Run, load_run
+from harness.run.bench import Outcome, run_bench, unsupported
+from harness.run.cpuspeed import Sampler
+from harness.run.matrix import budget_spent, record
+from harness.run.plan import Bench, Profile
+from harness.run.shards import Costs
+
+MIN_PASSES = 2
+FIRST_VALUES = 3  # values a process in the first passes, as the fixed profiles take
+MIN_VALUES = 2  # fewer, and a process says nothing of the spread within one
+MAX_VALUES = 30
+MAX_PROCESS_VALUES_S = 10.0  # a process's values last at most this: interleaving stays fine
+STATUS_EVERY_S = 30.0  # a progress line at least this often
+MIN_VALUE_S = 0.1  # pyperf calibrates loops so that a value lasts at least --min-time
+
+
+@dataclass
+class CellState:
+    """What the loop knows of one cell: its passes' times and the values it takes next."""
+
+    values: int = FIRST_VALUES
+    passes: list[tuple[int, float]] = field(default_factory=list)  # (values, elapsed s)
+    value_s: float = MIN_VALUE_S  # what one value costs, pairing included
+
+    def process_s(self) -> float:
+        """What a process costs besides its values, from the passes after the first."""
+        later = self.passes[1:] or self.passes
+        return max(0.05, statistics.median(e - n * self.value_s for n, e in later))
+
+    def cost(self, values: int | None = None) -> float:
+        return self.process_s() + (values or self.values) * self.value_s
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The run as the report would read it now: which cells need more, and how many met."""
+
+    run: Run
+    cells: Cells
+    need: Mapping[Cell, float]  # cell -> half-width / target, > 1
+    measured: int  # cells with a figure of their own (speedup, ratio to the reference)
+    precise: int
+
+
+def assess(run_dir: Path, target: float) -> Assessment:
+    run = load_run(run_dir)
+    cells = summarize(run)
+    table = cells.table
+    measured = int(table["precision"].notna().sum())  # the cells with a figure of their own
+    precise = int(table["precise"].fillna(False).astype(bool).sum())
+    need: dict[Cell, float] = {}
+    for (impl, workload, model, workers), far in needing(
+        table, target, cells.speedup, cells.vs_ref
+    ).items():
+        # a pyperf script's benchmarks (bm_x:name) are measured as its one cell, bm_x
+        cell = (impl, workload.split(":", 1)[0], model, workers)
+        need[cell] = max(need.get(cell, 0.0), far)
+    return Assessment(run, cells, need, measured, precise)
+
+
+def kalibera_jones_values(groups: list[np.ndarray], process_s: float, value_s: float) -> int:
+    """Values per process that give the most precision per second, from a cell's values
+    grouped by process (logs of them); clamped to MIN_VALUES..MAX_VALUES."""
+    groups = [g for g in groups if len(g) >= 2]
+    if len(groups) < 2:
+        return FIRST_VALUES
+    within = float(np.mean([np.var(g, ddof=1) for g in groups]))
+    means = np.array([np.mean(g) for g in groups])
+    per = float(np.mean([len(g) for g in groups]))
+    between = float(np.var(means, ddof=1)) - within / per
+    if between <= within * 1e-6:
+        best = float(MAX_VALUES)
+    else:
+        best = math.sqrt(process_s * within / (value_s * between))
+    return int(min(MAX_VALUES, max(MIN_VALUES, math.ceil(best))))
+
+
+def column(cells: Cells, name: str) -> dict[Cell, float]:
+    """One column of the results table, by cell."""
+    rows = cells.table[[*CELL, name]].itertuples(index=False, name=None)
+    return {(str(i), str(w), str(m), int(n)): float(v) for i, w, m, n, v in rows}
+
+
+def replan(states: Mapping[Cell, CellState], found: Assessment) -> None:
+    """Each cell's values per process and value cost, from what it has measured so far."""
+    medians = column(found.cells, "median_s")
+    for key, group in per_value(found.run).groupby(CELL, sort=False):
+        cell: Cell = (str(key[0]), str(key[1]), str(key[2]), int(str(key[3])))
+        state = states.get(cell)
+        if state is None or not state.passes or not math.isfinite(medians.get(cell, math.nan)):
+            continue
+        paired = bool(group["paired"].any())
+        state.value_s = max(MIN_VALUE_S, medians[cell]) * (2 if paired else 1)
+        logs = [np.log(g["sample"].to_numpy(dtype=float)) for _, g in group.groupby("process")]
+        values = kalibera_jones_values(logs, state.process_s(), state.value_s)
+        state.values = max(MIN_VALUES, min(values, int(MAX_PROCESS_VALUES_S / state.value_s)))
+
+
+def projection(states: Mapping[Cell, CellState], need: Mapping[Cell, float], left_s: float,
+               counts: Mapping[Cell, int]) -> tuple[float, list[Cell]]:  # fmt: skip
+    """Seconds to bring every cell in ``need`` to the target, and those the budget leaves out.
+
+    A half-width shrinks as 1/sqrt(values): a cell at k times the target needs k^2 times
+    its values. The cells go in the loop's order, furthest first, until the budget ends.
+    """
+    total, left_out = 0.0, []
+    for cell in sorted(need, key=lambda c: -need[c]):
+        state = states[cell]
+        more = counts.get(cell, 0) * (need[cell] ** 2 - 1)
+        seconds = math.ceil(more / state.values) * state.cost()
+        total += seconds
+        if total > left_s:
+            left_out.append(cell)
+    return total, left_out
+
+
+Progress = Callable[[str], None]
+
+
+class Adaptive:
+    """The adaptive matrix, one pass a ``step``: the precision benchmark interleaves its
+    passes with a fixed profile's; ``run_adaptive`` steps it to the end."""
+
+    def __init__(self, benches: list[Bench], pythons: Mapping[str, Path], run_dir: Path,
+                 profile: Profile, costs: Costs, say: Progress, sampler: Sampler | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        assert profile.precision is not None and profile.budget_s is not None
+        self.pythons, self.run_dir, self.profile, self.costs = pythons, run_dir, profile, costs
+        self.say, self.sampler, self.clock = say, sampler, clock
+        self.target, self.budget = profile.precision, profile.budget_s
+        self.started = clock()
+        self.deadline = self.started + self.budget
+        self.measured = [b for b in benches if b.impl.available]
+        self.states = {b.cell: CellState() for b in self.measured}
+        self.last: dict[Cell, Outcome] = {}
+        self.lacking: dict[tuple[str, str], Outcome] = {}  # (impl, model) -> model-wide outcome
+        self.number, self.precise, self.shown = 0, 0, clock()
+        self.figured = len(self.measured)
+        say(first_plan(self.measured, costs, self.budget, self.target))
+
+    def status(self, done: int, total: int) -> str:
+        """The progress line: the pass, the cells at precision, the time left."""
+        from harness.run.progress import format_duration
+
+        left = format_duration(max(0.0, self.deadline - self.clock()))
+        return (f"pass {self.number}: {done}/{total} benchmarks; {self.precise} of "
+                f"{self.figured} cells at ±{self.target:.0%}; {left} of "
+                f"{format_duration(self.budget)} left")  # fmt: skip
+
+    def pending(self) -> list[Bench]:
+        """The next pass's benchmarks, furthest from the target first."""
+        if self.number <= MIN_PASSES:
+            return self.measured
+        found = assess(self.run_dir, self.target)
+        replan(self.states, found)
+        self.precise, self.figured = found.precise, found.measured
+        if self.number == MIN_PASSES + 1:
+            counts = {c: int(n) for c, n in column(found.cells, "n").items()}
+            left = self.deadline - self.clock()
+            more, left_out = projection(self.states, found.need, left, counts)
+            self.say(plan_line(more, left, left_out, self.target))
+        return sorted((b for b in self.measured if b.cell in found.need),
+                      key=lambda b: -found.need[b.cell])  # fmt: skip
+
+    def step(self) -> bool:
+        """Run one pass; False once there is nothing left to measure or no time to."""
+        if self.number >= self.profile.passes:
+            return False
+        self.number += 1
+        order, ran = self.pending(), 0
+        for index, bench in enumerate(order, start=1):
+            done = self.last.get(bench.cell)
+            if done is not None and done.status != "ok":
+                continue
+            state = self.states[bench.cell]
+            estimate = self.costs.of(bench)[0] if not state.passes else state.cost()
+            if self.clock() + estimate > self.deadline:
+                continue
+            self.last[bench.cell] = self.run_one(bench, state)
+            ran += 1
+            if self.clock() - self.shown >= STATUS_EVERY_S:
+                self.shown = self.clock()
+                self.say(self.status(index, len(order)))
+        return ran > 0
+
+    def run_one(self, bench: Bench, state: CellState) -> Outcome:
+        outcome = unsupported(bench) or self.lacking.get((bench.impl.id, bench.model))
+        if outcome is None:
+            if self.sampler is not None:
+                self.sampler.maybe()
+            args = ("--processes", "1", "--values", str(state.values))
+            outcome = run_bench(bench, self.pythons[bench.impl.id], self.run_dir,
+                                replace(self.profile, pyperf_args=args))  # fmt: skip
+            if outcome.model_wide:
+                self.lacking[(bench.impl.id, bench.model)] = replace(outcome, elapsed_s=0.0)
+            if outcome.status == "ok":
+                state.passes.append((state.values, outcome.elapsed_s))
+        record(self.run_dir, bench, outcome, self.number)
+        return outcome
+
+    def finish(self) -> list[Outcome]:
+        """Say where the run ended; record the cells the budget never reached."""
+        from harness.run.progress import format_duration
+
+        if self.sampler is not None:
+            self.sampler.take()
+        final = assess(self.run_dir, self.target)
+        self.say(f"{final.precise} of {final.measured} cells with a figure at ±{self.target:.0%}, "
+                 f"in {format_duration(self.clock() - self.started)} of a "
+                 f"{format_duration(self.budget)} budget")  # fmt: skip
+        for bench in self.measured:
+            if bench.cell not in self.last:
+                self.last[bench.cell] = budget_spent(self.run_dir, bench, self.profile)
+        return [self.last[b.cell] for b in self.measured]
+
+
+def run_adaptive(benches: list[Bench], pythons: Mapping[str, Path], run_dir: Path,
+                 profile: Profile, costs: Costs, say: Progress,
+                 sampler: Sampler | None = None) -> list[Outcome]:  # fmt: skip
+    """Passes until every cell is at ``profile.precision`` or ``profile.budget_s`` is spent.
+
+    Like run_matrix, a cell that fails is recorded and not tried again; a model an
+    implementation lacks is recorded once per workload. A cell the budget never reached
+    is recorded ``missing`` with that reason. Returns each cell's last outcome.
+    """
+    matrix = Adaptive(benches, pythons, run_dir, profile, costs, say, sampler)
+    while matrix.step():
+        pass
+    return matrix.finish()
+
+
+def first_plan(measured: list[Bench], costs: Costs, budget: float, target: float) -> str:
+    """The plan before anything is measured: the cells, and what the first passes cost."""
+    from harness.run.progress import format_duration
+
+    first = sum(costs.of(b)[0] + (MIN_PASSES - 1) * costs.of(b)[1] for b in measured)
+    head = (f"{len(measured)} cells to measure to ±{target:.0%} within "
+            f"{format_duration(budget)}; their first {MIN_PASSES} passes take about "
+            f"{format_duration(first)} ({costs.source})")  # fmt: skip
+    if first <= budget:
+        return head + "; then the cells not yet precise are measured again, furthest first"
+    share = budget / first
+    return (f"{head}: the budget covers about {share:.0%} of them, so about "
+            f"{len(measured) - int(share * len(measured))} cells will not be measured; "
+            "give more --budget, or select fewer cells")  # fmt: skip
+
+
+def plan_line(more_s: float, left_s: float, left_out: list[Cell], target: float) -> str:
+    """What the variance measured so far says of the rest of the run."""
+    from harness.run.progress import format_duration
+
+    head = f"estimated {format_duration(more_s)} more to bring every cell to ±{target:.0%}"
+    if not left_out:
+        return f"{head}; the budget's {format_duration(left_s)} left should cover it"
+    names = ", ".join(f"{i} {w}/{m}/{n}" for i, w, m, n in left_out[:4])
+    more = f" and {len(left_out) - 4} more" if len(left_out) > 4 else ""
+    return (f"{head}; the {format_duration(left_s)} left will leave {len(left_out)} "
+            f"imprecise: {names}{more}")  # fmt: skip

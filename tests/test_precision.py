@@ -1,0 +1,219 @@
+"""Precision, not fixed effort: each cell's figures against a target, within a budget."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.cli import main, parse_request
+from harness.compare.cells import summarize
+from harness.compare.precision import half_width, needing, precision_sentence
+from harness.options import parse_args
+from harness.provision import cpython
+from harness.report.build import build_report
+from harness.results import load_run
+from harness.run.adaptive import (
+    MAX_VALUES,
+    MIN_VALUES,
+    CellState,
+    kalibera_jones_values,
+    projection,
+)
+from tests.helpers import QUICK, TEST_WORKLOADS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _row(table: pd.DataFrame, cell: tuple[str, str, str, int]) -> pd.Series:
+    impl, workload, model, workers = cell
+    found = table[(table["impl"] == impl) & (table["workload"] == workload)
+                  & (table["model"] == model) & (table["workers"] == workers)]  # fmt: skip
+    assert len(found) == 1
+    return found.iloc[0]
+
+
+def _quick_with_target(tmp_path: Path, target: float) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(QUICK, run)
+    manifest = json.loads((run / "run.json").read_text())
+    manifest["precision"] = {"target": target, "budget_s": 600.0}
+    (run / "run.json").write_text(json.dumps(manifest))
+    return run
+
+
+def test_a_cells_precision_is_the_widest_half_width_of_its_own_figures() -> None:
+    """precision = max over speedup and vs_ref of max(v - low, high - v) / v."""
+    table = summarize(load_run(QUICK)).table
+    row = _row(table, ("3.14t", "nbody", "threads", 2))
+    widths = [half_width(row[v], row[f"{v}_ci_low"], row[f"{v}_ci_high"])
+              for v in ("speedup", "vs_ref")]  # fmt: skip
+    assert row["precision"] == pytest.approx(max(widths))
+    assert row["precise"] == (max(widths) <= 0.02)
+
+
+def test_the_reference_baseline_has_no_precision_of_its_own() -> None:
+    """The reference's serial cell is 1 against itself twice: no figure, no precision."""
+    table = summarize(load_run(QUICK)).table
+    assert math.isnan(_row(table, ("3.14", "nbody", "serial", 1))["precision"])
+
+
+def test_a_ratio_that_misses_the_target_sends_back_the_cells_it_rests_on() -> None:
+    """An imprecise vs_ref needs more of its own cell and of the reference cell."""
+    cells = summarize(load_run(QUICK))
+    need = needing(cells.table, 0.02, cells.speedup, cells.vs_ref)
+    vs_ref = _row(cells.table, ("pypy3.9", "nbody", "serial", 1))
+    assert half_width(vs_ref["vs_ref"], vs_ref["vs_ref_ci_low"], vs_ref["vs_ref_ci_high"]) > 0.02
+    assert ("pypy3.9", "nbody", "serial", 1) in need
+    assert ("3.14", "nbody", "serial", 1) in need  # the reference it rests on
+    assert all(far > 1 for far in need.values())
+
+
+def test_cells_at_the_target_are_not_measured_again() -> None:
+    """No cell whose figures (and the figures resting on it) are precise is sent back."""
+    cells = summarize(load_run(QUICK))
+    need = needing(cells.table, 0.02, cells.speedup, cells.vs_ref)
+    assert ("3.14t", "io_sleep", "threads", 2) not in need  # +-0.8%, and nothing rests on it
+
+
+def test_a_run_measured_to_a_target_withholds_what_rests_on_imprecise_cells(
+    tmp_path: Path,
+) -> None:
+    """With a recorded target, cells that missed it are flagged and their findings withheld."""
+    report = build_report(load_run(_quick_with_target(tmp_path, 0.02)))
+    flags = report.summary.set_index(["impl", "workload", "model", "workers"])["flag"]
+    assert flags[("3.14t", "nbody", "threads", 2)].startswith("imprecise: ±")
+    assert flags[("3.14t", "io_sleep", "threads", 2)] == ""
+    fixed = build_report(load_run(QUICK))
+    assert sum(f.stated for f in report.findings) < sum(f.stated for f in fixed.findings)
+    assert "what rests on the others is withheld" in report.precision
+
+
+def test_a_fixed_profile_run_shows_precision_but_is_judged_by_its_spread_alone() -> None:
+    """A fixed run reports precision against the default without flagging on it."""
+    report = build_report(load_run(QUICK))
+    assert not report.summary["flag"].str.startswith("imprecise").any()
+    assert "(no target: the profile's effort is fixed)" in report.precision
+    assert report.precision == precision_sentence(report.summary, report.manifest)
+
+
+def test_kalibera_jones_takes_many_values_where_processes_agree_and_few_where_they_differ() -> None:
+    """Values per process rise with within-process variance and fall with between-process."""
+    rng = np.random.default_rng(1)
+    agree = [rng.normal(0.0, 0.05, 6) for _ in range(4)]
+    differ = [rng.normal(shift, 0.001, 6) for shift in (0.0, 0.2, -0.2, 0.1)]
+    assert kalibera_jones_values(agree, process_s=1.0, value_s=0.1) == MAX_VALUES
+    assert kalibera_jones_values(differ, process_s=1.0, value_s=0.1) == MIN_VALUES
+
+
+def test_kalibera_jones_follows_the_cost_of_a_process() -> None:
+    """The dearer a process is against a value, the more values each process takes."""
+    rng = np.random.default_rng(2)
+    groups = [rng.normal(shift, 0.05, 6) for shift in (0.0, 0.04, -0.03, 0.02, -0.05)]
+    cheap = kalibera_jones_values(groups, process_s=0.2, value_s=0.1)
+    dear = kalibera_jones_values(groups, process_s=5.0, value_s=0.1)
+    assert cheap < dear
+
+
+def test_the_projection_names_the_cells_the_budget_leaves_imprecise() -> None:
+    """Cells go furthest first; those whose cumulative cost passes the budget are named."""
+    far, near = ("a", "w", "threads", 2), ("b", "w", "threads", 2)
+    states = {far: CellState(values=3, passes=[(3, 1.3), (3, 1.3)]),
+              near: CellState(values=3, passes=[(3, 1.3), (3, 1.3)])}  # fmt: skip
+    need, counts = {far: 4.0, near: 1.2}, {far: 6, near: 6}
+    total, left_out = projection(states, need, 10.0, counts)
+    # far needs 6 x 15 = 90 more values: 30 processes of 1.3 s; near 6 x 0.44: 1 process
+    assert total == pytest.approx(31 * 1.3)
+    assert left_out == [far, near]
+    assert projection(states, need, 1000.0, counts)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--precision", "0"], "--precision takes a share like 0.02 or 2%"),
+        (["--precision", "150%"], "--precision takes a share like 0.02 or 2%"),
+        (["--precision", "tight"], "--precision takes a share like 0.02 or 2%"),
+        (["--budget", "90"], "--budget takes a duration with its unit, like 90m"),
+        (["--budget=-5m"], "--budget takes a duration with its unit, like 90m"),
+        (["--budget", "soon"], "--budget takes a duration with its unit, like 90m"),
+    ],
+)
+def test_a_bad_precision_or_budget_is_one_line_and_exit_2(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse refuses them before anything is built, saying what it takes."""
+    with pytest.raises(SystemExit) as leaving:
+        main(["compare", *argv])
+    assert leaving.value.code == 2
+    err = capsys.readouterr().err
+    assert line in err and "Traceback" not in err
+
+
+def test_precision_with_a_fixed_profile_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """--precision asks for the adaptive profile; with --quick it is one line and exit 2."""
+    assert main(["compare", "--quick", "--precision", "0.05"]) == 2
+    assert capsys.readouterr().err == (
+        "gilbench: error: --precision sets the adaptive profile's target; the quick profile "
+        "measures a fixed effort: drop one of them\n"
+    )
+
+
+def test_compare_is_adaptive_by_default_and_the_fixed_profiles_stay() -> None:
+    """No flag: adaptive at +-2% within the default budget; quick and full keep their passes."""
+    default = parse_request(parse_args(["compare"])).profile
+    assert (default.name, default.precision, default.budget_s) == ("adaptive", 0.02, 90 * 60.0)
+    asked = parse_request(parse_args(["compare", "--precision", "1%", "--budget", "1h30m"]))
+    assert (asked.profile.precision, asked.profile.budget_s) == (0.01, 5400.0)
+    full = parse_request(parse_args(["compare", "--profile", "full", "--budget", "2h"])).profile
+    assert (full.passes, full.precision, full.budget_s) == (20, None, 7200.0)
+    assert parse_request(parse_args(["compare", "--quick"])).profile.passes == 3
+
+
+def _run(reports: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--impl", "3.14", "--workload",
+         str(TEST_WORKLOADS / "sleepy.py"), "--model", "serial,threads", "--workers", "1,2",
+         "--sparse", "--reports", str(reports), *extra],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+
+
+@pytest.mark.e2e
+def test_an_adaptive_run_stops_a_cell_once_its_figures_are_precise(
+    cpython_builds: tuple[cpython.CPythonBuild, cpython.CPythonBuild], tmp_path: Path
+) -> None:
+    """A steady workload reaches +-2% in its first passes and is not measured again."""
+    done = _run(tmp_path, "--budget", "5m")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "cells to measure to ±2% within 5m00s" in done.stderr
+    run = (tmp_path / "latest").resolve()
+    summary = pd.read_csv(run / "summary.csv")
+    threads = summary[summary["model"] == "threads"].iloc[0]
+    assert threads["status"] == "ok" and bool(threads["precise"]) and threads["precision"] <= 0.02
+    passes = load_run(run).outcomes.groupby("model")["pass"].max()
+    assert passes["threads"] <= 3  # two passes for every cell, one more at most
+    assert "Precision: 1 of 1 cell with a figure reached ±2%" in (run / "summary.md").read_text()
+
+
+@pytest.mark.e2e
+def test_a_budget_smaller_than_one_benchmark_records_every_cell_missing_with_the_reason(
+    cpython_builds: tuple[cpython.CPythonBuild, cpython.CPythonBuild], tmp_path: Path
+) -> None:
+    """Nothing fits: the plan says so up front, and each cell is missing with the budget's
+    reason; the report still renders."""
+    done = _run(tmp_path, "--budget", "1s")
+    assert done.returncode == 1
+    assert "2 cells will not be measured; give more --budget" in done.stderr
+    run = (tmp_path / "latest").resolve()
+    summary = pd.read_csv(run / "summary.csv")
+    assert set(summary["status"]) == {"missing"}
+    assert summary["detail"].str.contains("budget of 0m01s was spent").all()
+    assert (run / "index.html").is_file()
