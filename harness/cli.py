@@ -59,6 +59,10 @@ def parse_request(args: argparse.Namespace) -> Request:
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise UsageError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}")
+    source = getattr(args, "cpython_source", None)
+    if source is not None and not source.exists():
+        raise UsageError(f"--cpython-source {source}: no such file or folder; give the path "
+                         "of a Python-X.Y.Z.tar.xz or of its unpacked source folder")  # fmt: skip
     quick = args.quick or args.profile == "quick"
     profile = planning.PROFILES["quick" if quick else args.profile or "adaptive"]
     if args.precision is not None and profile.precision is None:

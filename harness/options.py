@@ -90,7 +90,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--timeout",
-        type=float,
+        type=_positive,
         default=None,
         metavar="S",
         help="kill a benchmark that runs longer than S seconds",

@@ -81,3 +81,73 @@ def test_cpus_refuses_a_duration_that_is_not_positive(capsys: pytest.CaptureFixt
         main(["cpus", "--seconds", "0"])
     assert leaving.value.code == 2
     assert "'0' is not a positive number of seconds" in capsys.readouterr().err
+
+
+WELL_FORMED = 'CATEGORY = "cpu"\nDESCRIPTION = "d"\nCHECKSUM = 1\n\ndef kernel():\n    return 1\n'
+
+
+@pytest.mark.parametrize(
+    ("swap", "line"),
+    [
+        (
+            ('CATEGORY = "cpu"', "CATEGORY = 42"),
+            'declares CATEGORY = 42: it must be a non-empty string, e.g. CATEGORY = "cpu"',
+        ),
+        (('CATEGORY = "cpu"', 'CATEGORY = "  "'), "declares CATEGORY = '  ': it must be"),
+        (
+            ('DESCRIPTION = "d"', "DESCRIPTION = None"),
+            "declares DESCRIPTION = None: it must be a string saying what the kernel stresses",
+        ),
+        (("CHECKSUM = 1", "CHECKSUM = [1]"), "declares CHECKSUM = [1]: it must be a whole number"),
+        (("CHECKSUM = 1", "CHECKSUM = True"), "declares CHECKSUM = True: it must be a whole"),
+        (
+            ("CHECKSUM = 1", 'CHECKSUM = 1\nTAGS = "quick"'),
+            "declares TAGS = 'quick': it must be a list of strings",
+        ),
+    ],
+)
+def test_a_declaration_of_the_wrong_type_is_one_line_and_exit_2(
+    swap: tuple[str, str], line: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CATEGORY, DESCRIPTION, CHECKSUM and TAGS of the wrong type are refused by name."""
+    path = tmp_path / "odd.py"
+    path.write_text(WELL_FORMED.replace(*swap))
+    assert main(["compare", "--workload", str(path), "--list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gilbench: error: workload ") and line in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", ["-3", "0", "soon"])
+def test_a_timeout_that_is_not_positive_is_refused(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--timeout takes a positive number of seconds; anything else exits 2 naming it."""
+    with pytest.raises(SystemExit) as leaving:
+        main(["compare", f"--timeout={value}"])
+    assert leaving.value.code == 2
+    assert f"argument --timeout: {value!r} is not a positive number of seconds" in (
+        capsys.readouterr().err
+    )
+
+
+def test_an_unpinned_cpython_asked_for_is_exit_2_before_anything_is_measured(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--cpython 9.9.9 is one line naming the pins, not an unavailable row and a long run."""
+    assert main(["compare", "--cpython", "9.9.9", "--quick"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("gilbench: error: unknown CPython version '9.9.9': pinned ")
+    assert not any("results go to" in line for line in err)
+
+
+def test_a_missing_cpython_source_is_exit_2_before_anything_is_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --cpython-source path that doesn't exist is one line that says what to give."""
+    missing = tmp_path / "Python-3.14.7.tar.xz"
+    assert main(["compare", "--cpython-source", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"gilbench: error: --cpython-source {missing}: no such file or folder; give the path "
+        "of a Python-X.Y.Z.tar.xz or of its unpacked source folder\n"
+    )

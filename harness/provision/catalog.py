@@ -119,6 +119,8 @@ def _cpython(sources: Sources, series: str, say: Callable[[str], None]) -> list[
             sources.cpython, sources.cpython_source, progress=say
         )
     except cpython.ProvisionError as exc:
+        if sources.cpython or sources.cpython_source:
+            raise  # asked for explicitly: one line and exit 2, not a row of unavailable cells
         return impls.unavailable_cpython(series, str(exc), BUILD_HINT)
     return impls.cpython_impls(default, free_threaded)
 

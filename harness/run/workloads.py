@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,6 +119,7 @@ def parse_workload(path: Path) -> Workload:
         raise WorkloadError(
             f"workload {str(path)!r} lacks {', '.join(missing)}: see README.md, 'Adding a workload'"
         )
+    _check_types(path, consts)
     tags = consts.get("TAGS", ())
     return Workload(
         name=path.stem,
@@ -129,6 +130,27 @@ def parse_workload(path: Path) -> Workload:
         checksum=consts["CHECKSUM"],
         shared_state="updates_seen" in functions,
     )
+
+
+# What each declaration must be, in words for the error, and the test of it.
+DECLARED: dict[str, tuple[str, Callable[[object], bool]]] = {
+    "CATEGORY": ('a non-empty string, e.g. CATEGORY = "cpu"',
+                 lambda v: isinstance(v, str) and bool(v.strip())),
+    "DESCRIPTION": ("a string saying what the kernel stresses",
+                    lambda v: isinstance(v, str)),
+    "CHECKSUM": ("a whole number or a string: what one unit returns",
+                 lambda v: isinstance(v, int | str) and not isinstance(v, bool)),
+    "TAGS": ('a list of strings, e.g. TAGS = ["quick"]',
+             lambda v: isinstance(v, list | tuple) and all(isinstance(t, str) for t in v)),
+}  # fmt: skip
+
+
+def _check_types(path: Path, consts: dict[str, object]) -> None:
+    """A declaration of the wrong type is refused with one line that says what it must be."""
+    for name, (wanted, good) in DECLARED.items():
+        if name in consts and not good(consts[name]):
+            raise WorkloadError(f"workload {str(path)!r} declares {name} = "
+                                f"{consts[name]!r}: it must be {wanted}")  # fmt: skip
 
 
 def load_workloads(directory: Path = WORKLOADS_DIR) -> list[Workload]:
