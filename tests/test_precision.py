@@ -15,10 +15,11 @@ import pytest
 
 from harness.cli import main, parse_request
 from harness.compare.cells import summarize
-from harness.compare.precision import half_width, needing, precision_sentence
+from harness.compare.precision import half_width, needing
 from harness.options import parse_args
 from harness.provision import cpython
 from harness.report.build import build_report
+from harness.report.markdown import format_markdown
 from harness.results import load_run
 from harness.run.adaptive import (
     MAX_VALUES,
@@ -101,7 +102,7 @@ def test_a_fixed_profile_run_shows_precision_but_is_judged_by_its_spread_alone()
     report = build_report(load_run(QUICK))
     assert not report.summary["flag"].str.startswith("imprecise").any()
     assert "(no target: the profile's effort is fixed)" in report.precision
-    assert report.precision == precision_sentence(report.summary, report.manifest)
+    assert f"Precision: {report.precision}" in format_markdown(report)
 
 
 def test_kalibera_jones_takes_many_values_where_processes_agree_and_few_where_they_differ() -> None:

@@ -99,24 +99,3 @@ def met_column(precision: pd.Series, target: float) -> pd.Series:
     measured = precision.notna()
     met[measured] = np.asarray(precision[measured] <= target + 1e-12)
     return met
-
-
-def precision_sentence(table: pd.DataFrame, manifest: Mapping[str, Any]) -> str:
-    """How many measured cells met the target, for the report's head; "" if none measured."""
-    from harness.report.format import format_count
-
-    measured = table["precision"].notna()  # the cells with a figure of their own
-    if not measured.any():
-        return ""
-    target = target_of(manifest)
-    met = int(table.loc[measured, "precise"].astype(bool).sum())
-    record = manifest.get("precision")
-    budget = record.get("budget_s") if isinstance(record, Mapping) else None
-    spent = f" within a budget of {float(budget) / 60:.0f} min" if budget else ""
-    shown = target or DEFAULT_PRECISION
-    head = (f"{met} of {format_count(int(measured.sum()), 'cell')} with a figure reached "
-            f"±{shown:.0%}")  # fmt: skip
-    if target is None:
-        return f"{head} (no target: the profile's effort is fixed{spent})."
-    rest = "" if met == measured.sum() else "; what rests on the others is withheld"
-    return f"{head}, the run's target{spent}{rest}."

@@ -7,6 +7,7 @@ formats and writes it. Nothing is computed twice, and nothing is written here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,12 @@ import pandas as pd
 
 from harness import store
 from harness.compare.cells import Cells, summarize
-from harness.compare.precision import precision_sentence
+from harness.compare.precision import DEFAULT_PRECISION, target_of
 from harness.compare.steadiness import Steadiness, steadiness
 from harness.compare.verdicts import Comparison, compare_run
 from harness.report.charts import impl_colours
 from harness.report.findings import Finding, format_findings
+from harness.report.format import format_count
 from harness.results import Run
 
 
@@ -71,3 +73,22 @@ def _speeds(run: Run) -> tuple[tuple[str, Steadiness], ...]:
     samples = list(zip(run.cpu_machines, run.cpu_speed, strict=True))
     machines = sorted({m for m, _ in samples}) or [""]
     return tuple((m, steadiness(s for label, s in samples if label == m)) for m in machines)
+
+
+def precision_sentence(table: pd.DataFrame, manifest: Mapping[str, Any]) -> str:
+    """How many measured cells met the target, for the report's head; "" if none measured."""
+    measured = table["precision"].notna()  # the cells with a figure of their own
+    if not measured.any():
+        return ""
+    target = target_of(manifest)
+    met = int(table.loc[measured, "precise"].astype(bool).sum())
+    record = manifest.get("precision")
+    budget = record.get("budget_s") if isinstance(record, Mapping) else None
+    spent = f" within a budget of {float(budget) / 60:.0f} min" if budget else ""
+    shown = target or DEFAULT_PRECISION
+    head = (f"{met} of {format_count(int(measured.sum()), 'cell')} with a figure reached "
+            f"±{shown:.0%}")  # fmt: skip
+    if target is None:
+        return f"{head} (no target: the profile's effort is fixed{spent})."
+    rest = "" if met == measured.sum() else "; what rests on the others is withheld"
+    return f"{head}, the run's target{spent}{rest}."

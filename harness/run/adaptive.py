@@ -34,9 +34,9 @@ from harness.compare.cells import Cells, per_value, summarize
 from harness.compare.estimate import Cell
 from harness.compare.precision import needing
 from harness.results import CELL, Run, load_run
-from harness.run.bench import Outcome, run_bench, unsupported
+from harness.run.bench import Outcome
 from harness.run.cpuspeed import Sampler
-from harness.run.matrix import budget_spent, record
+from harness.run.matrix import attempt, budget_spent
 from harness.run.plan import Bench, Profile
 from harness.run.shards import Costs
 
@@ -62,8 +62,9 @@ class CellState:
         later = self.passes[1:] or self.passes
         return max(0.05, statistics.median(e - n * self.value_s for n, e in later))
 
-    def cost(self, values: int | None = None) -> float:
-        return self.process_s() + (values or self.values) * self.value_s
+    def cost(self) -> float:
+        """What the cell's next process is expected to take."""
+        return self.process_s() + self.values * self.value_s
 
 
 @dataclass(frozen=True)
@@ -219,18 +220,12 @@ class Adaptive:
         return ran > 0
 
     def run_one(self, bench: Bench, state: CellState) -> Outcome:
-        outcome = unsupported(bench) or self.lacking.get((bench.impl.id, bench.model))
-        if outcome is None:
-            if self.sampler is not None:
-                self.sampler.maybe()
-            args = ("--processes", "1", "--values", str(state.values))
-            outcome = run_bench(bench, self.pythons[bench.impl.id], self.run_dir,
-                                replace(self.profile, pyperf_args=args))  # fmt: skip
-            if outcome.model_wide:
-                self.lacking[(bench.impl.id, bench.model)] = replace(outcome, elapsed_s=0.0)
-            if outcome.status == "ok":
-                state.passes.append((state.values, outcome.elapsed_s))
-        record(self.run_dir, bench, outcome, self.number)
+        args = ("--processes", "1", "--values", str(state.values))
+        outcome = attempt(bench, self.pythons, self.run_dir,
+                          replace(self.profile, pyperf_args=args), self.number, self.lacking,
+                          self.sampler)  # fmt: skip
+        if outcome.status == "ok":
+            state.passes.append((state.values, outcome.elapsed_s))
         return outcome
 
     def finish(self) -> list[Outcome]:

@@ -53,22 +53,15 @@ def run_matrix(
     took: dict[tuple[str, str], float] = {}  # a benchmark's last pass: what its next costs
     last: dict[tuple[str, str], Outcome] = {}
     lacking: dict[tuple[str, str], Outcome] = {}  # (impl, model) -> its model-wide outcome
-    for attempt in range(1, profile.passes + 1):
+    for number in range(1, profile.passes + 1):
         for bench in measured:
             key = (bench.impl.id, bench.name)
             over = time.monotonic() + took.get(key, 0.0) > deadline
             if (key in last and last[key].status != "ok") or over:
                 on_done(bench, None)
                 continue
-            outcome = unsupported(bench) or lacking.get((bench.impl.id, bench.model))
-            if outcome is None:
-                if sampler is not None:
-                    sampler.maybe()
-                outcome = run_bench(bench, pythons[bench.impl.id], run_dir, profile)
-                took[key] = outcome.elapsed_s
-                if outcome.model_wide:
-                    lacking[(bench.impl.id, bench.model)] = replace(outcome, elapsed_s=0.0)
-            record(run_dir, bench, outcome, attempt)
+            outcome = attempt(bench, pythons, run_dir, profile, number, lacking, sampler)
+            took[key] = outcome.elapsed_s
             last[key] = outcome
             on_done(bench, outcome)
     if sampler is not None:
@@ -77,6 +70,25 @@ def run_matrix(
         if (bench.impl.id, bench.name) not in last:
             last[(bench.impl.id, bench.name)] = budget_spent(run_dir, bench, profile)
     return [last[(b.impl.id, b.name)] for b in measured]
+
+
+def attempt(bench: Bench, pythons: Mapping[str, Path], run_dir: Path, profile: Profile,
+            number: int, lacking: dict[tuple[str, str], Outcome],
+            sampler: Sampler | None = None) -> Outcome:  # fmt: skip
+    """One try of ``bench`` in pass ``number``, recorded: run, or known unsupported.
+
+    ``lacking`` holds (impl, model) -> the outcome of a model the implementation lacks
+    altogether; it is filled here, and spares the interpreter's start for its other cells.
+    """
+    outcome = unsupported(bench) or lacking.get((bench.impl.id, bench.model))
+    if outcome is None:
+        if sampler is not None:
+            sampler.maybe()
+        outcome = run_bench(bench, pythons[bench.impl.id], run_dir, profile)
+        if outcome.model_wide:
+            lacking[(bench.impl.id, bench.model)] = replace(outcome, elapsed_s=0.0)
+    record(run_dir, bench, outcome, number)
+    return outcome
 
 
 def budget_spent(run_dir: Path, bench: Bench, profile: Profile) -> Outcome:

@@ -22,8 +22,8 @@ from harness import store
 from harness.compare.cells import summarize
 from harness.results import CELL, load_run
 from harness.run.adaptive import Adaptive, column
-from harness.run.bench import run_bench
-from harness.run.matrix import record
+from harness.run.bench import Outcome
+from harness.run.matrix import attempt
 from harness.run.plan import PROFILES, Bench, Profile
 from harness.run.shards import load_costs
 
@@ -63,9 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     fixed_dir = open_run(args, replace(request, profile=fixed), impls, benches)
     adaptive_dir = open_run(args, request, impls, benches)
     matrix = Adaptive(benches, pythons, adaptive_dir, adaptive, load_costs(None), _say)
-    more = True
+    more, lacking = True, dict[tuple[str, str], Outcome]()
     for number in range(1, fixed.passes + 1):
-        _fixed_pass(benches, pythons, fixed_dir, fixed, number)
+        _fixed_pass(benches, pythons, fixed_dir, fixed, number, lacking)
         more = more and matrix.step()
     while more and matrix.step():
         pass
@@ -75,10 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fixed_pass(benches: list[Bench], pythons: dict[str, Path], run_dir: Path,
-                profile: Profile, number: int) -> None:  # fmt: skip
+                profile: Profile, number: int,
+                lacking: dict[tuple[str, str], Outcome]) -> None:  # fmt: skip
     """One pass of the fixed profile: every cell once, as run_matrix runs it."""
     for bench in benches:
-        record(run_dir, bench, run_bench(bench, pythons[bench.impl.id], run_dir, profile), number)
+        attempt(bench, pythons, run_dir, profile, number, lacking)
 
 
 def format_table(benches: list[Bench], fixed_dir: Path, adaptive_dir: Path,
