@@ -21,6 +21,7 @@ from harness.provision import cpython
 from harness.report.build import build_report
 from harness.report.markdown import format_markdown
 from harness.results import load_run
+from harness.run.plan import PROFILES
 from harness.run.adaptive import (
     MAX_VALUES,
     MIN_VALUES,
@@ -199,8 +200,11 @@ def test_an_adaptive_run_stops_a_cell_once_its_figures_are_precise(
     summary = pd.read_csv(run / "summary.csv")
     threads = summary[summary["model"] == "threads"].iloc[0]
     assert threads["status"] == "ok" and bool(threads["precise"]) and threads["precision"] <= 0.02
+    # it stopped because every figure was precise: before the budget and the last pass
     passes = load_run(run).outcomes.groupby("model")["pass"].max()
-    assert passes["threads"] <= 3  # two passes for every cell, one more at most
+    assert 2 <= passes["threads"] < PROFILES["adaptive"].passes
+    assert "1 of 1 cells with a figure at ±2%, in " in done.stderr
+    assert "budget was spent" not in (run / "summary.csv").read_text()
     assert "Precision: 1 of 1 cell with a figure reached ±2%" in (run / "summary.md").read_text()
 
 
