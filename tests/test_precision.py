@@ -7,6 +7,7 @@ import math
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +19,25 @@ from harness.compare.cells import summarize
 from harness.compare.precision import half_width, needing
 from harness.options import parse_args
 from harness.provision import cpython
+from harness.provision.impls import Impl
 from harness.report.build import build_report
 from harness.report.markdown import format_markdown
 from harness.results import load_run
-from harness.run.plan import PROFILES
+from harness.run import adaptive
 from harness.run.adaptive import (
     MAX_VALUES,
     MIN_VALUES,
+    Adaptive,
     CellState,
+    first_plan,
     kalibera_jones_values,
     projection,
+    spread,
 )
+from harness.run.bench import Outcome
+from harness.run.plan import PROFILES, Bench, plan
+from harness.run.shards import Costs
+from harness.run.workloads import Workload
 from tests.helpers import QUICK, TEST_WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +146,56 @@ def test_the_projection_names_the_cells_the_budget_leaves_imprecise() -> None:
     assert projection(states, need, 1000.0, counts)[1] == []
 
 
+def _matrix() -> list[Bench]:
+    impls = [Impl(name, name, Path("/usr/bin/true")) for name in ("a", "b", "c")]
+    loads = [Workload(name, Path(name), "cpu", (), "", 1) for name in ("x", "y")]
+    return plan(impls, loads, ["serial", "threads"], [1, 2, 4])
+
+
+def test_the_first_passes_take_worker_counts_in_turn_and_implementations_within_them() -> None:
+    """Serial at 1 worker everywhere first, then each count across every implementation."""
+    order = [b.cell for b in spread(_matrix())]
+    assert order[:6] == [(i, w, "serial", 1) for w in "xy" for i in "abc"]
+    assert [c[3] for c in order] == sorted(c[3] for c in order)
+    assert order[6:12] == [(i, w, "threads", 1) for w in "xy" for i in "abc"]
+
+
+def test_a_budget_too_short_for_the_first_passes_cuts_the_most_worker_cells_everywhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every implementation keeps its few-worker cells, each measured twice, none once."""
+    now = [0.0]
+    costs = Costs({name: (10.0, 10.0) for name in "abc"}, "test")
+
+    def measure(bench: Bench, *_: object) -> Outcome:
+        now[0] += 10.0
+        return Outcome("ok", "", 10.0)
+
+    monkeypatch.setattr(adaptive, "attempt", measure)
+    lines: list[str] = []
+    profile = replace(PROFILES["adaptive"], budget_s=400.0)  # 20 of 36 cells' two passes
+    matrix = Adaptive(_matrix(), {}, tmp_path, profile, costs, lines.append,
+                      clock=lambda: now[0])  # fmt: skip
+    assert matrix.step() and matrix.step()
+    passes = {cell: len(state.passes) for cell, state in matrix.states.items()}
+    assert set(passes.values()) == {0, 2}
+    measured = {cell for cell, n in passes.items() if n}
+    assert len(measured) == 20 and {c[0] for c in measured} == set("abc")
+    assert measured == {b.cell for b in spread(_matrix())[:20]}  # all at 1, some at 2
+    assert (
+        "covers about 20 of them, so about 16 cells at 2, 4 workers will not be measured"
+        in (lines[0])
+    )
+
+
+def test_the_plan_says_nothing_is_cut_when_the_first_passes_fit() -> None:
+    """Within the budget, the plan says the imprecise cells are measured again."""
+    costs = Costs({name: (10.0, 10.0) for name in "abc"}, "test")
+    line = first_plan(spread(_matrix()), costs, 3600.0, 0.02)
+    assert line.startswith("36 cells to measure to ±2% within 60m00s")
+    assert line.endswith("then the cells not yet precise are measured again, furthest first")
+
+
 @pytest.mark.parametrize(
     ("argv", "line"),
     [
@@ -216,7 +275,7 @@ def test_a_budget_smaller_than_one_benchmark_records_every_cell_missing_with_the
     reason; the report still renders."""
     done = _run(tmp_path, "--budget", "1s")
     assert done.returncode == 1
-    assert "2 cells will not be measured; give more --budget" in done.stderr
+    assert "so about 2 cells at 1, 2 workers will not be measured" in done.stderr
     run = (tmp_path / "latest").resolve()
     summary = pd.read_csv(run / "summary.csv")
     assert set(summary["status"]) == {"missing"}

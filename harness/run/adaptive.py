@@ -5,7 +5,11 @@ machine's drift hits every cell alike, and pairing is untouched. What changes is
 cells a pass holds and how many values each of their processes takes:
 
 - The first ``MIN_PASSES`` passes measure every cell: two processes are the least from
-  which the variance between processes can be told from the variance within one.
+  which the variance between processes can be told from the variance within one. They go
+  in ``spread`` order, fewest workers first and the implementations taken in turn, and a
+  cell's first pass starts only if its second fits in the budget too: a budget too short
+  for the whole matrix leaves out its most-worker cells on every implementation, never
+  one implementation whole, and no cell is left with a single process.
 - After each later pass the run is read back and summarized exactly as the report will
   be (compare/cells.py), and a pass holds only the cells that a figure missing the target
   rests on (compare/precision.py), the furthest from it first.
@@ -166,7 +170,8 @@ class Adaptive:
         self.target, self.budget = profile.precision, profile.budget_s
         self.started = clock()
         self.deadline = self.started + self.budget
-        self.measured = [b for b in benches if b.impl.available]
+        self.measured = spread([b for b in benches if b.impl.available])
+        self.reserved = 0.0  # the second passes owed to cells whose first has run
         self.states = {b.cell: CellState() for b in self.measured}
         self.last: dict[Cell, Outcome] = {}
         self.lacking: dict[tuple[str, str], Outcome] = {}  # (impl, model) -> model-wide outcome
@@ -209,10 +214,17 @@ class Adaptive:
             if done is not None and done.status != "ok":
                 continue
             state = self.states[bench.cell]
-            estimate = self.costs.of(bench)[0] if not state.passes else state.cost()
-            if self.clock() + estimate > self.deadline:
+            if not state.passes and self.number > 1:
+                continue  # a cell starts in the first pass, with its second in the budget
+            first, later = self.costs.of(bench)
+            owed = later if self.number == 1 else 0.0
+            if self.number == MIN_PASSES and len(state.passes) == 1:
+                self.reserved -= later
+            estimate = first if not state.passes else state.cost()
+            if self.clock() + estimate + owed + self.reserved > self.deadline:
                 continue
             self.last[bench.cell] = self.run_one(bench, state)
+            self.reserved += owed if state.passes else 0.0
             ran += 1
             if self.clock() - self.shown >= STATUS_EVERY_S:
                 self.shown = self.clock()
@@ -259,20 +271,40 @@ def run_adaptive(benches: list[Bench], pythons: Mapping[str, Path], run_dir: Pat
     return matrix.finish()
 
 
+def spread(benches: list[Bench]) -> list[Bench]:
+    """The first passes' order: serial at 1 worker everywhere (the baseline every figure
+    rests on), then each worker count in turn, the implementations taken in turn within
+    it, so that a budget's cut falls across the matrix's most-worker cells."""
+    impls = list(dict.fromkeys(b.impl.id for b in benches))
+    workloads = list(dict.fromkeys(b.workload.name for b in benches))
+    models = list(dict.fromkeys(b.model for b in benches))
+    return sorted(benches, key=lambda b: (b.workers, b.model != "serial", workloads.index(
+        b.workload.name), models.index(b.model), impls.index(b.impl.id)))  # fmt: skip
+
+
 def first_plan(measured: list[Bench], costs: Costs, budget: float, target: float) -> str:
-    """The plan before anything is measured: the cells, and what the first passes cost."""
+    """The plan before anything is measured: the cells, what their first passes cost,
+    and the cells that a budget too short for them leaves out."""
     from harness.run.progress import format_duration
 
-    first = sum(costs.of(b)[0] + (MIN_PASSES - 1) * costs.of(b)[1] for b in measured)
+    cost = [costs.of(b)[0] + (MIN_PASSES - 1) * costs.of(b)[1] for b in measured]
+    first = sum(cost)
     head = (f"{len(measured)} cells to measure to ±{target:.0%} within "
             f"{format_duration(budget)}; their first {MIN_PASSES} passes take about "
             f"{format_duration(first)} ({costs.source})")  # fmt: skip
     if first <= budget:
         return head + "; then the cells not yet precise are measured again, furthest first"
-    share = budget / first
-    return (f"{head}: the budget covers about {share:.0%} of them, so about "
-            f"{len(measured) - int(share * len(measured))} cells will not be measured; "
-            "give more --budget, or select fewer cells")  # fmt: skip
+    spent, fits = 0.0, 0
+    for seconds in cost:
+        if spent + seconds > budget:
+            break
+        spent, fits = spent + seconds, fits + 1
+    cut = measured[fits:]
+    counts = sorted({b.workers for b in cut})
+    where = ", ".join(map(str, counts))
+    return (f"{head}: the budget covers about {fits} of them, so about {len(cut)} cells "
+            f"at {where} worker{'s' if counts != [1] else ''} will not be measured, on "
+            f"every implementation alike; give more --budget, or select fewer cells")  # fmt: skip
 
 
 def plan_line(more_s: float, left_s: float, left_out: list[Cell], target: float) -> str:
