@@ -29,7 +29,8 @@ def _install_host(session: nox.Session, extras: str = "") -> None:
 def compare(session: nox.Session) -> None:
     """Provision every implementation, measure all workloads and models, build the report."""
     _install_host(session)
-    session.run("python", "-m", "harness", "compare", *session.posargs)
+    # Ctrl-C: gilbench finishes the running benchmark and writes the report; nox waits.
+    session.run("python", "-m", "harness", "compare", *session.posargs, interrupt_timeout=None)
 
 
 @nox.session
@@ -109,6 +110,13 @@ def history(session: nox.Session) -> None:
     session.run("python", "-m", "harness", "history", *session.posargs)
 
 
+@nox.session
+def faults(session: nox.Session) -> None:
+    """Inject real faults (SIGKILL, a full disk, corrupt files, bad workloads): what survived?"""
+    _install_host(session, "[test]")
+    session.run("python", "-m", "tests.faults", *session.posargs)
+
+
 @nox.session(name="detection-bench")
 def detection_bench(session: nox.Session) -> None:
     """Print how often the change-point rules find injected steps and cry wolf (real noise)."""
@@ -133,7 +141,8 @@ def nightly(session: nox.Session) -> None:
 def _bench_session(impl_id: str) -> None:
     def bench(session: nox.Session) -> None:
         _install_host(session)
-        session.run("python", "-m", "harness", "run", "--impl", impl_id, *session.posargs)
+        session.run("python", "-m", "harness", "run", "--impl", impl_id, *session.posargs,
+                    interrupt_timeout=None)  # fmt: skip
 
     how = "gilbench's own runner" if impl_id.startswith(PURE_RUNNER_IMPLS) else "pyperf in a venv"
     bench.__doc__ = f"Measure {impl_id} alone ({how}) and report."

@@ -11,18 +11,18 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from harness import nightly, store
+from harness.history import commands as history_commands
 from harness.options import UsageError, parse_args, split_list
 from harness.provision import catalog, cpython
 from harness.provision.impls import Impl
 from harness.run import plan as planning
 from harness.run import shards
-from harness.run.bench import Outcome
 from harness.run.plan import MODELS, QUICK_MODELS, QUICK_TAG, QUICK_WORKERS, Bench, Profile
+from harness.run.resume import Resumed
 from harness.run.workloads import (
     Workload,
     WorkloadError,
@@ -39,6 +39,7 @@ def _sources(args: argparse.Namespace) -> catalog.Sources:
         cpython_source=getattr(args, "cpython_source", None),
         jython_jar=args.jython_jar,
         install=args.install_system_packages,
+        unverified=getattr(args, "unverified_source", False),
     )
 
 
@@ -132,12 +133,13 @@ def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
     selection = {"models": request.models, "workers": request.workers,
                  "workloads": [w.name for w in request.workloads]}  # fmt: skip
     described = [{"name": w.name, "category": w.category, "tags": list(w.tags),
-                  "description": w.description} for w in request.workloads]  # fmt: skip
+                  "description": w.description, "path": str(w.path)}
+                 for w in request.workloads]  # fmt: skip
     name = getattr(args, "into", None) or ""
     profile = request.profile
+    extra = {**(extra or {}), "effort": asdict(profile)}  # what --resume goes on with
     if profile.precision is not None or profile.budget_s is not None:
-        extra = {**(extra or {}), "precision": {"target": profile.precision,
-                                                "budget_s": profile.budget_s}}  # fmt: skip
+        extra["precision"] = {"target": profile.precision, "budget_s": profile.budget_s}
     manifest = store.make_manifest(name, impls, profile.name, selection, described,
                                    [b.cell for b in benches], extra)  # fmt: skip
     if name:
@@ -145,28 +147,66 @@ def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
     else:
         run_dir = store.new_run_dir(args.reports)
         store.write_manifest(run_dir, {**manifest, "run": run_dir.name})
-    store.point_latest(run_dir)
     _say(f"results go to {run_dir}")
     return run_dir
 
 
-def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path],
-            profile: Profile, earlier: Path | None = None) -> list[Outcome]:  # fmt: skip
-    """Run the matrix with a progress bar, sampling the CPUs' speed between benchmarks.
+def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profile: Profile,
+            earlier: Path | None = None, resumed: Resumed | None = None) -> int:  # fmt: skip
+    """Run the matrix with a progress bar, sampling the CPUs' speed between benchmarks,
+    then report it; the exit status.
 
     The adaptive profile measures each cell to its precision within the budget; its
     first passes' times are estimated from the ``earlier`` run's (or measured defaults).
+    A ``resumed`` run keeps the attempts it recorded. Ctrl-C stops after the running
+    benchmark and reports what was measured; the run stays resumable.
     """
     from harness.run.cpuspeed import Sampler
+    from harness.run.matrix import Stop
     from harness.run.progress import run_with_progress
+    from harness.run.resume import resume_hint, stop_on_interrupt
 
     sampler = Sampler(store.cpu_speed_path(run_dir))
-    if profile.precision is not None:
-        from harness.run.adaptive import run_adaptive
+    try:
+        with stop_on_interrupt(_say):
+            if profile.precision is not None:
+                from harness.run.adaptive import run_adaptive
 
-        costs = shards.load_costs(earlier)
-        return run_adaptive(benches, pythons, run_dir, profile, costs, _say, sampler)
-    return run_with_progress(benches, pythons, run_dir, profile, sampler)
+                costs = shards.load_costs(run_dir if resumed else earlier)
+                lines = resumed.lines if resumed else []
+                outcomes = run_adaptive(benches, pythons, run_dir, profile, costs, _say,
+                                        sampler, lines)  # fmt: skip
+            else:
+                done = resumed.done() if resumed else None
+                outcomes = run_with_progress(benches, pythons, run_dir, profile, sampler, done)
+        report_run(run_dir)
+        if not Stop.requested:
+            store.mark_complete(run_dir)
+            store.point_latest(run_dir)
+    except store.DiskFull as exc:
+        raise store.DiskFull(f"{exc}; every cell measured is kept: free space, then continue "
+                             f"with: {resume_hint(run_dir)}") from None  # fmt: skip
+    if Stop.requested:
+        _say(f"stopped by Ctrl-C; what was measured is kept. Continue with: {resume_hint(run_dir)}")
+        return 130
+    failed = sum(o.status in FAILED for o in outcomes)
+    if failed:
+        _say(f"{failed} of {len(outcomes)} benchmarks failed; the report says which and why")
+        return 1
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """compare --resume [RUN]: the cut-off run's remaining cells, then its report."""
+    from harness.run.resume import find, refuse_other_flags, take_up
+
+    refuse_other_flags(args)
+    resumed = take_up(find(args.reports, args.resume), _say, args.budget, args.timeout)
+    impls, pythons = prepare_pythons(resumed.impls, None)
+    by_id = {i.id: i for i in impls}  # a venv that can't be made again: unavailable now
+    benches = [replace(b, impl=by_id[b.impl.id]) for b in resumed.benches]
+    _say(f"resuming {resumed.run_dir}: {len(resumed.lines)} attempts kept")
+    return measure(resumed.run_dir, benches, pythons, resumed.profile, None, resumed)
 
 
 def report_run(run_dir: Path) -> None:
@@ -175,7 +215,10 @@ def report_run(run_dir: Path) -> None:
     from harness.report.write import write_report
     from harness.results import load_run
 
-    write_report(build_report(load_run(run_dir)), run_dir)
+    run = load_run(run_dir)
+    for problem in run.problems:  # skipped; the report marks the cells they hit
+        _say(problem)
+    write_report(build_report(run), run_dir)
     _say(f"report: {run_dir / 'index.html'}")
     summary = os.environ.get("GITHUB_STEP_SUMMARY")  # a GitHub Actions job's summary page
     if summary:
@@ -185,6 +228,8 @@ def report_run(run_dir: Path) -> None:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     """compare and run: provision, plan, measure, report."""
+    if getattr(args, "resume", None) is not None:
+        return cmd_resume(args)
     request = parse_request(args)
     if args.list:
         print(format_listing(request.workloads), end="")
@@ -203,13 +248,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         benches = shards.shard(benches, index, owner)
     earlier = nightly.latest_run(args.reports)  # before this run becomes the latest
     run_dir = open_run(args, request, impls, benches, extra)
-    outcomes = measure(run_dir, benches, pythons, request.profile, earlier)
-    report_run(run_dir)
-    failed = sum(o.status in FAILED for o in outcomes)
-    if failed:
-        _say(f"{failed} of {len(outcomes)} benchmarks failed; the report says which and why")
-        return 1
-    return 0
+    return measure(run_dir, benches, pythons, request.profile, earlier)
 
 
 def plan_with(request: Request, impls: list[Impl]) -> list[Bench]:
@@ -239,71 +278,6 @@ def cmd_merge(args: argparse.Namespace) -> int:
     for refused in manifest["refused"]:
         _say(refused)
     return 0
-
-
-def cmd_publish(args: argparse.Namespace) -> int:
-    """Build the site from a history (or one run) and swap it in whole."""
-    from harness.history.archive import is_history
-    from harness.report.format import format_count
-    from harness.report.site import publish
-    from harness.results import resolve_run
-
-    if is_history(args.run):
-        source = args.run
-    elif args.run.is_dir() and not store.manifest_path(args.run).is_file():
-        raise UsageError(f"{args.run} holds no gilbench run or history: name a history made "
-                         "by 'history add RUN --into DIR', or a run folder")  # fmt: skip
-    else:
-        source = resolve_run(store.REPORTS_DIR, str(args.run))
-    published = publish(source, args.into, args.site_url)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")  # a GitHub Actions job's summary
-    if summary:
-        with Path(summary).open("a") as out:
-            out.write((published.site / "summary.md").read_text())
-    found = published.history
-    _say(f"site: {published.site / 'index.html'} ({format_count(len(found.entries), 'run')}, "
-         f"{format_count(len(found.changes), 'change')} found)")  # fmt: skip
-    return _regressions(published.history, args.fail_on_regression)
-
-
-def cmd_history(args: argparse.Namespace) -> int:
-    """``history add RUN --into HISTORY``: the run's files, written once."""
-    from harness.history import archive
-    from harness.report.format import format_count
-    from harness.report.site import read_history
-
-    if args.history_command in ("fetch", "push"):
-        return _branch(args)
-    keep = archive.KEEP_RAW if args.keep_raw is None else args.keep_raw
-    entry, added = archive.add_run(args.run, args.into, keep)
-    history = read_history(args.into)
-    state = "added as" if added else "already in the history, unchanged:"
-    _say(f"{args.run} {state} {entry.id} ({format_count(len(history.entries), 'run')})")
-    return _regressions(history, args.fail_on_regression)
-
-
-def _branch(args: argparse.Namespace) -> int:
-    """``history fetch`` and ``history push``: the history on the repository's data branch."""
-    from harness.history import archive, branch
-    from harness.report.format import format_count
-
-    if args.history_command == "fetch":
-        found = branch.fetch(args.into, args.branch)
-        _say(f"history from branch {args.branch} in {args.into}" if found else
-             f"no branch {args.branch} yet: {args.into} starts an empty history")  # fmt: skip
-        return 0
-    runs = len(archive.entries(args.history_dir))
-    commit = branch.push(args.history_dir, f"gilbench history: {format_count(runs, 'run')}",
-                         args.branch)  # fmt: skip
-    _say(f"branch {args.branch} is now {commit[:12]}: {format_count(runs, 'run')}")
-    return 0
-
-
-def _regressions(history: Any, fail: bool) -> int:
-    """Print what the newest run brought to light; 1 if asked to fail on a regression."""
-    for change in history.new:
-        _say(change.describe())
-    return 1 if fail and any(c.kind == "regression" for c in history.new) else 0
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
@@ -354,8 +328,8 @@ COMMANDS = {
     "compare": cmd_measure,
     "run": cmd_measure,
     "merge": cmd_merge,
-    "publish": cmd_publish,
-    "history": cmd_history,
+    "publish": history_commands.cmd_publish,
+    "history": history_commands.cmd_history,
     "nightly": cmd_nightly,
     "report": cmd_report,
     "list": cmd_list,

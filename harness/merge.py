@@ -139,7 +139,8 @@ def choose(shards: Iterable[Shard]) -> tuple[dict[int, Shard], dict[int, list[in
 
 
 def _suite_benchmarks(shard: Shard, mine: set[str]) -> dict[str, list[Any]]:
-    """Each implementation's pyperf benchmarks in the shard; a bad file refuses the shard."""
+    """The pyperf benchmarks of each raw file in the shard (``raw/<impl>/<piece>.json``, or
+    format 2's ``raw/<impl>.json``), by path under raw/; a bad file refuses the shard."""
     found: dict[str, list[Any]] = {}
     for path in store.raw_files(shard.directory):
         try:
@@ -154,7 +155,7 @@ def _suite_benchmarks(shard: Shard, mine: set[str]) -> dict[str, list[Any]]:
                     f"{path.name} holds {bench.get_name()!r}, not one of this shard's "
                     f"workloads ({ours})"
                 )
-        found[path.stem] = benches
+        found[path.relative_to(shard.directory / "raw").as_posix()] = benches
     return found
 
 
@@ -220,15 +221,16 @@ def _write(chosen: list[Shard], older: Mapping[int, list[int]], refused: list[st
             if shard.problem:
                 raise MergeError(shard.problem)
             benchmarks = _suite_benchmarks(shard, mine)
-            lines = {p.name: _lines(p, mine) for p in store.paired_files(shard.directory)}
+            lines = {p.relative_to(shard.directory / "raw").as_posix(): _lines(p, mine)
+                     for p in store.paired_files(shard.directory)}  # fmt: skip
             done = _lines(store.outcomes_path(shard.directory), mine)
             cpu = _lines(store.cpu_speed_path(shard.directory))
         except (MergeError, ValueError, OSError) as exc:
             record.update(status="refused", reason=str(exc))
             records.append(record)
             continue
-        for impl, benches in benchmarks.items():
-            suites.setdefault(impl, []).extend(benches)
+        for name, benches in benchmarks.items():
+            suites.setdefault(name, []).extend(benches)
         for name, rows in lines.items():
             paired.setdefault(name, []).extend(rows)
         outcomes += done
@@ -246,14 +248,17 @@ def _write(chosen: list[Shard], older: Mapping[int, list[int]], refused: list[st
     for record in records:
         if record["index"] not in present:
             outcomes += _missing_lines(first, record)
-    for impl, benches in suites.items():
-        pyperf.BenchmarkSuite(benches).dump(str(store.raw_path(tmp, impl)), replace=True)
+    for name, benches in suites.items():
+        (tmp / "raw" / name).parent.mkdir(parents=True, exist_ok=True)
+        pyperf.BenchmarkSuite(benches).dump(str(tmp / "raw" / name), replace=True)
     for name, rows in paired.items():
+        (tmp / "raw" / name).parent.mkdir(parents=True, exist_ok=True)
         store.write_atomic(tmp / "raw" / name, "".join(json.dumps(r) + "\n" for r in rows))
     store.write_atomic(store.outcomes_path(tmp), "".join(json.dumps(r) + "\n" for r in outcomes))
     store.write_atomic(store.cpu_speed_path(tmp), "".join(json.dumps(r) + "\n" for r in speed))
     store.write_manifest(tmp, _manifest(chosen, sorted(records, key=lambda r: r["index"]),
                                         refused, into.name))  # fmt: skip
+    store.mark_complete(tmp)  # its shards are resumed on their own machines, never it
     into.parent.mkdir(parents=True, exist_ok=True)
     if into.exists():
         into.rmdir()  # empty: checked before anything was written

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from harness import store
 from harness.run import plan as planning
@@ -19,6 +20,14 @@ from harness.run.plan import MODELS
 
 class UsageError(Exception):
     """A command line that can't be acted on."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a refusal of one line (what was wrong, where help is) in place of its
+    usage block and error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
 
 
 def split_list(text: str) -> list[str]:
@@ -109,6 +118,12 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         help="a Python-X.Y.Z.tar.xz or source folder to build from",
     )
     group.add_argument(
+        "--unverified-source",
+        action="store_true",
+        help="build a --cpython-source tarball whose sha256 matches no pin; its builds are "
+        "marked unverified in their provenance and the report",
+    )
+    group.add_argument(
         "--profile",
         choices=sorted(planning.PROFILES),
         default=None,
@@ -130,6 +145,15 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="stop starting benchmarks after this long, e.g. 90m, 2h or 1h30m (default: "
         f"{planning.DEFAULT_BUDGET_S / 60:.0f}m for the adaptive profile, none for the fixed)",
+    )
+    group.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="RUN",
+        help="continue a run that was cut off (default: the newest unfinished one): its "
+        "measured cells are kept, the rest measured",
     )
     group.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
 
@@ -189,7 +213,7 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gilbench", description="Compare Python implementations and concurrency models."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

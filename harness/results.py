@@ -22,6 +22,7 @@ from harness import store
 from harness.run.protocol import METADATA_VERSION
 
 CELL = ["impl", "workload", "model", "workers"]
+CellKey = tuple[str, str, str, int]
 # ``machine``: which shard's machine measured the cell (``K/N``); "" in an unsharded run.
 CELL_COLUMNS = [*CELL, "category", "status", "detail", "gil_enabled", "oversubscribed",
                 "cpu_count", "machine"]  # fmt: skip
@@ -48,6 +49,11 @@ class ResultsError(Exception):
     """A run on disk that can't be read; the message says which file and what to do."""
 
 
+# A damaged file or line of a run is skipped, not fatal: one line each (the file, what is
+# wrong, the fix) goes here, and the report renders the rest with the cells it hit marked.
+Problems = list[str]
+
+
 @dataclass(frozen=True)
 class Run:
     """A run as read from disk: its manifest and tidy tables, nothing computed from them."""
@@ -62,6 +68,8 @@ class Run:
     cpu_speed: tuple[dict[str, float], ...] = ()
     # the machine that took each sample (a merged run's shard, ``K/N``); "" when one did
     cpu_machines: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # damaged files and lines, skipped: one line each
+    damaged: dict[CellKey, str] = field(default_factory=dict)  # cell -> why
 
 
 def resolve_run(reports: Path, name: str = "latest") -> Path:
@@ -75,54 +83,82 @@ def resolve_run(reports: Path, name: str = "latest") -> Path:
     return candidate.resolve()
 
 
-def _lines(path: Path, what: str, remedy: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each JSON line of ``path`` with its number; a broken one is a ResultsError."""
+def _lines(path: Path, what: str, remedy: str,
+           problems: Problems) -> Iterator[tuple[int, dict[str, Any]]]:  # fmt: skip
+    """Each JSON line of ``path`` with its number; a broken one is skipped and named."""
     if not path.exists():
         return
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except ValueError as exc:
-            raise ResultsError(f"{path}:{number} is not valid JSON ({exc}); {remedy}") from exc
+            problems.append(f"{path}:{number} is not valid JSON ({exc}), skipped: {remedy}")
+            continue
         if not isinstance(record, dict):
-            raise ResultsError(f"{path}:{number} is not {what}; {remedy}")
+            problems.append(f"{path}:{number} is not {what}, skipped: {remedy}")
+            continue
         yield number, record
 
 
-def load_outcomes(run_dir: Path) -> pd.DataFrame:
-    remedy = ("fix or delete that line (the raw pyperf files are untouched) and run the "
-              "report again")  # fmt: skip
-    rows = [r for _, r in _lines(store.outcomes_path(run_dir), "an outcome", remedy)]
+def load_outcomes(run_dir: Path, problems: Problems | None = None) -> pd.DataFrame:
+    remedy = "fix or delete that line (the raw pyperf files are untouched), then 'nox -s report'"
+    problems = [] if problems is None else problems
+    rows = []
+    path = store.outcomes_path(run_dir)
+    for number, record in _lines(path, "an outcome", remedy, problems):
+        if not set(OUTCOME_COLUMNS[:6]) <= record.keys():
+            problems.append(f"{path}:{number} is not an outcome, skipped: {remedy}")
+            continue
+        rows.append(record)
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
 
-def load_values(run_dir: Path) -> pd.DataFrame:
-    """Every value in the raw pyperf files as one tidy row."""
+def piece_cells(run_dir: Path, outcomes: pd.DataFrame) -> dict[Path, CellKey]:
+    """The raw piece of each recorded attempt, and its cell."""
+    return {
+        store.piece_path(run_dir, str(i), f"{w}/{m}/{int(n)}", int(a)): (
+            str(i),
+            str(w),
+            str(m),
+            int(n),
+        )
+        for i, w, m, n, a in outcomes[[*CELL, "pass"]].itertuples(index=False, name=None)
+    }
+
+
+def load_values(run_dir: Path, problems: Problems | None = None,
+                damaged: dict[CellKey, str] | None = None,
+                pieces: dict[Path, CellKey] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Every value in the raw pyperf files as one tidy row. A file that can't be read is
+    skipped and named in ``problems``; the cell its piece belongs to goes in ``damaged``."""
     rows: list[dict[str, object]] = []
+    problems = [] if problems is None else problems
     for path in store.raw_files(run_dir):
         try:
             suite = pyperf.BenchmarkSuite.load(str(path))
         except Exception as exc:  # pyperf raises bare ValueError/KeyError/JSONDecodeError
-            why = " ".join(f"{type(exc).__name__}: {exc}".split())
-            raise ResultsError(
-                f"{path} is corrupt ({why}); move it aside and "
-                f"re-run that implementation with 'nox -s bench-{path.stem}'"
-            ) from exc
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            cell = (pieces or {}).get(path)
+            problems.append(f"{path} is corrupt ({why}), skipped: its cells are marked in the "
+                            f"report; measure them again with 'nox -s bench-"
+                            f"{store.raw_impl(path)}'")  # fmt: skip
+            if cell is not None and damaged is not None:
+                damaged[cell] = f"damaged: {path.relative_to(run_dir)} is corrupt"
+            continue
         for bench in suite.get_benchmarks():
             rows.extend(_bench_rows(path, bench))
     return pd.DataFrame(rows, columns=VALUE_COLUMNS)
 
 
-def load_paired(run_dir: Path) -> pd.DataFrame:
+def load_paired(run_dir: Path, problems: Problems | None = None) -> pd.DataFrame:
     """Every serial unit time in the paired files as one row (seconds per unit)."""
     rows: list[dict[str, object]] = []
-    remedy = (
-        "delete that line (speedups then fall back to the serial cell) and run the report again"
-    )
+    remedy = "delete that line (speedups fall back to the serial cell), then 'nox -s report'"
+    problems = [] if problems is None else problems
     for path in store.paired_files(run_dir):
-        for number, record in _lines(path, "a paired-units record", remedy):
+        for number, record in _lines(path, "a paired-units record", remedy, problems):
             try:
                 key = {k: record[k] for k in ("impl", "workload", "model")}
                 key["workers"] = int(record["workers"])
@@ -130,9 +166,9 @@ def load_paired(run_dir: Path) -> pd.DataFrame:
                 seconds = [float(s) for s in record["seconds"]]
                 busy = [[float(b) for b in value] for value in record.get("busy", [])]
             except (ValueError, KeyError, TypeError) as exc:
-                raise ResultsError(
-                    f"{path}:{number} is not a paired-units record ({exc!r}); {remedy}"
-                ) from exc
+                problems.append(f"{path}:{number} is not a paired-units record ({exc!r}), "
+                                f"skipped: {remedy}")  # fmt: skip
+                continue
             rows.extend(
                 {**key, "value": index, "seconds": value,
                  "worker_spread": _spread(busy[index] if index < len(busy) else [])}
@@ -141,21 +177,24 @@ def load_paired(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PAIRED_COLUMNS)
 
 
-def load_cpu_speed(run_dir: Path) -> tuple[tuple[dict[str, float], ...], tuple[str, ...]]:
+def load_cpu_speed(run_dir: Path, problems: Problems | None = None,
+                   ) -> tuple[tuple[dict[str, float], ...], tuple[str, ...]]:  # fmt: skip
     """The CPU speed samples taken during the run (cpuspeed.Sampler), oldest first, and the
     machine (shard) that took each one."""
     path = store.cpu_speed_path(run_dir)
-    remedy = "delete that line and run the report again"
+    remedy = "delete that line, then 'nox -s report'"
+    problems = [] if problems is None else problems
     samples: list[dict[str, float]] = []
     machines: list[str] = []
-    for number, record in _lines(path, "a CPU speed sample", remedy):
+    for number, record in _lines(path, "a CPU speed sample", remedy, problems):
         try:
-            samples.append({str(cpu): float(rate) for cpu, rate in record["rates"].items()})
-            machines.append(str(record.get("machine", "")))
+            rates = {str(cpu): float(rate) for cpu, rate in record["rates"].items()}
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ResultsError(
-                f"{path}:{number} is not a CPU speed sample ({exc!r}); {remedy}"
-            ) from exc
+            problems.append(f"{path}:{number} is not a CPU speed sample ({exc!r}), skipped: "
+                            f"{remedy}")  # fmt: skip
+            continue
+        samples.append(rates)
+        machines.append(str(record.get("machine", "")))
     return tuple(samples), tuple(machines)
 
 
@@ -211,8 +250,9 @@ def _bench_rows(path: Path, bench: Any) -> list[dict[str, object]]:
 
 
 def plan_cells(
-    manifest: dict[str, Any], outcomes: pd.DataFrame, values: pd.DataFrame
-) -> pd.DataFrame:
+    manifest: dict[str, Any], outcomes: pd.DataFrame, values: pd.DataFrame,
+    damaged: dict[CellKey, str] | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """Every cell the run planned, with the status it was left in.
 
     An unavailable implementation's cells are ``unavailable``; the others carry their last
@@ -240,7 +280,7 @@ def plan_cells(
         for key in ([cell] if cell in measured or not parts else []) + parts:
             found, detail = planned
             if found == "ok" and key not in measured:
-                found, detail = "missing", NO_VALUES
+                found, detail = "missing", (damaged or {}).get(cell, NO_VALUES)
             rows.append({"impl": key[0], "workload": key[1], "model": key[2], "workers": key[3],
                          "category": categories.get(cell[1], ""), "status": found,
                          "detail": detail})  # fmt: skip
@@ -277,19 +317,30 @@ def assemble_run(
     paired: pd.DataFrame | None = None,
     cpu_speed: tuple[dict[str, float], ...] = (),
     cpu_machines: tuple[str, ...] = (),
+    problems: tuple[str, ...] = (),
+    damaged: dict[CellKey, str] | None = None,
 ) -> Run:
     """A Run from its parts, with the planned cells worked out from them."""
     paired = pd.DataFrame(columns=PAIRED_COLUMNS) if paired is None else paired
-    cells = plan_cells(manifest, outcomes, values)
+    cells = plan_cells(manifest, outcomes, values, damaged or {})
     machines = cpu_machines or ("",) * len(cpu_speed)
-    return Run(directory, manifest, cells, outcomes, values, paired, cpu_speed, machines)
+    return Run(directory, manifest, cells, outcomes, values, paired, cpu_speed, machines,
+               problems, dict(damaged or {}))  # fmt: skip
 
 
 def load_run(run_dir: Path) -> Run:
-    """Read a whole run: manifest, planned cells, outcomes, values, paired units, CPU speed."""
+    """Read a whole run: manifest, planned cells, outcomes, values, paired units, CPU speed.
+
+    A damaged piece or line is skipped and named in ``Run.problems``; a manifest that
+    can't be read, or values of another metadata version, refuse the run.
+    """
     manifest = store.load_manifest(run_dir)
-    return assemble_run(run_dir, manifest, load_outcomes(run_dir), load_values(run_dir),
-                        load_paired(run_dir), *load_cpu_speed(run_dir))  # fmt: skip
+    problems: Problems = []
+    damaged: dict[CellKey, str] = {}
+    outcomes = load_outcomes(run_dir, problems)
+    values = load_values(run_dir, problems, damaged, piece_cells(run_dir, outcomes))
+    return assemble_run(run_dir, manifest, outcomes, values, load_paired(run_dir, problems),
+                        *load_cpu_speed(run_dir, problems), tuple(problems), damaged)  # fmt: skip
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

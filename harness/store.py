@@ -2,28 +2,34 @@
 
     reports/<run>/run.json          manifest: format version, machine, implementations, plan
     reports/<run>/outcomes.jsonl    one line per benchmark attempt, appended as it ends
-    reports/<run>/raw/<impl>.json   pyperf's own JSON, exactly as pyperf wrote it
-    reports/<run>/raw/<impl>.paired.jsonl  serial units timed beside each value (gbmeasure)
+    reports/<run>/raw/<impl>/<pass>-<bench>.json  pyperf's own JSON of one benchmark attempt
+    reports/<run>/raw/<impl>/<pass>-<bench>.paired.jsonl  serial units timed beside its values
+    reports/<run>/pyperf/<impl>.json  the attempts joined, for ``pyperf compare_to`` (derived)
     reports/<run>/cpu_speed.jsonl   every CPU's speed, sampled between benchmarks (cpuspeed)
     reports/<run>/logs/<impl>/...   each benchmark's output
     reports/<run>/superseded/       raw files of an implementation measured again (tox)
-    reports/latest -> <run>         the newest run
+    reports/<run>/torn/             pieces of attempts cut off by a kill, set aside on resume
+    reports/<run>/complete          written when the matrix ended; a run without it resumes
+    reports/latest -> <run>         the newest complete run
 
-Raw results are only ever added to. pyperf appends each benchmark's runs to
-``raw/<impl>.json`` by rewriting that file, as it always does; the paired, outcome and CPU
-speed files get one line per event. An implementation measured into a run again (a tox env
-re-run with ``--into``) has its earlier raw files moved to ``superseded/``, never deleted.
-Everything else in ``reports/<run>/`` is derived and rebuilt by ``report``.
+Raw results are only ever added to, and no raw file is ever rewritten: each benchmark
+attempt writes a piece of its own, which its line in ``outcomes.jsonl`` (appended once the
+attempt ended) vouches for. A kill at any instant leaves complete pieces and at most one
+piece that no line vouches for; ``--resume`` sets that one aside and measures its cell's
+pass again. Format 2's one file per implementation (``raw/<impl>.json``) is still read.
+The paired, outcome and CPU speed files get one line per event. An implementation
+measured into a run again (a tox env re-run with ``--into``) has its earlier raw files
+moved to ``superseded/``, never deleted. Everything else in ``reports/<run>/`` is derived
+and rebuilt by ``report``.
 """
 
 from __future__ import annotations
 
-import hashlib
+import errno
 import json
 import os
-import platform
+import shutil
 import subprocess
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -31,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.machine import (
+    machine_info,
+)
 from harness.provision.impls import Impl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,12 +50,41 @@ FORMAT = "gilbench-run"
 #     raw/*.paired.jsonl and cpu_speed.jsonl.
 # 2 - speedups rest on the serial units paired with each value (raw/*.paired.jsonl);
 #     run.json lists the planned cells ("plan") and the gilbench that wrote it.
-VERSION = 2
+# 3 - one raw piece per benchmark attempt (raw/<impl>/<pass>-<bench>.json), never
+#     rewritten; a ``complete`` marker. Format 2 folders read the same.
+VERSION = 3
+READABLE = (2, 3)
 Cell = tuple[str, str, str, int]  # impl, workload, model, workers
 
 
 class StoreError(Exception):
     """A run folder that can't be read or can't take what was asked of it; one line."""
+
+
+class DiskFull(StoreError):
+    """No space left where a run writes: the folder, what is free and what is needed."""
+
+
+MIN_FREE = 1 << 20  # bytes free, at the least, before a benchmark attempt starts
+
+
+def disk_full(folder: Path, need: int) -> DiskFull:
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = 0
+    return DiskFull(f"no space left in {folder}: {free / 2**20:.1f} MiB free, about "
+                    f"{need / 2**20:.1f} MiB needed")  # fmt: skip
+
+
+def ensure_space(run_dir: Path) -> None:
+    """Refuse to start an attempt that may not fit: it needs four times the largest piece
+    or log the run has written so far, and at least MIN_FREE."""
+    sizes = [p.stat().st_size for folder in ("raw", "logs")
+             for p in (run_dir / folder).rglob("*") if p.is_file()]  # fmt: skip
+    need = max(MIN_FREE, 4 * max(sizes, default=0))
+    if shutil.disk_usage(run_dir).free < need:
+        raise disk_full(run_dir, need)
 
 
 def manifest_path(run_dir: Path) -> Path:
@@ -63,8 +101,49 @@ def cpu_speed_path(run_dir: Path) -> Path:
 
 
 def raw_path(run_dir: Path, impl_id: str) -> Path:
-    """pyperf's file for one implementation: ``pyperf compare_to`` reads these."""
+    """Format 2's one pyperf file for an implementation; a merged run's, too."""
     return run_dir / "raw" / f"{impl_id}.json"
+
+
+def piece_path(run_dir: Path, impl_id: str, bench_name: str, number: int) -> Path:
+    """The raw piece of one attempt: pass ``number`` of ``bench_name`` on ``impl_id``."""
+    return run_dir / "raw" / impl_id / f"{number:04d}-{bench_name.replace('/', '-')}.json"
+
+
+def raw_impl(path: Path) -> str:
+    """The implementation a raw file or piece (or its paired file) belongs to."""
+    if path.parent.name != "raw":
+        return path.parent.name
+    return path.name.split(".", 1)[0] if path.name.endswith(".paired.jsonl") else path.stem
+
+
+def joined_path(run_dir: Path, impl_id: str) -> Path:
+    """An implementation's pieces joined into one pyperf file, for ``pyperf compare_to``."""
+    return run_dir / "pyperf" / f"{impl_id}.json"
+
+
+def running_path(run_dir: Path) -> Path:
+    """The process group of the benchmark running now, for a resume to stop if it outlived
+    the run."""
+    return run_dir / "running"
+
+
+def complete_path(run_dir: Path) -> Path:
+    return run_dir / "complete"
+
+
+def is_complete(run_dir: Path) -> bool:
+    """Did the run's matrix end (a format-2 run, older than the marker, always had)?"""
+    if complete_path(run_dir).is_file():
+        return True
+    try:
+        return bool(json.loads(manifest_path(run_dir).read_text()).get("version") == 2)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def mark_complete(run_dir: Path) -> None:
+    write_atomic(complete_path(run_dir), datetime.now(UTC).isoformat(timespec="seconds") + "\n")
 
 
 def paired_path(raw: Path) -> Path:
@@ -77,28 +156,43 @@ def log_path(run_dir: Path, impl_id: str, bench_name: str) -> Path:
 
 
 def raw_files(run_dir: Path) -> list[Path]:
-    """Every implementation's pyperf file, by name."""
-    return sorted(p for p in (run_dir / "raw").glob("*.json"))
+    """Every pyperf file: the pieces of each attempt, and format 2's one per implementation."""
+    raw = run_dir / "raw"
+    return sorted([*raw.glob("*.json"), *raw.glob("*/*.json")])
 
 
 def paired_files(run_dir: Path) -> list[Path]:
-    return sorted((run_dir / "raw").glob("*.paired.jsonl"))
+    raw = run_dir / "raw"
+    return sorted([*raw.glob("*.paired.jsonl"), *raw.glob("*/*.paired.jsonl")])
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Replace ``path`` in one step: a reader sees the old file or the new one, never a part."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as out:
-        out.write(data.encode() if isinstance(data, str) else data)
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(path)
+    payload = data.encode() if isinstance(data, str) else data
+    try:
+        with tmp.open("wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise disk_full(path.parent, len(payload)) from None
+        raise
 
 
 def append_line(path: Path, record: Mapping[str, object]) -> None:
     """Add one JSON line; earlier lines are never rewritten."""
-    with path.open("a") as out:
-        out.write(json.dumps(record, sort_keys=True) + "\n")
+    line = json.dumps(record, sort_keys=True) + "\n"
+    try:
+        with path.open("a") as out:
+            out.write(line)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise disk_full(path.parent, len(line)) from None
+        raise
 
 
 def new_run_dir(reports: Path = REPORTS_DIR, now: datetime | None = None) -> Path:
@@ -121,75 +215,6 @@ def point_latest(run_dir: Path) -> None:
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(run_dir.name)
     tmp.replace(link)
-
-
-def machine_info() -> dict[str, object]:
-    """What a reader needs to weigh the figures: cores, affinity, CPU model, memory, OS."""
-    try:
-        affinity = sorted(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        affinity = list(range(os.cpu_count() or 1))
-    info: dict[str, object] = {
-        "cpu_count": os.cpu_count() or 1,
-        "cpu_affinity": affinity,
-        "cpu_model": _first_field(Path("/proc/cpuinfo"), "model name", ":")
-        or platform.processor()
-        or "unknown",
-        "memory_gib": _memory_gib(),
-        "os": _first_field(Path("/etc/os-release"), "PRETTY_NAME", "=") or platform.system(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "kernel": platform.release(),
-        "host_python": sys.version.split()[0],
-        "host": platform.node(),
-        "runner": runner_info(),
-    }
-    info["fingerprint"] = fingerprint(info)
-    return info
-
-
-# What makes two machines' figures comparable, and so a history's series: not the host's
-# name (a CI runner's changes every job), not the Python that runs gilbench.
-FINGERPRINT_FIELDS = ("cpu_model", "cpu_count", "cpu_affinity", "memory_gib", "kernel", "os",
-                      "machine", "runner")  # fmt: skip
-RUNNER_FIELDS = ("label", "os", "arch", "image", "image_version")  # not "name"
-
-
-def fingerprint(machine: Mapping[str, Any]) -> str:
-    """12 hex digits naming the machine's kind; a field a run didn't record reads "unknown"."""
-    runner = machine.get("runner") or {}
-    fields = {key: machine.get(key, "unknown") for key in FINGERPRINT_FIELDS}
-    fields["runner"] = {key: runner[key] for key in RUNNER_FIELDS if key in runner}
-    text = json.dumps(fields, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _memory_gib() -> int | str:
-    """Physical memory in whole GiB (rounded, so a VM's few reserved MB don't matter)."""
-    try:
-        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
-    except (ValueError, OSError, AttributeError):
-        return "unknown"
-
-
-def runner_info(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """On a GitHub Actions runner: its label (from the workflow), name, OS, arch and image."""
-    env = os.environ if environ is None else environ
-    if env.get("GITHUB_ACTIONS") != "true":
-        return {}
-    keys = {"label": "GILBENCH_RUNNER_LABEL", "name": "RUNNER_NAME", "os": "RUNNER_OS",
-            "arch": "RUNNER_ARCH", "image": "ImageOS", "image_version": "ImageVersion"}  # fmt: skip
-    return {field: env[name] for field, name in keys.items() if env.get(name)}
-
-
-def _first_field(path: Path, key: str, separator: str) -> str:
-    try:
-        for line in path.read_text().splitlines():
-            if line.startswith(key):
-                return line.partition(separator)[2].strip().strip('"')
-    except OSError:
-        pass
-    return ""
 
 
 def gilbench_info() -> dict[str, str]:
@@ -268,12 +293,12 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
     if version == 1:
         raise StoreError(
             f"{path} is run format 1, from a gilbench that predates paired speedups; this "
-            f"gilbench reads format {VERSION}: open the report already in that folder, or "
+            "gilbench reads formats 2 and 3: open the report already in that folder, or "
             "measure again with 'nox -s compare'"
         )
-    if version != VERSION:
+    if version not in READABLE:
         raise StoreError(
-            f"{path} has format version {version!r}; this gilbench reads version {VERSION}: "
+            f"{path} has format version {version!r}; this gilbench reads versions 2 and 3: "
             "use the gilbench that wrote it, or measure again"
         )
     for key in ("impls", "plan", "selection", "workloads", "machine"):
@@ -306,7 +331,7 @@ def join_run_dir(reports: Path, name: str, manifest: dict[str, Any]) -> Path:
     records = {record["id"]: record for record in joined["impls"]}
     for record in manifest["impls"]:
         raw = raw_path(run_dir, record["id"])
-        for path in (raw, paired_path(raw)):
+        for path in (raw, paired_path(raw), raw.with_suffix("")):
             if path.exists():
                 (run_dir / "superseded").mkdir(exist_ok=True)
                 path.rename(run_dir / "superseded" / f"{stamp}-{path.name}")

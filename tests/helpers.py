@@ -36,6 +36,28 @@ HOSTILE_WORKLOAD = "<script>alert(1)</script>"
 HOSTILE_CATEGORY = "<img src=x onerror=alert(2)>"
 
 
+def raw_of(run_dir: Path, impl: str) -> list[Path]:
+    """``impl``'s raw pyperf files in ``run_dir``: one piece per attempt (store.piece_path)."""
+    return [p for p in store.raw_files(run_dir) if store.raw_impl(p) == impl]
+
+
+def paired_of(run_dir: Path, impl: str) -> list[Path]:
+    return [p for p in store.paired_files(run_dir) if store.raw_impl(p) == impl]
+
+
+def joined_suite(run_dir: Path, impl: str) -> Any:
+    """``impl``'s raw pieces as one pyperf suite, as ``pyperf compare_to`` reads the joined
+    file; the pieces go in their pass order."""
+    import pyperf
+
+    pieces = raw_of(run_dir, impl)
+    assert pieces, f"no raw file of {impl} in {run_dir}"
+    suite = pyperf.BenchmarkSuite.load(str(pieces[0]))
+    for piece in pieces[1:]:
+        suite.add_runs(pyperf.BenchmarkSuite.load(str(piece)))
+    return suite
+
+
 def assert_golden(name: str, text: str) -> None:
     """``text`` is the golden file ``name``'s content (GILBENCH_UPDATE_GOLDEN=1 rewrites it)."""
     path = GOLDEN / name
@@ -180,11 +202,13 @@ def split_run(run_dir: Path, shards: int, into: Path, batch: str = "b1") -> list
             kept = [b for b in pyperf.BenchmarkSuite.load(str(path))
                     if b.get_metadata()["gilbench_workload"].split(":")[0] in mine]  # fmt: skip
             if kept:
-                pyperf.BenchmarkSuite(kept).dump(str(folder / "raw" / path.name))
+                (folder / path.relative_to(run_dir)).parent.mkdir(parents=True, exist_ok=True)
+                pyperf.BenchmarkSuite(kept).dump(str(folder / path.relative_to(run_dir)))
         for path in [*store.paired_files(run_dir), store.outcomes_path(run_dir)]:
             lines = [line for line in path.read_text().splitlines()
                      if json.loads(line)["workload"].split(":")[0] in mine]  # fmt: skip
             target = folder / path.relative_to(run_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text("".join(line + "\n" for line in lines))
         shutil.copyfile(store.cpu_speed_path(run_dir), store.cpu_speed_path(folder))
         made.append(folder)

@@ -7,12 +7,10 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import pytest
-
 from harness import store
 from harness.compare.steadiness import steadiness
 from harness.provision.impls import Impl
-from harness.results import ResultsError, load_run
+from harness.results import load_run
 from harness.run.cpuspeed import Sampler, machine_cpus, sample
 from harness.run.matrix import run_matrix
 from harness.run.plan import plan
@@ -143,13 +141,15 @@ def test_a_run_without_samples_says_nothing_about_cpu_speed(tmp_path: Path) -> N
     assert "spinning together" not in (run_dir / "summary.md").read_text()
 
 
-def test_a_corrupt_sample_line_is_named_with_what_to_do(tmp_path: Path) -> None:
-    """A broken cpu_speed.jsonl line is reported by file and line number, with the way out."""
+def test_a_corrupt_sample_line_is_skipped_and_named_with_what_to_do(tmp_path: Path) -> None:
+    """A broken cpu_speed.jsonl line is one problem naming file, line and the way out; the
+    whole samples still count."""
     run_dir = _with_samples(tmp_path, [{"0": 100}])
     with store.cpu_speed_path(run_dir).open("a") as out:
-        out.write('{"rates": [1, 2]}\n')
-    with pytest.raises(ResultsError) as error:
-        load_run(run_dir)
-    message = str(error.value)
-    assert message.startswith(f"{store.cpu_speed_path(run_dir)}:2 is not a CPU speed sample (")
-    assert message.endswith("delete that line and run the report again")
+        out.write('{"rates": [1, 2]}\nnot json at all\n')
+    run = load_run(run_dir)
+    assert len(run.cpu_speed) == 1
+    first, second = run.problems
+    assert first.startswith(f"{store.cpu_speed_path(run_dir)}:2 is not a CPU speed sample (")
+    assert second.startswith(f"{store.cpu_speed_path(run_dir)}:3 is not valid JSON (")
+    assert all(p.endswith("skipped: delete that line, then 'nox -s report'") for p in run.problems)

@@ -22,6 +22,7 @@ import pandas as pd
 import pyperf
 import pytest
 
+from harness import store
 from harness.compare.steadiness import steadiness
 from harness.provision import cpython, impls
 from harness.results import load_run
@@ -112,13 +113,13 @@ def test_every_parallel_speedup_rests_on_paired_serial_units(quick_run: Path) ->
     # Recomputed from the raw files alone: pyperf's values, each with the serial units its
     # worker process timed right after it (same token, same index).
     units: dict[tuple[str, int], float] = {}
-    for path in (quick_run / "raw").glob("*.paired.jsonl"):
+    for path in store.paired_files(quick_run):
         for line in path.read_text().splitlines():
             record = json.loads(line)
             for index, seconds in enumerate(record["seconds"]):
                 units[(record["pairing"], index)] = seconds
     ratios: dict[tuple[str, str, str, int], list[float]] = {}
-    for path in (quick_run / "raw").glob("*.json"):
+    for path in store.raw_files(quick_run):
         for bench in pyperf.BenchmarkSuite.load(str(path)).get_benchmarks():
             for pyperf_run in bench.get_runs():
                 meta = pyperf_run.get_metadata()
@@ -137,8 +138,9 @@ def test_every_parallel_speedup_rests_on_paired_serial_units(quick_run: Path) ->
 
 
 def test_raw_files_work_with_pyperf_compare_to(quick_run: Path) -> None:
-    """pyperf's own compare_to reads the raw files gilbench kept untouched."""
-    raw = sorted((quick_run / "raw").glob("*.json"))
+    """pyperf's own compare_to reads the report's pyperf files, each implementation's raw
+    pieces joined."""
+    raw = sorted((quick_run / "pyperf").glob("*.json"))
     assert len(raw) == 5  # 3 CPython configurations, PyPy, Jython
     done = subprocess.run(
         [sys.executable, "-m", "pyperf", "compare_to", *map(str, raw), "--table"],
@@ -242,7 +244,7 @@ def test_the_nightly_merges_exactly_the_unsharded_plans_cells(nightly_run: Path)
     assert sorted(set(summary["machine"])) == ["1/2", "2/2"]
     assert (nightly_run / "site" / "index.html").is_file()
     (page,) = (nightly_run / "site" / "runs").glob("*/index.html")  # the run's own report
-    assert (page.parent / "raw" / "3.14.json").is_file()
+    assert (page.parent / "pyperf" / "3.14.json").is_file()
     (kept,) = (nightly_run / "history" / "runs").iterdir()  # the nightly joined the history
     assert kept.name == page.parent.name
 

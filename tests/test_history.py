@@ -18,6 +18,8 @@ from harness import store
 from harness.cli import main
 from harness.history import archive, branch
 from harness.history.changes import Rules, find_changes
+from harness.machine import fingerprint as machine_fingerprint
+from harness.machine import machine_info
 from harness.report.site import publish, read_history
 from tests.helpers import DATA, QUICK, assert_golden
 
@@ -148,16 +150,16 @@ def test_no_file_grows_when_a_run_is_added(
 
 def test_the_fingerprint_follows_the_machine_not_its_name() -> None:
     """Affinity, memory or the runner's image change it; the host's or runner's name don't."""
-    machine = store.machine_info()
+    machine = machine_info()
     same = {**machine, "host": "elsewhere", "runner": {"name": "GitHub Actions 7"}}
-    assert store.fingerprint(same) == store.fingerprint(machine) == machine["fingerprint"]
+    assert machine_fingerprint(same) == machine_fingerprint(machine) == machine["fingerprint"]
     for changed in (
         {"cpu_affinity": [0]},
         {"memory_gib": 7},
         {"kernel": "6.1.0"},
         {"runner": {"image_version": "20261201.1"}},
     ):
-        assert store.fingerprint({**machine, **changed}) != machine["fingerprint"]
+        assert machine_fingerprint({**machine, **changed}) != machine["fingerprint"]
 
 
 def test_a_step_of_ten_percent_is_found_as_a_regression_where_it_starts() -> None:

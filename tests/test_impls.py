@@ -18,7 +18,7 @@ from harness.run.bench import _calibrated, calibration_args, run_bench
 from harness.run.matrix import run_matrix
 from harness.run.plan import Bench, Profile
 from harness.run.workloads import load_workloads, parse_workload
-from tests.helpers import DATA, QUICK, TEST_WORKLOADS, require_or_skip
+from tests.helpers import DATA, QUICK, TEST_WORKLOADS, joined_suite, paired_of, require_or_skip
 
 INSIDE = Path(__file__).resolve().parent.parent / "harness" / "inside"
 QUICK_RAW = QUICK / "raw"
@@ -155,10 +155,10 @@ def test_jython_is_measured_without_a_gil_through_the_pure_runner(tmp_path: Path
     profile = Profile("test", 1, ("--processes", "1", "--values", "2"), timeout_s=180)
     outcome = run_bench(bench, jython.python, tmp_path, profile)  # type: ignore[arg-type]
     assert outcome.status == "ok", outcome.detail
-    (result,) = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "jython2.7.json"))
+    (result,) = joined_suite(tmp_path, "jython2.7")
     assert result.get_metadata()["gil_enabled"] == 0
     assert result.get_metadata()["python_implementation"] == "jython"
-    (paired,) = (tmp_path / "raw" / "jython2.7.paired.jsonl").read_text().splitlines()
+    (paired,) = paired_of(tmp_path, "jython2.7")[0].read_text().splitlines()
     assert len(json.loads(paired)["seconds"]) == 2  # one serial time per value
     assert [len(busy) for busy in json.loads(paired)["busy"]] == [2, 2]  # each thread's
 

@@ -134,7 +134,8 @@ def test_kalibera_jones_follows_the_cost_of_a_process() -> None:
 
 
 def test_the_projection_names_the_cells_the_budget_leaves_imprecise() -> None:
-    """Cells go furthest first; those whose cumulative cost passes the budget are named."""
+    """Cells go cheapest to bring to the target first; those whose cumulative cost passes
+    the budget are named."""
     far, near = ("a", "w", "threads", 2), ("b", "w", "threads", 2)
     states = {far: CellState(values=3, passes=[(3, 1.3), (3, 1.3)]),
               near: CellState(values=3, passes=[(3, 1.3), (3, 1.3)])}  # fmt: skip
@@ -142,7 +143,7 @@ def test_the_projection_names_the_cells_the_budget_leaves_imprecise() -> None:
     total, left_out = projection(states, need, 10.0, counts)
     # far needs 6 x 15 = 90 more values: 30 processes of 1.3 s; near 6 x 0.44: 1 process
     assert total == pytest.approx(31 * 1.3)
-    assert left_out == [far, near]
+    assert left_out == [far]  # near, 1.3 s, fits; far, 39 s more, does not
     assert projection(states, need, 1000.0, counts)[1] == []
 
 
@@ -193,7 +194,7 @@ def test_the_plan_says_nothing_is_cut_when_the_first_passes_fit() -> None:
     costs = Costs({name: (10.0, 10.0) for name in "abc"}, "test")
     line = first_plan(spread(_matrix()), costs, 3600.0, 0.02)
     assert line.startswith("36 cells to measure to ±2% within 60m00s")
-    assert line.endswith("then the cells not yet precise are measured again, furthest first")
+    assert line.endswith("then the cells not yet precise are measured again, cheapest first")
 
 
 @pytest.mark.parametrize(

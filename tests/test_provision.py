@@ -158,12 +158,61 @@ def test_user_source_wins_over_network(cache: Path, upstream: Path) -> None:
 def test_user_tarball_of_pinned_version_must_match_pin(
     cache: Path, tmp_path: Path, upstream: Path
 ) -> None:
-    """A user's tarball of a pinned version with another hash is refused but not deleted."""
-    forged = make_tarball(tmp_path, name="forged.tar.xz")
+    """A user's tarball named as a pinned version, with another hash, is refused naming the
+    pin it missed, and not deleted."""
+    (tmp_path / "mine").mkdir()
+    forged = make_tarball(tmp_path / "mine")
     forged.write_bytes(forged.read_bytes() + b"\0" * 512)
-    with pytest.raises(ProvisionError, match=r"sha256 of '.*forged\.tar\.xz' is .* 3\.99\.1"):
+    says = (
+        r"sha256 of '.*Python-3\.99\.1\.tar\.xz' is [0-9a-f]{64}, not the pinned .* of "
+        r"CPython 3\.99\.1"
+    )
+    with pytest.raises(ProvisionError, match=says):
         sources.fetch_source(None, forged, cache / "sources", quiet)
     assert forged.is_file()
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [(b"not a tarball at all\n", "Python-3.99.1.tar.xz"), (b"\xfd7zXZ\0\0torn", "src.tar.xz")],
+    ids=["text-named-as-the-pin", "torn-xz"],
+)  # fmt: skip
+def test_a_tarball_matching_no_pin_is_refused_before_a_byte_is_decompressed(
+    cache: Path, tmp_path: Path, upstream: Path, monkeypatch: pytest.MonkeyPatch,
+    content: bytes, name: str,
+) -> None:  # fmt: skip
+    """Hashed first: a file that matches no pin never reaches tarfile or lzma, and the
+    refusal names the pin it missed and the flag that builds it anyway."""
+    bad = tmp_path / name
+    bad.write_bytes(content)
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a tarball matching no pin was opened")
+
+    monkeypatch.setattr(sources.tarfile, "open", never)
+    with pytest.raises(ProvisionError) as refused:
+        sources.fetch_source(None, bad, cache / "sources", quiet)
+    message = str(refused.value)
+    assert message.startswith(f"sha256 of {str(bad)!r} is {sha256(bad)}, not ")
+    assert message.endswith("download a genuine copy, or add --unverified-source to build it "
+                            "anyway, marked unverified")  # fmt: skip
+    pin = f"the pinned {PINS[FAKE]} of CPython {FAKE}" if name.startswith("Python-") else "any"
+    assert pin in message
+    assert bad.read_bytes() == content
+
+
+def test_an_unverified_source_is_built_marked_so_and_a_broken_one_is_one_line(
+    cache: Path, tmp_path: Path, upstream: Path
+) -> None:
+    """--unverified-source: a genuine-looking tarball of no pin is taken, verified=False; one
+    that isn't a tarball is a ProvisionError naming it, never an LZMAError."""
+    unpinned = make_tarball(tmp_path, version="3.99.7")
+    src = sources.fetch_source(None, unpinned, cache / "sources", quiet, unverified=True)
+    assert (src.version, src.verified, src.sha256) == ("3.99.7", False, sha256(unpinned))
+    torn = tmp_path / "torn.tar.xz"
+    torn.write_bytes(unpinned.read_bytes()[:40])
+    with pytest.raises(ProvisionError, match=r"'.*torn\.tar\.xz' is not a readable tarball \("):
+        sources.fetch_source(None, torn, cache / "sources", quiet, unverified=True)
 
 
 def test_user_source_directory_is_recorded_without_sha256(tmp_path: Path, cache: Path) -> None:

@@ -49,7 +49,7 @@ def test_site_and_downloads_are_written(quick_report: Path) -> None:
     links = re.findall(r'href="([^"#]+)"', page)
     for link in links:
         assert (quick_report / link.replace("%2B", "+")).is_file(), link
-    assert {"summary.csv", "values.parquet", "raw/3.14t%2Bgil.json"} <= set(links)
+    assert {"summary.csv", "values.parquet", "pyperf/3.14t%2Bgil.json"} <= set(links)
 
 
 def test_a_superlinear_speedup_is_marked_with_its_note_on_the_results_page(

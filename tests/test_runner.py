@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-import pyperf
+import pytest
 
 from harness.provision.impls import Impl
+from harness.run import matrix
 from harness.run.bench import Outcome, calibration_args, classify, jit_calibration, run_bench
 from harness.run.matrix import run_matrix
 from harness.run.plan import PROFILES, Bench, Profile, plan
 from harness.run.workloads import WORKLOADS_DIR, parse_workload
-from tests.helpers import ONE_VALUE, TEST_WORKLOADS
+from tests.helpers import ONE_VALUE, TEST_WORKLOADS, joined_suite, paired_of, raw_of
 
 
 def _bench(impl: Impl, name: str, model: str = "threads", workers: int = 2) -> Bench:
@@ -26,7 +28,7 @@ def test_runner_writes_pyperf_json_with_gilbench_metadata(host_impl: Impl, tmp_p
     bench = _bench(host_impl, "tiny")
     outcome = run_bench(bench, host_impl.python, tmp_path, ONE_VALUE)
     assert (outcome.status, outcome.detail) == ("ok", "")
-    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
+    suite = joined_suite(tmp_path, "host")
     (benchmark,) = suite.get_benchmarks()
     assert benchmark.get_name() == "tiny/threads/2"
     meta = benchmark.get_metadata()
@@ -39,8 +41,8 @@ def test_runner_writes_pyperf_json_with_gilbench_metadata(host_impl: Impl, tmp_p
 
 
 def _paired(run_dir: Path, impl: str = "host") -> list[dict[str, object]]:
-    path = run_dir / "raw" / f"{impl}.paired.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return [json.loads(line) for path in paired_of(run_dir, impl)
+            for line in path.read_text().splitlines()]  # fmt: skip
 
 
 def test_each_value_is_paired_with_serial_units_timed_beside_it(
@@ -75,18 +77,18 @@ def test_build_flags_that_look_like_options_are_recorded(host_impl: Impl, tmp_pa
                    build="--prefix=/x --disable-gil PYTHON_GIL=1")  # fmt: skip
     outcome = run_bench(_bench(flagged, "tiny"), flagged.python, tmp_path, ONE_VALUE)
     assert outcome.status == "ok", outcome.detail
-    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
+    suite = joined_suite(tmp_path, "host")
     meta = suite.get_benchmarks()[0].get_metadata()
     assert meta["gilbench_build"] == "--prefix=/x --disable-gil PYTHON_GIL=1"
 
 
 def test_runner_appends_instead_of_overwriting(host_impl: Impl, tmp_path: Path) -> None:
-    """A second benchmark joins the first in raw/<impl>.json; nothing measured is lost."""
+    """A second benchmark writes a piece beside the first's; nothing measured is lost."""
     for model in ("serial", "processes"):
         bench = _bench(host_impl, "tiny", model, 1)
         assert run_bench(bench, host_impl.python, tmp_path, ONE_VALUE).status == "ok"
-    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
-    assert suite.get_benchmark_names() == ["tiny/serial/1", "tiny/processes/1"]
+    suite = joined_suite(tmp_path, "host")
+    assert sorted(suite.get_benchmark_names()) == ["tiny/processes/1", "tiny/serial/1"]
     meta = suite.get_benchmark("tiny/processes/1").get_metadata()
     assert meta["gilbench_start_method"] in ("fork", "spawn", "forkserver")
 
@@ -96,7 +98,7 @@ def test_wrong_checksum_is_recorded_as_such(host_impl: Impl, tmp_path: Path) -> 
     outcome = run_bench(_bench(host_impl, "wrong_checksum"), host_impl.python, tmp_path,
                             ONE_VALUE)  # fmt: skip
     assert (outcome.status, outcome.detail) == ("wrong-checksum", "expected 41, got 42")
-    assert not (tmp_path / "raw" / "host.json").exists()
+    assert not raw_of(tmp_path, "host")
 
 
 def test_crash_is_recorded_with_its_exception(host_impl: Impl, tmp_path: Path) -> None:
@@ -112,7 +114,7 @@ def test_gil_state_that_breaks_the_promise_rejects_the_run(host_impl: Impl, tmp_
     outcome = run_bench(_bench(liar, "tiny"), liar.python, tmp_path, ONE_VALUE)
     assert outcome.status == "gil-mismatch"
     assert outcome.detail == "liar promises GIL disabled but the GIL in force is enabled"
-    assert not (tmp_path / "raw" / "liar.json").exists()
+    assert not raw_of(tmp_path, "liar")
 
 
 def test_hanging_benchmark_is_killed_at_the_timeout(host_impl: Impl, tmp_path: Path) -> None:
@@ -121,6 +123,79 @@ def test_hanging_benchmark_is_killed_at_the_timeout(host_impl: Impl, tmp_path: P
     outcome = run_bench(_bench(host_impl, "hangs"), host_impl.python, tmp_path, short)
     assert (outcome.status, outcome.detail) == ("timeout", "still running after 3 s; killed")
     assert outcome.elapsed_s < 30
+
+
+def test_a_cell_far_past_what_its_serial_cell_took_is_killed_before_the_timeout(
+    host_impl: Impl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hang only under threads gets its own, early kill: 10x what serial predicts."""
+    monkeypatch.setattr(matrix, "HANG_FLOOR_S", 2.0)
+    patient = Profile("test", 1, ONE_VALUE.pyperf_args, timeout_s=600)
+    benches = [_bench(host_impl, "hangs_in_threads", "serial", 1),
+               _bench(host_impl, "hangs_in_threads", "threads", 2)]  # fmt: skip
+    serial, threads = run_matrix(benches, {"host": host_impl.python}, tmp_path, patient)
+    assert serial.status == "ok"
+    assert threads.status == "timeout" and threads.elapsed_s < 120
+    assert threads.detail.startswith("still running after ")
+    assert "over 10x the " in threads.detail and "its earlier attempts predict" in threads.detail
+
+
+def test_a_workload_that_hangs_serially_costs_one_timeout_per_implementation(
+    host_impl: Impl, tmp_path: Path
+) -> None:
+    """Its other cells on that implementation are recorded with the reason, never started."""
+    short = Profile("test", 2, ONE_VALUE.pyperf_args, timeout_s=3)
+    benches = [_bench(host_impl, "hangs", model, n)
+               for model, n in (("serial", 1), ("threads", 2), ("processes", 2))]  # fmt: skip
+    outcomes = run_matrix(benches, {"host": host_impl.python}, tmp_path, short)
+    assert [o.status for o in outcomes] == ["timeout"] * 3
+    assert [o.elapsed_s == 0 for o in outcomes] == [False, True, True]
+    assert outcomes[1].detail == ("not started: hangs timed out serially on host, so each of "
+                                  "its cells would cost a timeout")  # fmt: skip
+    lines = (tmp_path / "outcomes.jsonl").read_text().splitlines()
+    assert len(lines) == 3  # failed cells are not tried again in the second pass
+
+
+def test_the_hang_bound_follows_the_cell_its_serial_cell_and_the_floor() -> None:
+    """Own attempts first, then serial x workers, at least the floor, at most the timeout."""
+    impl = Impl(id="x", family="cpython", python=Path(sys.executable))
+    tiny = parse_workload(TEST_WORKLOADS / "tiny.py")
+    profile = Profile("test", 1, (), timeout_s=900)
+    seen = matrix.Seen()
+    threads = Bench(impl, tiny, "threads", 4)
+    limit, expected = seen.bound(threads, profile, 3)
+    assert limit == 900 and math.isnan(expected)  # nothing measured yet: the timeout
+    seen.took[("x", "tiny", "serial", 1)] = (3.0, 3)
+    assert seen.bound(threads, profile, 3) == (120.0, 12.0)  # 10 x 4 workers x 3 s
+    assert seen.bound(threads, profile, 30) == (900, 120.0)  # ten times the values: capped
+    seen.took[threads.cell] = (1.0, 3)
+    assert seen.bound(threads, profile, 3) == (matrix.HANG_FLOOR_S, 1.0)
+
+
+def test_an_interpreter_removed_after_provisioning_is_a_crash_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    """Its cell is recorded crashed, naming the interpreter and the command that brings it
+    back; nothing is raised, so the run goes on."""
+    gone = Impl(id="gone", family="cpython", python=tmp_path / "gone" / "python3")
+    outcome = run_bench(_bench(gone, "tiny"), tmp_path / "gone" / "python3", tmp_path, ONE_VALUE)
+    assert outcome.status == "crashed"
+    assert outcome.detail == (f"could not start {tmp_path / 'gone' / 'python3'} (No such file "
+                              "or directory): it was removed after it was provisioned; 'nox -s "
+                              "compare' provisions it again")  # fmt: skip
+
+
+def test_a_runner_killed_by_a_signal_is_named_by_it_and_its_last_line_is_cut_short() -> None:
+    """SIGSEGV and SIGXFSZ are named, of the runner or of pyperf's worker; a last line of a
+    megabyte keeps its first 300 characters."""
+    assert classify(-11, "Fatal Python error\n") == Outcome(
+        "crashed", "killed by SIGSEGV: Fatal Python error", 0.0)  # fmt: skip
+    flood = classify(-25, "x" * 2**20 + "\n")
+    assert flood.detail.startswith("killed by SIGXFSZ: it wrote more than 64 MiB of output; ")
+    assert flood.detail.endswith("x [...]") and len(flood.detail) < 400
+    assert classify(3, "boom\n").detail == "exit status 3: boom"
+    died = classify(1, "RuntimeError: /venv/bin/python failed with exit code -11\n")
+    assert died.detail.startswith("exit status 1, its worker killed by SIGSEGV: RuntimeError")
 
 
 def test_outcomes_are_appended_one_line_each(host_impl: Impl, tmp_path: Path) -> None:
@@ -135,7 +210,7 @@ def test_outcomes_are_appended_one_line_each(host_impl: Impl, tmp_path: Path) ->
 def test_passes_append_to_the_same_benchmark_and_skip_failures(
     host_impl: Impl, tmp_path: Path
 ) -> None:
-    """Each pass adds runs to the one benchmark; a failed benchmark isn't retried."""
+    """Each pass adds a piece of runs to the one benchmark; a failed one isn't retried."""
     two_passes = Profile("test", 2, ONE_VALUE.pyperf_args, timeout_s=60)
     benches = [_bench(host_impl, "tiny", "serial", 1), _bench(host_impl, "crashes", "serial", 1)]
     seen: list[str] = []
@@ -146,7 +221,7 @@ def test_passes_append_to_the_same_benchmark_and_skip_failures(
     last = run_matrix(benches, {"host": host_impl.python}, tmp_path, two_passes, note)
     assert [o.status for o in last] == ["ok", "crashed"]
     assert seen == ["tiny:ok", "crashes:crashed", "tiny:ok", "crashes:None"]
-    suite = pyperf.BenchmarkSuite.load(str(tmp_path / "raw" / "host.json"))
+    suite = joined_suite(tmp_path, "host")
     assert suite.get_benchmark_names() == ["tiny/serial/1"]
     assert len(suite.get_benchmark("tiny/serial/1").get_values()) == 4
 

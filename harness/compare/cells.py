@@ -221,6 +221,7 @@ def summarize(run: Run) -> Cells:
     cells = Cells(table, samples, speedup, vs_ref, roles, flags)
     _add_estimates(cells)
     _add_precision(cells, target_of(run.manifest))
+    _add_damage(cells, run.damaged)
     _add_verdicts(cells)
     _add_worker_spreads(table, run.paired)
     return replace(cells, table=table[SUMMARY_COLUMNS].reset_index(drop=True))
@@ -271,6 +272,17 @@ def _add_precision(cells: Cells, target: float | None) -> None:
             cells.flags[cell] = reason
     table["flag"] = [cells.flags.get(c, f) for c, f in zip(_keys(table), table["flag"],
                                                            strict=True)]  # fmt: skip
+
+
+def _add_damage(cells: Cells, damaged: Mapping[Cell, str]) -> None:
+    """A measured cell with a raw piece that couldn't be read: its figure stands on part
+    of its values, so it is flagged, and what rests on it is withheld."""
+    hit = {c: why for c, why in damaged.items() if c in cells.flags}
+    if not hit:
+        return
+    cells.flags.update(hit)
+    table = cells.table
+    table["flag"] = [hit.get(c, f) for c, f in zip(_keys(table), table["flag"], strict=True)]
 
 
 def _add_verdicts(cells: Cells) -> None:

@@ -10,7 +10,7 @@ knows the layout.
     HISTORY/runs/<id>/outcomes.parquet   every benchmark attempt
     HISTORY/runs/<id>/cpu_speed.parquet  the CPU speed samples
     HISTORY/runs/<id>/report/            the run's own pages (their assets are the site's)
-    HISTORY/runs/<id>/raw/               pyperf's JSON as pyperf wrote it: newest K runs only
+    HISTORY/runs/<id>/raw/               pyperf's JSON, passes joined: newest K runs only
 
 No file grows from run to run: a run's set is written into a hidden folder and renamed
 into place in one step, and is never written again, except that the raw JSON of runs
@@ -35,6 +35,7 @@ import pandas as pd
 
 from harness import store
 from harness.history.series import cell_fingerprints, machines, run_figures
+from harness.machine import fingerprint
 from harness.report.build import Report, build_report
 from harness.report.write import write_report
 from harness.results import Run, load_run
@@ -166,8 +167,8 @@ def _write_set(report: Report, run: Run, folder: Path) -> None:
     report_dir = fresh / "report"
     write_report(report, report_dir, assets=ASSETS)  # one copy of the assets on the site
     (report_dir / "values.parquet").rename(fresh / "values.parquet")  # kept once
-    if (report_dir / "raw").is_dir():
-        (report_dir / "raw").rename(fresh / "raw")
+    if (report_dir / "pyperf").is_dir():  # each implementation's pyperf file, passes joined
+        (report_dir / "pyperf").rename(fresh / "raw")
     fresh.rename(folder)
 
 
@@ -199,7 +200,7 @@ def _record(
             if not i.get("unavailable")
         },
         "machines": {
-            label: {**_described(m), "fingerprint": store.fingerprint(m)}
+            label: {**_described(m), "fingerprint": fingerprint(m)}
             for label, m in machines(manifest).items()
         },
         "cells": {
@@ -263,6 +264,8 @@ def copy_report(entry: Entry, target: Path, downloads: bool = True) -> None:
     if not downloads:
         return
     shutil.copy2(entry.folder / "values.parquet", target / "values.parquet")
+    # where the run's pages link them: pyperf/, or raw/ in pages older than the pieces
+    linked = "pyperf" if 'href="pyperf/' in (target / "index.html").read_text() else "raw"
     for raw in iter_raw(entry):
-        (target / "raw").mkdir(exist_ok=True)
-        shutil.copy2(raw, target / "raw" / raw.name)
+        (target / linked).mkdir(exist_ok=True)
+        shutil.copy2(raw, target / linked / raw.name)

@@ -1,7 +1,7 @@
 """The figures a history follows from run to run, taken from one run's report. Pure.
 
 Each row is one point of a series: a metric of one (implementation, workload, model,
-workers) measured on one machine, named by its fingerprint (store.fingerprint). The
+workers) measured on one machine, named by its fingerprint (machine.fingerprint). The
 figures are the report's own: the results table's speedup and serial throughput, and the
 comparison's geometric mean of the free-threaded build's single-thread overhead. Nothing
 is estimated here a second time.
@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness import store
 from harness.compare.cells import throughput_interval
+from harness.machine import fingerprint
 from harness.report.build import Report
 from harness.results import shard_machines
 from harness.run.plan import QUICK_TAG  # a category's headline workload: the one --quick runs
@@ -48,8 +48,8 @@ def machines(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def cell_fingerprints(report: Report) -> list[str]:
     """The fingerprint of the machine that measured each row of the results table."""
-    found = {label: store.fingerprint(m) for label, m in machines(report.manifest).items()}
-    own = store.fingerprint(report.manifest["machine"])
+    found = {label: fingerprint(m) for label, m in machines(report.manifest).items()}
+    own = fingerprint(report.manifest["machine"])
     return [found.get(str(label), own) for label in report.summary["machine"]]
 
 

@@ -33,6 +33,7 @@ class Sources:
     cpython_source: Path | None = None
     jython_jar: Path | None = None
     install: bool = False  # may apt-get install PyPy and Jython (always true as root)
+    unverified: bool = False  # --unverified-source: build a tarball that matches no pin
 
 
 def family_of(name: str, series: str) -> str:
@@ -116,7 +117,7 @@ def _installable(row: impls.Impl) -> impls.Impl:
 def _cpython(sources: Sources, series: str, say: Callable[[str], None]) -> list[impls.Impl]:
     try:
         default, free_threaded = cpython.provision_cpython(
-            sources.cpython, sources.cpython_source, progress=say
+            sources.cpython, sources.cpython_source, progress=say, unverified=sources.unverified
         )
     except cpython.ProvisionError as exc:
         if sources.cpython or sources.cpython_source:

@@ -125,11 +125,13 @@ def provision_cpython(
     version: str | None = None,
     source: Path | None = None,
     progress: Callable[[str], None] = print,
+    unverified: bool = False,
 ) -> tuple[CPythonBuild, CPythonBuild]:
-    """Return (default build, free-threaded build), building them if needed."""
+    """Return (default build, free-threaded build), building them if needed; ``unverified``
+    lets a ``source`` tarball that matches no pin be built, marked so."""
     sources_dir = cache_dir() / "sources"
     if source is not None:
-        src = sources.fetch_source(version, source, sources_dir, progress)
+        src = sources.fetch_source(version, source, sources_dir, progress, unverified=unverified)
         return build_pair(src, progress)
     if version is not None:
         if built := find_builds(version):  # also an unpinned version built from a user's source
@@ -210,6 +212,9 @@ def build_one(
         "free_threaded": free_threaded,
         "source": src.origin,
         "sha256": src.sha256,
+        "verified": "unverified: matches no pin"
+        if not src.verified
+        else ("sha256 pinned" if src.sha256 else "a source folder, not hashable"),
         "configure_flags": flags,
         "compiler": probe_compiler_version(),
         "build_date": datetime.now(UTC).isoformat(timespec="seconds"),

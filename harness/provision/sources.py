@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import lzma
 import os
 import re
 import shutil
 import tarfile
 import tempfile
 import urllib.request
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,7 @@ class Source:
     path: Path  # a tarball, or an unpacked source directory
     origin: str  # URL or path it came from
     sha256: str | None  # None for a directory, which can't be hashed
+    verified: bool = True  # False: a tarball matching no pin, built as asked (unverified)
 
 
 def parse_version(version: str) -> tuple[int, int, int]:
@@ -153,7 +156,12 @@ def sha256_file(path: Path) -> str:
 def read_tree_version(tree: Path) -> str:
     """PY_VERSION of an unpacked source tree, from Include/patchlevel.h."""
     header = tree / "Include" / "patchlevel.h"
-    match = re.search(r'#define\s+PY_VERSION\s+"([^"+]+)', header.read_text(errors="replace"))
+    try:
+        text = header.read_text(errors="replace")
+    except OSError:
+        raise ProvisionError(f"{str(tree)!r} has no Include/patchlevel.h: pass the top of a "
+                             "CPython source tree, or a Python-X.Y.Z.tar.xz") from None  # fmt: skip
+    match = re.search(r'#define\s+PY_VERSION\s+"([^"+]+)', text)
     if match is None:
         raise ProvisionError(
             f"no PY_VERSION in {str(header)!r}; pass the top of a CPython source tree"
@@ -162,22 +170,29 @@ def read_tree_version(tree: Path) -> str:
 
 
 def read_tarball_version(tarball: Path) -> str:
-    """PY_VERSION from a tarball's Include/patchlevel.h, read without unpacking the rest."""
-    with tarfile.open(tarball) as tar:
-        for member in tar:
-            if member.name.endswith("/Include/patchlevel.h"):
-                extracted = tar.extractfile(member)
-                text = extracted.read().decode(errors="replace") if extracted else ""
-                match = re.search(r'#define\s+PY_VERSION\s+"([^"+]+)', text)
-                if match:
-                    return match[1]
+    """PY_VERSION from a tarball's Include/patchlevel.h, read without unpacking the rest;
+    only ever called on a tarball that matched a pin or that the user marked unverified."""
+    try:
+        with tarfile.open(tarball) as tar:
+            for member in tar:
+                if member.name.endswith("/Include/patchlevel.h"):
+                    extracted = tar.extractfile(member)
+                    text = extracted.read().decode(errors="replace") if extracted else ""
+                    match = re.search(r'#define\s+PY_VERSION\s+"([^"+]+)', text)
+                    if match:
+                        return match[1]
+    except (tarfile.TarError, lzma.LZMAError, EOFError, zlib.error, OSError) as exc:
+        raise ProvisionError(f"{str(tarball)!r} is not a readable tarball ({type(exc).__name__}"
+                             "); pass a Python-X.Y.Z.tar.xz") from None  # fmt: skip
     raise ProvisionError(
         f"no Include/patchlevel.h in {str(tarball)!r}; pass a CPython source tarball"
     )
 
 
-def user_source(path: Path, version: str | None) -> Source:
-    """The user's tarball or directory; a tarball of a pinned version must match its pin."""
+def user_source(path: Path, version: str | None, unverified: bool = False) -> Source:
+    """The user's tarball or directory. A tarball is hashed before a byte of it is
+    decompressed: it must match a pin, unless ``unverified`` (--unverified-source) says to
+    build it anyway, marked so in its provenance and the report."""
     path = path.expanduser().resolve()
     if not path.exists():
         raise ProvisionError(
@@ -190,18 +205,32 @@ def user_source(path: Path, version: str | None) -> Source:
     else:
         sha256 = sha256_file(path)
         by_hash = [v for v, pin in PINS.items() if pin == sha256]
+        if not by_hash and not unverified:
+            named = re.fullmatch(r"Python-(\d+\.\d+\.\d+)\.tar\.xz", path.name)
+            which = f"the pinned {PINS[named[1]]} of CPython {named[1]}" if named and named[
+                1] in PINS else f"any pinned CPython ({', '.join(pinned_versions())})"  # fmt: skip
+            raise ProvisionError(
+                f"sha256 of {str(path)!r} is {sha256}, not {which}; download a genuine copy, "
+                "or add --unverified-source to build it anyway, marked unverified"
+            )
         found = by_hash[0] if by_hash else read_tarball_version(path)
         if found in PINS and PINS[found] != sha256:
             raise ProvisionError(
                 f"sha256 of {str(path)!r} is {sha256}, not the pinned {PINS[found]} of "
                 f"CPython {found}; download a genuine copy of the tarball"
             )
-    if version is not None and version != found:
+        if not by_hash:
+            return _matching(Source(found, path, str(path), sha256, verified=False), version)
+    return _matching(Source(found, path, str(path), sha256), version)
+
+
+def _matching(src: Source, version: str | None) -> Source:
+    if version is not None and version != src.version:
         raise ProvisionError(
-            f"{str(path)!r} holds CPython {found}, not {version!r}; "
+            f"{str(src.path)!r} holds CPython {src.version}, not {version!r}; "
             "pass a version that matches the source, or none"
         )
-    return Source(found, path, str(path), sha256)
+    return src
 
 
 def cached_tarball(version: str, sources_dir: Path) -> Source | None:
@@ -234,10 +263,11 @@ def fetch_source(
     progress: Callable[[str], None],
     fetch: Fetcher | None = None,
     apt_dir: Path | None = None,
+    unverified: bool = False,
 ) -> Source:
     """The verified source of `version`: user's, cached, python.org's, then the mirrors'."""
     if source is not None:
-        return user_source(source, version)
+        return user_source(source, version, unverified)
     if version is None:
         raise ProvisionError(
             "no CPython version given; pass one of " + ", ".join(pinned_versions())

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import jinja2
 
+from harness import store
 from harness.compare.cells import WIDE_CI
 from harness.report.build import Report
 from harness.report.charts import format_figure_json, heatmap_figure, scaling_charts
@@ -83,7 +84,8 @@ def render_pages(report: Report, assets: str = "assets") -> dict[str, str]:
             "failed": records(summary[summary["status"].isin(FAILED)]),
             "unavailable": [i for i in impls if i.get("unavailable")],
             "heatmap": format_figure_json(heatmap_figure(report)),
-            "charts": scaling_charts(report), "raw": [p.name for p in report.raw],
+            "charts": scaling_charts(report),
+            "raw": sorted({f"{store.raw_impl(p)}.json" for p in report.raw}),
             "geomeans": records(comparison.geomeans), "scaling": records(comparison.scaling),
             "overhead": records(comparison.overhead), "break_even": records(comparison.break_even),
             "models": records(comparison.models),

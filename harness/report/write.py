@@ -9,10 +9,12 @@ works unchanged on a static host.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
 import plotly.offline
+import pyperf
 
 from harness import store
 from harness.report.build import Report
@@ -37,18 +39,38 @@ def write_report(report: Report, folder: Path, assets: str = "assets") -> None:
     store.write_atomic(folder / "values.parquet", parquet.getvalue())
     if assets == "assets":
         write_assets(folder / "assets")
-    _copy_raw(report, folder)
+    write_joined(report.raw, folder / "pyperf")
     for name, html in render_pages(report, assets).items():
         store.write_atomic(folder / name, html)
 
 
-def _copy_raw(report: Report, folder: Path) -> None:
-    """Put the raw pyperf files beside a report written outside its run, for the downloads."""
-    for path in report.raw:
-        target = folder / "raw" / path.name
-        target.parent.mkdir(exist_ok=True)
-        if not target.exists() or not target.samefile(path):
-            store.write_atomic(target, path.read_bytes())
+def write_joined(raw: tuple[Path, ...], folder: Path) -> None:
+    """Each implementation's raw pieces joined into ``folder/<impl>.json``, one pyperf file
+    that ``pyperf compare_to`` reads, for the downloads; a format-2 file is copied as is."""
+    by_impl: dict[str, list[Path]] = {}
+    for path in raw:
+        by_impl.setdefault(store.raw_impl(path), []).append(path)
+    for impl, paths in by_impl.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{impl}.json"
+        if len(paths) == 1 and paths[0].parent.name == "raw":
+            store.write_atomic(target, paths[0].read_bytes())
+            continue
+        suite = None
+        for piece in paths:
+            try:
+                found = pyperf.BenchmarkSuite.load(str(piece))
+            except Exception:  # a damaged piece: results.py named it, the report marks it
+                continue
+            if suite is None:
+                suite = found
+            else:
+                suite.add_runs(found)
+        if suite is None:
+            continue
+        tmp = folder / f".{impl}.json.{os.getpid()}.tmp"
+        suite.dump(str(tmp), replace=True)
+        tmp.replace(target)
 
 
 def write_assets(assets: Path) -> None:

@@ -12,7 +12,8 @@ cells a pass holds and how many values each of their processes takes:
   one implementation whole, and no cell is left with a single process.
 - After each later pass the run is read back and summarized exactly as the report will
   be (compare/cells.py), and a pass holds only the cells that a figure missing the target
-  rests on (compare/precision.py), the furthest from it first.
+  rests on (compare/precision.py) and that the budget can still bring to it, the
+  cheapest to bring there first: within a budget, that brings the most cells to it.
 - Values per process follow Kalibera and Jones ("Rigorous Benchmarking in Reasonable
   Time", ISMM 2013): with S_w^2 the variance of a cell's (log) values within a process,
   S_b^2 the variance of its process means beyond what S_w^2 explains, c_p what a process
@@ -28,9 +29,10 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +42,7 @@ from harness.compare.precision import needing
 from harness.results import CELL, Run, load_run
 from harness.run.bench import Outcome
 from harness.run.cpuspeed import Sampler
-from harness.run.matrix import attempt, budget_spent
+from harness.run.matrix import Seen, Stop, attempt, budget_spent
 from harness.run.plan import Bench, Profile
 from harness.run.shards import Costs
 
@@ -136,19 +138,24 @@ def replan(states: Mapping[Cell, CellState], found: Assessment) -> None:
         state.values = max(MIN_VALUES, min(values, int(MAX_PROCESS_VALUES_S / state.value_s)))
 
 
+def to_target(state: CellState, far: float, count: int) -> float:
+    """Seconds to bring a cell at ``far`` times the target to it: a half-width shrinks as
+    1/sqrt(values), so it needs far^2 times the ``count`` values it has."""
+    return math.ceil(count * (far**2 - 1) / state.values) * state.cost()
+
+
 def projection(states: Mapping[Cell, CellState], need: Mapping[Cell, float], left_s: float,
                counts: Mapping[Cell, int]) -> tuple[float, list[Cell]]:  # fmt: skip
     """Seconds to bring every cell in ``need`` to the target, and those the budget leaves out.
 
-    A half-width shrinks as 1/sqrt(values): a cell at k times the target needs k^2 times
-    its values. The cells go in the loop's order, furthest first, until the budget ends.
+    The cells go in the loop's order, the cheapest to bring to the target first: within a
+    budget, that brings the most cells to it. Those whose turn comes after the budget is
+    spent are left out.
     """
     total, left_out = 0.0, []
-    for cell in sorted(need, key=lambda c: -need[c]):
-        state = states[cell]
-        more = counts.get(cell, 0) * (need[cell] ** 2 - 1)
-        seconds = math.ceil(more / state.values) * state.cost()
-        total += seconds
+    cost = {c: to_target(states[c], need[c], counts.get(c, 0)) for c in need}
+    for cell in sorted(need, key=lambda c: cost[c]):
+        total += cost[cell]
         if total > left_s:
             left_out.append(cell)
     return total, left_out
@@ -163,7 +170,10 @@ class Adaptive:
 
     def __init__(self, benches: list[Bench], pythons: Mapping[str, Path], run_dir: Path,
                  profile: Profile, costs: Costs, say: Progress, sampler: Sampler | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic,
+                 earlier: Sequence[Mapping[str, Any]] = ()) -> None:  # fmt: skip
+        """``earlier``: the outcome lines of the run being resumed; their cells and passes
+        are kept, and the time they took comes off the budget."""
         assert profile.precision is not None and profile.budget_s is not None
         self.pythons, self.run_dir, self.profile, self.costs = pythons, run_dir, profile, costs
         self.say, self.sampler, self.clock = say, sampler, clock
@@ -174,10 +184,42 @@ class Adaptive:
         self.reserved = 0.0  # the second passes owed to cells whose first has run
         self.states = {b.cell: CellState() for b in self.measured}
         self.last: dict[Cell, Outcome] = {}
-        self.lacking: dict[tuple[str, str], Outcome] = {}  # (impl, model) -> model-wide outcome
+        self.seen = Seen()
         self.number, self.precise, self.shown = 0, 0, clock()
         self.figured = len(self.measured)
+        self.done: set[tuple[Cell, int]] = set()
+        if earlier:
+            self.restore(earlier)
+            return
         say(first_plan(self.measured, costs, self.budget, self.target))
+
+    def restore(self, earlier: Sequence[Mapping[str, Any]]) -> None:
+        """Take up a resumed run: its attempts are kept, and the pass it was cut off in
+        goes on from the first cell that has no outcome line in it."""
+        from harness.run.progress import format_duration
+
+        spent, last = 0.0, 0
+        for line in earlier:
+            cell: Cell = (str(line["impl"]), str(line["workload"]), str(line["model"]),
+                          int(line["workers"]))  # fmt: skip
+            number = int(line["pass"])
+            if cell not in self.states or number < 1:
+                continue  # a cell the budget never reached (pass 0) may be reached now
+            elapsed = float(line.get("elapsed_s", 0.0))
+            outcome = Outcome(line["status"], str(line.get("detail", "")), elapsed)
+            if outcome.status == "ok":
+                values = int(line.get("values", FIRST_VALUES))
+                self.states[cell].passes.append((values, elapsed))
+            self.last[cell] = outcome
+            self.done.add((cell, number))
+            spent, last = spent + elapsed, max(last, number)
+        self.number = max(0, last - 1)
+        self.deadline -= spent
+        if self.number < MIN_PASSES:
+            self.reserved = sum(self.costs.of(b)[1] for b in self.measured
+                                if len(self.states[b.cell].passes) == 1)  # fmt: skip
+        self.say(f"pass {self.number + 1} goes on; the attempts kept took "
+                 f"{format_duration(spent)} of the budget")  # fmt: skip
 
     def status(self, done: int, total: int) -> str:
         """The progress line: the pass, the cells at precision, the time left."""
@@ -189,19 +231,25 @@ class Adaptive:
                 f"{format_duration(self.budget)} left")  # fmt: skip
 
     def pending(self) -> list[Bench]:
-        """The next pass's benchmarks, furthest from the target first."""
+        """The next pass's benchmarks: the cells short of the target that the budget can
+        still bring to it, the cheapest first (all of them, cheapest first, if none can).
+        The projection is made again each pass, so a cell left out comes back once the
+        others, done early, leave it room."""
         if self.number <= MIN_PASSES:
             return self.measured
         found = assess(self.run_dir, self.target)
         replan(self.states, found)
         self.precise, self.figured = found.precise, found.measured
+        counts = {c: int(n) for c, n in column(found.cells, "n").items()}
+        left = self.deadline - self.clock()
+        more, left_out = projection(self.states, found.need, left, counts)
         if self.number == MIN_PASSES + 1:
-            counts = {c: int(n) for c, n in column(found.cells, "n").items()}
-            left = self.deadline - self.clock()
-            more, left_out = projection(self.states, found.need, left, counts)
             self.say(plan_line(more, left, left_out, self.target))
-        return sorted((b for b in self.measured if b.cell in found.need),
-                      key=lambda b: -found.need[b.cell])  # fmt: skip
+        cost = {c: to_target(self.states[c], far, counts.get(c, 0))
+                for c, far in found.need.items() if c in self.states}  # fmt: skip
+        hopeful = [b for b in self.measured if b.cell in cost and b.cell not in left_out]
+        chosen = hopeful or [b for b in self.measured if b.cell in cost]
+        return sorted(chosen, key=lambda b: cost[b.cell])
 
     def step(self) -> bool:
         """Run one pass; False once there is nothing left to measure or no time to."""
@@ -210,6 +258,11 @@ class Adaptive:
         self.number += 1
         order, ran = self.pending(), 0
         for index, bench in enumerate(order, start=1):
+            if Stop.requested:
+                break
+            if (bench.cell, self.number) in self.done:
+                ran += 1
+                continue
             done = self.last.get(bench.cell)
             if done is not None and done.status != "ok":
                 continue
@@ -234,8 +287,8 @@ class Adaptive:
     def run_one(self, bench: Bench, state: CellState) -> Outcome:
         args = ("--processes", "1", "--values", str(state.values))
         outcome = attempt(bench, self.pythons, self.run_dir,
-                          replace(self.profile, pyperf_args=args), self.number, self.lacking,
-                          self.sampler)  # fmt: skip
+                          replace(self.profile, pyperf_args=args), self.number, self.seen,
+                          self.sampler, state.values)  # fmt: skip
         if outcome.status == "ok":
             state.passes.append((state.values, outcome.elapsed_s))
         return outcome
@@ -251,21 +304,21 @@ class Adaptive:
                  f"in {format_duration(self.clock() - self.started)} of a "
                  f"{format_duration(self.budget)} budget")  # fmt: skip
         for bench in self.measured:
-            if bench.cell not in self.last:
+            if bench.cell not in self.last and not Stop.requested:
                 self.last[bench.cell] = budget_spent(self.run_dir, bench, self.profile)
-        return [self.last[b.cell] for b in self.measured]
+        return [self.last[b.cell] for b in self.measured if b.cell in self.last]
 
 
 def run_adaptive(benches: list[Bench], pythons: Mapping[str, Path], run_dir: Path,
-                 profile: Profile, costs: Costs, say: Progress,
-                 sampler: Sampler | None = None) -> list[Outcome]:  # fmt: skip
+                 profile: Profile, costs: Costs, say: Progress, sampler: Sampler | None = None,
+                 earlier: Sequence[Mapping[str, Any]] = ()) -> list[Outcome]:  # fmt: skip
     """Passes until every cell is at ``profile.precision`` or ``profile.budget_s`` is spent.
 
     Like run_matrix, a cell that fails is recorded and not tried again; a model an
     implementation lacks is recorded once per workload. A cell the budget never reached
     is recorded ``missing`` with that reason. Returns each cell's last outcome.
     """
-    matrix = Adaptive(benches, pythons, run_dir, profile, costs, say, sampler)
+    matrix = Adaptive(benches, pythons, run_dir, profile, costs, say, sampler, earlier=earlier)
     while matrix.step():
         pass
     return matrix.finish()
@@ -293,7 +346,7 @@ def first_plan(measured: list[Bench], costs: Costs, budget: float, target: float
             f"{format_duration(budget)}; their first {MIN_PASSES} passes take about "
             f"{format_duration(first)} ({costs.source})")  # fmt: skip
     if first <= budget:
-        return head + "; then the cells not yet precise are measured again, furthest first"
+        return head + "; then the cells not yet precise are measured again, cheapest first"
     spent, fits = 0.0, 0
     for seconds in cost:
         if spent + seconds > budget:

@@ -2,13 +2,15 @@
 
 Whatever happens to the benchmark, an ``Outcome`` comes back and nothing is raised: a
 crash, a hang or a wrong checksum is a status with its reason, and the run goes on.
-pyperf appends the benchmark's values to ``raw/<impl>.json`` (store.raw_path).
+pyperf writes the attempt's values into a piece of its own, ``raw/<impl>/<pass>-<bench>.json``
+(store.piece_path), which no later attempt touches.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -21,6 +23,7 @@ from typing import Any
 
 from harness import store
 from harness.provision.impls import Impl
+from harness.run.confine import LOG_LIMIT, confine, kill_leftovers, signal_name
 from harness.run.plan import Bench, Profile
 from harness.run.protocol import (
     EXIT_STATUSES,
@@ -32,6 +35,7 @@ from harness.run.protocol import (
 from harness.run.workloads import script_command, script_environ
 from harness.status import Status, parse_status
 
+DETAIL_LIMIT = 300  # characters of a runner's last line kept as the reason it failed
 # pyperf's metadata keys for a calibration run's findings (pyperf/_worker.py).
 CALIBRATION = ("calibrate_loops", "recalibrate_loops", "calibrate_warmups", "recalibrate_warmups")
 
@@ -47,7 +51,7 @@ class Outcome:
 def runner_command(
     bench: Bench, python: Path, raw: Path, profile: Profile, calibration: Sequence[str] = ()
 ) -> list[str]:
-    """The command that measures ``bench`` and appends its runs to ``raw``."""
+    """The command that measures ``bench`` and writes its runs into ``raw``."""
     impl = bench.impl
     expect = "any" if impl.expect_gil is None else str(impl.expect_gil)
     if impl.runner == "pure":
@@ -78,6 +82,8 @@ def runner_command(
 def calibration_args(raw: Path, name: str) -> list[str]:
     """``--loops``/``--warmups`` for ``name``: its own calibration, else borrowed ones.
 
+    ``raw`` is an implementation's folder of pieces, or one pyperf file (format 2).
+
     Later passes reuse a benchmark's own calibration, as pyperf's own worker processes do.
     A benchmark not yet calibrated borrows:
 
@@ -89,12 +95,9 @@ def calibration_args(raw: Path, name: str) -> list[str]:
       workload's plus the model's own (PyPy's event loop needs 12 warm-up rounds on
       io_echo where its serial cell needs 4).
     """
-    try:
-        suite = json.loads(raw.read_text())
-    except (OSError, ValueError):
-        return []
-    loops, warmups = _calibrated(suite, name)
     workload, model, _ = name.split("/")
+    suite = _suite(raw, workload)
+    loops, warmups = _calibrated(suite, name)
     baseline = f"{workload}/serial/1"
     if loops is None and name != baseline:
         loops = _calibrated(suite, baseline)[0]
@@ -117,22 +120,39 @@ def jit_calibration(bench: Bench, raw: Path, profile: Profile) -> list[str]:
     return args
 
 
+def _suite(raw: Path, workload: str) -> dict[str, Any]:
+    """The benchmarks of ``workload`` in ``raw`` as one pyperf suite, oldest pass first; a
+    piece that can't be read (an attempt cut off) gives nothing."""
+    pieces = [raw] if not raw.is_dir() else sorted(
+        p for p in raw.glob("*.json") if p.name.partition("-")[2].startswith(f"{workload}-")
+    )  # fmt: skip
+    benchmarks: list[Any] = []
+    for piece in pieces:
+        try:
+            suite = json.loads(piece.read_text())
+            common = suite.get("metadata", {})
+            for bench in suite.get("benchmarks", []):
+                benchmarks.append({**bench, "metadata": {**common, **bench.get("metadata", {})}})
+        except (OSError, ValueError, AttributeError, TypeError):
+            continue
+    return {"benchmarks": benchmarks}
+
+
 def _calibrated(suite: dict[str, Any], name: str) -> tuple[object | None, object | None]:
     """(loops, warm-ups) that pyperf calibrated for benchmark ``name``; None where it didn't."""
+    found: dict[str, object] = {}
     for bench in suite.get("benchmarks", []):
         meta = {**suite.get("metadata", {}), **bench.get("metadata", {})}
         if meta.get("name") != name:
             continue
         # pyperf calibrates loops and (on a JIT) warm-ups in separate runs; take the last.
-        found: dict[str, object] = {}
         for run in bench.get("runs", []):
             meta_run = run.get("metadata", {})
             found.update({k: meta_run[k] for k in CALIBRATION if k in meta_run})
-        return (
-            found.get("recalibrate_loops", found.get("calibrate_loops")),
-            found.get("recalibrate_warmups", found.get("calibrate_warmups")),
-        )
-    return (None, None)
+    return (
+        found.get("recalibrate_loops", found.get("calibrate_loops")),
+        found.get("recalibrate_warmups", found.get("calibrate_warmups")),
+    )
 
 
 def runner_environ(impl: Impl, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -156,7 +176,16 @@ def classify(returncode: int, output: str) -> Outcome:
             return Outcome(parse_status(status), detail.strip(), 0.0, wide)
     last = [line for line in lines if line.strip()][-1:] or ["no output"]
     died = EXIT_STATUSES.get(returncode, "crashed")
-    return Outcome(died, f"exit status {returncode}: {last[0].strip()}", 0.0)
+    said = last[0].strip()
+    said = said if len(said) <= DETAIL_LIMIT else said[:DETAIL_LIMIT] + " [...]"
+    if returncode == -signal.SIGXFSZ:
+        return Outcome(died, f"killed by SIGXFSZ: it wrote more than {LOG_LIMIT // 2**20} MiB "
+                       f"of output; its last line: {said}", 0.0)  # fmt: skip
+    how = f"killed by {signal_name(returncode)}" if returncode < 0 else f"exit status {returncode}"
+    worker = re.search(r"failed with exit code (-\d+)", said)  # pyperf, of its worker
+    if worker:
+        how += f", its worker killed by {signal_name(int(worker[1]))}"
+    return Outcome(died, f"{how}: {said}", 0.0)
 
 
 def unsupported(bench: Bench) -> Outcome | None:
@@ -170,11 +199,15 @@ def unsupported(bench: Bench) -> Outcome | None:
     return None
 
 
-def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Outcome:
-    """Run one benchmark to completion, failure or timeout; never raises for its failures."""
-    raw = store.raw_path(run_dir, bench.impl.id)
+def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile,
+              number: int = 1) -> Outcome:  # fmt: skip
+    """Run pass ``number`` of one benchmark to completion, failure or timeout, into a piece
+    of its own; never raises for its failures."""
+    raw = store.piece_path(run_dir, bench.impl.id, bench.name, number)
     log = store.log_path(run_dir, bench.impl.id, bench.name)
     raw.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (raw, store.paired_path(raw)):  # an attempt cut off before its outcome line
+        stale.unlink(missing_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = runner_environ(bench.impl)
     if bench.workload.kind == "pyperf":
@@ -182,20 +215,29 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Ou
         cmd = script_command(bench.workload, python, raw, profile.pyperf_args)
         env = script_environ(bench.workload, bench.impl.id, bench.impl.build, expect, env)
     else:
-        cmd = runner_command(bench, python, raw, profile, jit_calibration(bench, raw, profile))
+        calibration = jit_calibration(bench, raw.parent, profile)
+        cmd = runner_command(bench, python, raw, profile, calibration)
     started = time.monotonic()
     with log.open("w") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
         # A session of its own, so a timeout kills pyperf's workers and their pools too.
-        proc = subprocess.Popen(
-            cmd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:  # the interpreter went away after it was provisioned
+            detail = (f"could not start {cmd[0]} ({exc.strerror}): it was removed after it "
+                      "was provisioned; 'nox -s compare' provisions it again")  # fmt: skip
+            return Outcome("crashed", detail, time.monotonic() - started)
+        confine(proc.pid)
+        running = store.running_path(run_dir)
+        store.write_atomic(running, f"{proc.pid}\n")
         try:
             returncode = proc.wait(timeout=profile.timeout_s)
         except subprocess.TimeoutExpired:
@@ -204,5 +246,22 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile) -> Ou
             elapsed = time.monotonic() - started
             detail = f"still running after {profile.timeout_s:.0f} s; killed"
             return Outcome("timeout", detail, elapsed)
+        except BaseException:  # a second Ctrl-C: the benchmark goes with the run
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        finally:
+            running.unlink(missing_ok=True)
+        left = kill_leftovers(proc.pid)
+    if log.stat().st_size >= LOG_LIMIT:  # a flood: keep its head, not 64 MiB of it
+        with log.open("r+b") as flood:
+            head = flood.read(2**20)
+            flood.seek(0)
+            flood.truncate()
+            flood.write(head + b"\n[gilbench: the rest of this flood of output was dropped]\n")
     outcome = classify(returncode, log.read_text(errors="replace"))
+    if left and outcome.status == "ok":
+        stray = f"{left} process{'es' if left > 1 else ''}"
+        outcome = Outcome("crashed", f"it left {stray} running after it ended (a fork that "
+                          "outlived it); killed", 0.0)  # fmt: skip
     return replace(outcome, elapsed_s=time.monotonic() - started)

@@ -22,8 +22,7 @@ from harness import store
 from harness.compare.cells import summarize
 from harness.results import CELL, load_run
 from harness.run.adaptive import Adaptive, column
-from harness.run.bench import Outcome
-from harness.run.matrix import attempt
+from harness.run.matrix import Seen, attempt
 from harness.run.plan import PROFILES, Bench, Profile
 from harness.run.shards import load_costs
 
@@ -63,9 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     fixed_dir = open_run(args, replace(request, profile=fixed), impls, benches)
     adaptive_dir = open_run(args, request, impls, benches)
     matrix = Adaptive(benches, pythons, adaptive_dir, adaptive, load_costs(None), _say)
-    more, lacking = True, dict[tuple[str, str], Outcome]()
+    more, seen = True, Seen()
     for number in range(1, fixed.passes + 1):
-        _fixed_pass(benches, pythons, fixed_dir, fixed, number, lacking)
+        _fixed_pass(benches, pythons, fixed_dir, fixed, number, seen)
         more = more and matrix.step()
     while more and matrix.step():
         pass
@@ -76,10 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fixed_pass(benches: list[Bench], pythons: dict[str, Path], run_dir: Path,
                 profile: Profile, number: int,
-                lacking: dict[tuple[str, str], Outcome]) -> None:  # fmt: skip
+                seen: Seen) -> None:  # fmt: skip
     """One pass of the fixed profile: every cell once, as run_matrix runs it."""
     for bench in benches:
-        attempt(bench, pythons, run_dir, profile, number, lacking)
+        attempt(bench, pythons, run_dir, profile, number, seen)
 
 
 def format_table(benches: list[Bench], fixed_dir: Path, adaptive_dir: Path,

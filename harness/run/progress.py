@@ -25,7 +25,7 @@ from rich.progress import (
 
 from harness.run.bench import Outcome
 from harness.run.cpuspeed import Sampler
-from harness.run.matrix import run_matrix
+from harness.run.matrix import Cell, run_matrix
 from harness.run.plan import Bench, Profile
 from harness.status import FAILED
 
@@ -78,17 +78,18 @@ def run_with_progress(
     run_dir: Path,
     profile: Profile,
     sampler: Sampler | None = None,
+    done: Mapping[tuple[Cell, int], Outcome] | None = None,
 ) -> list[Outcome]:
     """run_matrix, reporting its progress on stderr: a bar, or lines where that's a log.
 
     Every pass of every measured benchmark counts, so the time left covers the whole run.
     Failures are printed as they happen; unsupported cells are expected and are not.
     """
-    total = sum(b.impl.available for b in benches) * profile.passes
+    total = sum(b.impl.available for b in benches) * profile.passes - len(done or {})
     console = Console(stderr=True)
     if not console.is_terminal:
         lines = LogLines(total, sys.stderr)
-        return run_matrix(benches, pythons, run_dir, profile, lines, sampler)
+        return run_matrix(benches, pythons, run_dir, profile, lines, sampler, done)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -106,4 +107,4 @@ def run_with_progress(
                                        highlight=False)  # fmt: skip
             progress.update(task, advance=1, description=f"{bench.impl.id} {bench.name}")
 
-        return run_matrix(benches, pythons, run_dir, profile, on_done, sampler)
+        return run_matrix(benches, pythons, run_dir, profile, on_done, sampler, done)

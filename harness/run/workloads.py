@@ -109,7 +109,13 @@ def parse_workload(path: Path) -> Workload:
                     try:
                         consts[target.id] = ast.literal_eval(node.value)
                     except ValueError:
-                        continue  # computed constants are the workload's business
+                        if target.id in DECLARED:  # gilbench reads these without running it
+                            raise WorkloadError(
+                                f"workload {str(path)!r} declares {target.id} = "
+                                f"{ast.unparse(node.value)}, which is not a literal: write "
+                                f"the value itself, as {DECLARED[target.id][0]}"
+                            ) from None
+                        continue  # other computed constants are the workload's business
     if not has_kernel and _imports_pyperf(tree):
         return parse_script(path, tree)
     missing = [name for name in REQUIRED if name not in consts]
@@ -180,6 +186,13 @@ def select_workloads(available: list[Workload], wanted: list[str]) -> list[Workl
         return available
     chosen: dict[str, Workload] = {}
     for item in wanted:
+        path = Path(item) if "/" in item or "." in item else None  # names have neither
+        if path is not None and path.is_dir():
+            raise WorkloadError(f"{item} is a folder; name a workload file (.py), or a "
+                                "workload's name, category or tag")  # fmt: skip
+        if path is not None and path.is_file() and path.suffix != ".py":
+            raise WorkloadError(f"{item} is not a Python file; a workload is a .py file that "
+                                "declares CATEGORY, DESCRIPTION, CHECKSUM, kernel()")  # fmt: skip
         if item.endswith(".py"):
             workload = parse_workload(Path(item))
             chosen[workload.name] = workload
