@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -11,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
-import pyperf
 import pytest
 
 from harness import store
@@ -20,6 +18,7 @@ from harness.options import UsageError
 from harness.provision import cpython
 from harness.results import load_run
 from harness.run import resume
+from tests import faults
 from tests.helpers import TEST_WORKLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,20 +58,6 @@ def _kill_after(proc: subprocess.Popen[str], reports: Path, lines: int, delay: f
     assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr}"
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
-
-
-def _every_file_whole(run_dir: Path) -> None:
-    """No torn file: each JSON file and each JSON line of the run parses."""
-    for path in run_dir.rglob("*"):
-        if "torn" in path.relative_to(run_dir).parts or not path.is_file():
-            continue
-        if path.suffix == ".json" and path.parent.parent.name == "raw":
-            pyperf.BenchmarkSuite.load(str(path))
-        elif path.suffix == ".json":
-            json.loads(path.read_text())
-        elif path.suffix == ".jsonl":
-            for line in path.read_text().splitlines():
-                json.loads(line)
 
 
 def _values_per_cell(run_dir: Path) -> dict[tuple[str, str, str, int], int]:
@@ -115,7 +100,7 @@ def test_an_adaptive_run_killed_three_times_and_resumed_ends_with_the_cells_of_o
     assert _values_per_cell(run_dir) == {
         (str(i), str(w), str(m), int(n)): int(v) for (i, w, m, n), v in expected.items()
     }
-    _every_file_whole(run_dir)
+    assert faults.whole(run_dir)
 
 
 @pytest.mark.e2e
@@ -165,7 +150,7 @@ def test_two_runs_at_once_get_their_own_folders_and_two_reports_of_one_run_dont_
     for proc in rebuilds:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-2000:]
-    _every_file_whole(runs[0])
+    assert faults.whole(runs[0])
     assert "<html" in (runs[0] / "index.html").read_text()
     assert not list(runs[0].glob(".*.tmp")) and not list(runs[0].glob("pyperf/.*.tmp"))
 
