@@ -138,11 +138,15 @@ def choose(shards: Iterable[Shard]) -> tuple[dict[int, Shard], dict[int, list[in
     return chosen, older
 
 
-def _suite_benchmarks(shard: Shard, mine: set[str]) -> dict[str, list[Any]]:
+def _suite_benchmarks(shard: Shard, mine: set[str], keep: set[Path]) -> dict[str, list[Any]]:
     """The pyperf benchmarks of each raw file in the shard (``raw/<impl>/<piece>.json``, or
-    format 2's ``raw/<impl>.json``), by path under raw/; a bad file refuses the shard."""
+    format 2's ``raw/<impl>.json``), by path under raw/; a bad file refuses the shard. A
+    piece no outcome line vouches for (``keep``: the attempt a cancelled job cut off) is
+    left out, as a resumed run would set it aside."""
     found: dict[str, list[Any]] = {}
     for path in store.raw_files(shard.directory):
+        if store.is_piece(path) and path not in keep:
+            continue
         try:
             benches = list(pyperf.BenchmarkSuite.load(str(path)))
         except Exception as exc:  # pyperf raises bare ValueError/KeyError/JSONDecodeError
@@ -220,10 +224,12 @@ def _write(chosen: list[Shard], older: Mapping[int, list[int]], refused: list[st
         try:
             if shard.problem:
                 raise MergeError(shard.problem)
-            benchmarks = _suite_benchmarks(shard, mine)
-            lines = {p.relative_to(shard.directory / "raw").as_posix(): _lines(p, mine)
-                     for p in store.paired_files(shard.directory)}  # fmt: skip
             done = _lines(store.outcomes_path(shard.directory), mine)
+            keep = store.vouched_pieces(shard.directory, done)
+            benchmarks = _suite_benchmarks(shard, mine, keep)
+            lines = {p.relative_to(shard.directory / "raw").as_posix(): _lines(p, mine)
+                     for p in store.paired_files(shard.directory)
+                     if not store.is_piece(p) or p in keep}  # fmt: skip
             cpu = _lines(store.cpu_speed_path(shard.directory))
         except (MergeError, ValueError, OSError) as exc:
             record.update(status="refused", reason=str(exc))

@@ -136,6 +136,11 @@ def load_values(run_dir: Path, problems: Problems | None = None,
     rows: list[dict[str, object]] = []
     problems = [] if problems is None else problems
     for path in store.raw_files(run_dir):
+        if pieces is not None and store.is_piece(path) and path not in pieces:
+            resume = f"'nox -s compare -- --resume {run_dir.name}'"
+            problems.append(f"{path} has no outcome line (its attempt was cut off), skipped: "
+                            f"{resume} measures it again")  # fmt: skip
+            continue
         try:
             suite = pyperf.BenchmarkSuite.load(str(path))
         except Exception as exc:  # pyperf raises bare ValueError/KeyError/JSONDecodeError

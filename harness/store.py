@@ -117,9 +117,21 @@ def raw_impl(path: Path) -> str:
     return path.name.split(".", 1)[0] if path.name.endswith(".paired.jsonl") else path.stem
 
 
-def joined_path(run_dir: Path, impl_id: str) -> Path:
-    """An implementation's pieces joined into one pyperf file, for ``pyperf compare_to``."""
-    return run_dir / "pyperf" / f"{impl_id}.json"
+def vouched_pieces(run_dir: Path, lines: Iterable[Mapping[str, Any]]) -> set[Path]:
+    """The raw pieces, and their paired files, that outcome lines vouch for: the only ones
+    a reader counts (an attempt cut off before its line was written never happened)."""
+    pieces = set()
+    for line in lines:
+        if int(line["pass"]) >= 1:
+            name = f"{line['workload']}/{line['model']}/{line['workers']}"
+            piece = piece_path(run_dir, str(line["impl"]), name, int(line["pass"]))
+            pieces |= {piece, paired_path(piece)}
+    return pieces
+
+
+def is_piece(path: Path) -> bool:
+    """A per-attempt piece (raw/<impl>/...), not format 2's one file per implementation."""
+    return path.parent.name != "raw"
 
 
 def running_path(run_dir: Path) -> Path:

@@ -116,6 +116,22 @@ def test_an_untrusted_shard_is_refused_and_its_cells_read_missing(
     assert all(d.startswith("shard 2/3 was refused: ") for d in refused["detail"])
 
 
+def test_a_shard_cut_off_mid_attempt_merges_without_the_piece_no_outcome_vouches_for(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """A cancelled job's shard holds a torn piece of the attempt it was in: the shard still
+    merges, its recorded cells intact, and the torn piece is left out."""
+    unmerged = _table(merge(three, tmp_path / "whole"))
+    torn = store.piece_path(three[1], "3.14", "nbody/threads/2", 9)
+    torn.parent.mkdir(parents=True)
+    torn.write_text('{"version": "1.0", "benchmarks": [{"met')
+    merged = merge(three, tmp_path / "merged")
+    shards = json.loads(store.manifest_path(merged).read_text())["shards"]
+    assert [s["status"] for s in shards] == ["merged"] * 3
+    assert not list((merged / "raw").glob("*/0009-*"))
+    assert _table(merged)["status"].equals(unmerged["status"])
+
+
 def test_a_shard_whose_raw_file_holds_another_shards_workload_is_refused(
     three: list[Path], tmp_path: Path
 ) -> None:

@@ -69,6 +69,20 @@ def test_a_corrupt_raw_piece_is_skipped_named_and_its_cell_marked(small_run: Pat
     assert (small_run / "index.html").is_file()
 
 
+def test_a_piece_no_outcome_line_vouches_for_is_not_counted(small_run: Path) -> None:
+    """The attempt a kill cut off, even if its piece is whole, is not part of the run: the
+    report counts what resume would keep, and says how to measure it again."""
+    vouched = raw_of(small_run, "host")[0]
+    cut = vouched.with_name("0009" + vouched.name[4:])
+    cut.write_bytes(vouched.read_bytes())
+    run = load_run(small_run)
+    assert len(run.values) == 8
+    (problem,) = run.problems
+    resume = f"'nox -s compare -- --resume {small_run.name}'"
+    assert problem == (f"{cut} has no outcome line (its attempt was cut off), skipped: "
+                       f"{resume} measures it again")  # fmt: skip
+
+
 def test_a_garbage_outcome_line_is_skipped_and_named_by_line_number(small_run: Path) -> None:
     """A broken line in outcomes.jsonl is one problem with its line number; nothing is
     rewritten, and every other line counts."""

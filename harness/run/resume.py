@@ -190,20 +190,9 @@ def drop_torn_line(path: Path, say: Say) -> None:
     say(f"{path.name}: its last line was cut short and is dropped; its attempt is measured again")
 
 
-def vouched(run_dir: Path, lines: list[dict[str, Any]]) -> set[Path]:
-    """The raw pieces (and their paired files) that an outcome line stands for."""
-    pieces = set()
-    for line in lines:
-        if int(line["pass"]) >= 1:
-            name = f"{line['workload']}/{line['model']}/{line['workers']}"
-            piece = store.piece_path(run_dir, str(line["impl"]), name, int(line["pass"]))
-            pieces |= {piece, store.paired_path(piece)}
-    return pieces
-
-
 def set_aside(run_dir: Path, lines: list[dict[str, Any]], say: Say) -> None:
     """Move the pieces no outcome line vouches for into ``torn/``; none is deleted."""
-    keep = vouched(run_dir, lines)
+    keep = store.vouched_pieces(run_dir, lines)
     for piece in sorted((run_dir / "raw").glob("*/*")):
         if piece in keep or not piece.is_file():
             continue
