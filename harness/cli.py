@@ -17,7 +17,7 @@ from pathlib import Path
 from harness import nightly, store
 from harness.history import commands as history_commands
 from harness.options import UsageError, parse_args, split_list
-from harness.provision import catalog, cpython
+from harness.provision import catalog, cpython, sources
 from harness.provision.impls import Impl
 from harness.run import plan as planning
 from harness.run import shards
@@ -64,6 +64,10 @@ def parse_request(args: argparse.Namespace) -> Request:
     if source is not None and not source.exists():
         raise UsageError(f"--cpython-source {source}: no such file or folder; give the path "
                          "of a Python-X.Y.Z.tar.xz or of its unpacked source folder")  # fmt: skip
+    version = getattr(args, "cpython", None)
+    if version and source is None:  # refused before a word about what would be measured
+        sources.parse_version(version)
+        sources.require_pinned(version)
     quick = args.quick or args.profile == "quick"
     profile = planning.PROFILES["quick" if quick else args.profile or "adaptive"]
     if args.precision is not None and profile.precision is None:
@@ -120,7 +124,7 @@ def prepare_pythons(impls: list[Impl], given: Path | None) -> tuple[list[Impl], 
             elif impl.runner == "pure" and impl.python is not None:
                 pythons[impl.id] = impl.python
             else:
-                pythons[impl.id] = ensure_venv(impl)
+                pythons[impl.id] = ensure_venv(impl, _say)
         except VenvError as exc:
             _say(str(exc))
             impls = [i if i is not impl else replace(i, unavailable=str(exc)) for i in impls]
@@ -209,6 +213,27 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return measure(resumed.run_dir, benches, pythons, resumed.profile, None, resumed)
 
 
+def take_up_attempt(args: argparse.Namespace, profile: Profile, shard: Mapping[str, object],
+                    impls: list[Impl], pythons: dict[str, Path]) -> int | None:  # fmt: skip
+    """compare --shard --resume-from: a re-run CI job goes on from the attempt before it,
+    with a budget of its own; None when there is none to take up."""
+    from harness.run.resume import adopt, read_lines, take_up
+
+    run_dir = args.reports / args.into
+    kept = adopt(args.resume_from, run_dir, shard, impls, _say)
+    if kept is None:
+        return None
+    if store.is_complete(run_dir):  # its job ended; only its upload or a later job failed
+        report_run(run_dir)
+        lines = read_lines(store.outcomes_path(run_dir))
+        return int(any(line["status"] in FAILED for line in lines))
+    budget = None if profile.budget_s is None else profile.budget_s + kept
+    resumed = take_up(run_dir, _say, budget, args.timeout)
+    by_id = {i.id: i for i in impls}
+    benches = [replace(b, impl=by_id[b.impl.id]) for b in resumed.benches]
+    return measure(run_dir, benches, pythons, resumed.profile, None, resumed)
+
+
 def report_run(run_dir: Path) -> None:
     """Read the run back, build its report and write it into the run's folder."""
     from harness.report.build import build_report
@@ -239,6 +264,9 @@ def cmd_measure(args: argparse.Namespace) -> int:
             args, request.profile, plan_with(request, gather_impls(args, dry=True))
         )
     sharding = _sharding(args, request)  # a wrong K/N is refused before anything is built
+    if getattr(args, "resume_from", None) is not None and sharding is None:
+        raise UsageError("--resume-from takes up an earlier attempt of a shard: give it with "
+                         "--shard K/N --into NAME (--resume continues any other run)")  # fmt: skip
     impls, pythons = prepare_pythons(gather_impls(args), getattr(args, "python", None))
     benches = plan_with(request, impls)
     extra = None
@@ -246,6 +274,10 @@ def cmd_measure(args: argparse.Namespace) -> int:
         index, total, owner = sharding
         extra = {"shard": nightly.shard_record(args, index, total, owner, benches)}
         benches = shards.shard(benches, index, owner)
+        if args.resume_from is not None:
+            taken = take_up_attempt(args, request.profile, extra["shard"], impls, pythons)
+            if taken is not None:
+                return taken
     earlier = nightly.latest_run(args.reports)  # before this run becomes the latest
     run_dir = open_run(args, request, impls, benches, extra)
     return measure(run_dir, benches, pythons, request.profile, earlier)

@@ -30,6 +30,7 @@ from harness.run.plan import Bench, Profile
 SESSIONS = {"plan": "compare", "measure": "compare", "merge": "merge", "fetch": "history",
             "add": "history", "push": "history", "publish": "publish"}  # fmt: skip
 SITE = "site"  # reports/site: where the nightly publishes
+EARLIER = "earlier-attempts"  # where a re-run measure job finds the attempts before it
 HISTORY = "history"  # reports/history: every nightly's run, kept (history/archive.py)
 
 
@@ -39,8 +40,10 @@ def plan_args(count: str, selection: Sequence[str]) -> list[str]:
 
 
 def measure_args(shard: str, name: str, selection: Sequence[str]) -> list[str]:
-    """A measure job's compare arguments: one shard into reports/NAME."""
-    return ["--shard", shard, "--into", name, "--install-system-packages", *selection]
+    """A measure job's compare arguments: one shard into reports/NAME, taking up what an
+    earlier attempt of the job measured (a re-run downloads them into EARLIER)."""
+    return ["--shard", shard, "--into", name, "--resume-from", EARLIER,
+            "--install-system-packages", *selection]  # fmt: skip
 
 
 def merge_args(folders: Sequence[str], into: str) -> list[str]:

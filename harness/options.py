@@ -182,6 +182,12 @@ def _add_sharding(parser: argparse.ArgumentParser) -> None:
         "--into", default=None, metavar="NAME",
         help="write into reports/NAME (a shard's fixed folder, or one shared by tox envs)",
     )  # fmt: skip
+    group.add_argument(
+        "--resume-from", type=Path, default=None, metavar="FOLDER",
+        help="with --shard: take up the newest earlier attempt of this shard found in FOLDER "
+        "(a re-run CI job's download of them), if measured on a machine of this kind; an "
+        "empty or absent FOLDER measures from the start",
+    )  # fmt: skip
     group.add_argument("--attempt", type=_count, default=None, help=argparse.SUPPRESS)
     group.add_argument("--batch", default=None, help=argparse.SUPPRESS)
 

@@ -7,7 +7,11 @@ injected into real small runs on the CPython build, and a table of what survived
 - corrupt files in a finished run: a torn raw piece, garbage lines in outcomes.jsonl,
   cpu_speed.jsonl and a paired file, each followed by ``report``;
 - misbehaving workloads measured beside a good one: a segfault, MemoryError, a flood of
-  output, a random checksum, a raise, a fork that outlives it, a thread that never ends.
+  output, a random checksum, a raise, a fork that outlives it, a thread that never ends;
+- a CI job cancelled mid-way and re-run on a fresh runner, which takes up the first
+  attempt's upload (``--resume-from``);
+- a deleted virtualenv, made again with one line;
+- a damaged CPython build in a cache of its own, named and built again (minutes).
 
 A row's "cells lost" counts attempts recorded before a fault that are gone after it, and
 cells the uninterrupted run measured that the faulted one didn't. Goal: every fault
@@ -17,6 +21,7 @@ survived, 0 cells lost.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -181,6 +186,94 @@ def full_disk(work: Path, expected: Path) -> Row:
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
+TINY = ["--workload", str(FIXTURES / "tiny.py"), "--model", "serial", "--workers", "1", "--quick"]
+
+
+def rerun(work: Path) -> Row:
+    """A CI job cancelled mid-way, re-run on a fresh runner: the first attempt is SIGKILLed
+    with its benchmark (the runner is gone), its folder becomes the upload the re-run
+    downloads, and the re-run (empty reports/) takes it up with --resume-from."""
+    name, earlier = "shard-1-of-1", work / "earlier-attempts"
+    argv = ["compare", "--shard", "1/1", "--into", name, "--resume-from", str(earlier), *TINY,
+            "--batch", "faults"]  # fmt: skip
+    first = work / "attempt-1"
+    proc = harness(first, *argv, "--attempt", "1")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(attempts(first / name)) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    with contextlib.suppress(OSError, ValueError, ProcessLookupError):
+        os.killpg(int(store.running_path(first / name).read_text().split()[0]), signal.SIGKILL)
+    before = attempts(first / name)
+    shutil.copytree(first / name, earlier / f"{name}-attempt-1")
+    second = subprocess.run([sys.executable, "-m", "harness", *argv, "--attempt", "2",
+                             "--reports", str(work / "attempt-2")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    run_dir = work / "attempt-2" / name
+    sound = second.returncode == 0 and store.is_complete(run_dir) and whole(run_dir)
+    shard = store.load_manifest(run_dir)["shard"] if sound else {}
+    sound = sound and (shard["attempt"], shard.get("took_up_attempt")) == (2, 1)
+    planned = {tuple(c) for c in store.load_manifest(run_dir)["plan"]} if sound else set()
+    available = {str(r["id"]) for r in store.load_manifest(run_dir)["impls"]
+                 if not r["unavailable"]} if sound else set()  # fmt: skip
+    lost = len(before - attempts(run_dir)) if sound else len(before)
+    lost += len({c for c in planned if c[0] in available} - ok_cells(run_dir)) if sound else 0
+    said = "" if sound else (second.stderr.strip().splitlines() or ["no output"])[-1][:150]
+    return Row("cancelled CI job, re-run elsewhere (--resume-from)", 1, int(sound), lost, said)
+
+
+def deleted_venv(work: Path, expected: Path) -> Row:
+    """The virtualenv a finished run measured with is deleted, then a run: one line names
+    it, it is made again, and the run measures as before."""
+    from harness.provision.venvs import venv_dir
+    from harness.run.resume import impl_of
+
+    record = next(r for r in store.load_manifest(expected)["impls"] if r["id"] == "3.14")
+    where = venv_dir(impl_of(record))
+    shutil.rmtree(where)
+    done = subprocess.run([sys.executable, "-m", "harness", "run", "--impl", "3.14", *TINY,
+                           "--reports", str(work / "venv")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, check=False)  # fmt: skip
+    named = [line for line in done.stderr.splitlines() if f"{where} was deleted" in line]
+    run_dir = the_run(work / "venv")
+    cell = ("3.14", "tiny", "serial", 1)
+    survived = done.returncode == 0 and len(named) == 1 and cell in ok_cells(run_dir)
+    return Row("deleted virtualenv, then a run", 1, int(survived), int(cell not in ok_cells(
+        run_dir)), "" if named else f"said: {done.stderr[-150:]}")  # fmt: skip
+
+
+def broken_build(work: Path) -> Row:
+    """A cached CPython build whose interpreter was damaged (truncated), in a cache of its
+    own: a run names it, builds it again from the cached tarball, and measures with it."""
+    from harness.provision import cpython
+
+    name = "broken cached CPython build, then a run"
+    built = cpython.find_builds()
+    if built is None:
+        return Row(name, 0, 0, 0, "skipped: no cached CPython build to break")
+    default, _ = built
+    cache = work / "cache"
+    root = cache / "cpython" / default.prefix.parent.name
+    shutil.copytree(cpython.cache_dir() / "sources", cache / "sources")
+    for kind in ("default", "freethreaded"):
+        shutil.copytree(default.prefix.parent / kind, root / kind, symlinks=True)
+    python = root / "default" / default.python.relative_to(default.prefix)
+    python.write_bytes(python.read_bytes()[:4096])  # a build half overwritten
+    done = subprocess.run([sys.executable, "-m", "harness", "run", "--impl", "3.14", *TINY,
+                           "--reports", str(work / "rebuilt")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=1800, check=False,
+                          env={**os.environ, "GILBENCH_CACHE": str(cache)})  # fmt: skip
+    named = [line for line in done.stderr.splitlines() if "is broken" in line]
+    cell = ("3.14", "tiny", "serial", 1)
+    ok = done.returncode == 0 and cell in ok_cells(the_run(work / "rebuilt"))
+    survived = ok and len(named) == 1 and not cpython.broken(python, 0)
+    return Row(name, 1, int(survived), int(not ok),
+               "" if named else f"said: {done.stderr[-150:]}")  # fmt: skip
+
+
 def _tear_piece(run_dir: Path) -> None:
     piece = sorted((run_dir / "raw").glob("*/*.json"))[0]
     piece.write_bytes(piece.read_bytes()[:200])
@@ -277,11 +370,15 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_suite(work: Path, kills_n: int = 3, seed: int = 20261202) -> list[Row]:
+def run_suite(work: Path, kills_n: int = 3, seed: int = 20261202,
+              rebuild: bool = True) -> list[Row]:  # fmt: skip
     expected = reference(work)
     rows = [kills(work, expected, kills_n, random.Random(seed)), full_disk(work, expected)]
     rows += corrupt(work, expected)
     rows.append(misbehaving(work))
+    rows += [rerun(work), deleted_venv(work, expected)]
+    if rebuild:
+        rows.append(broken_build(work))
     return rows
 
 
@@ -289,9 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=3, help="SIGKILLs in the killed run")
     parser.add_argument("--seed", type=int, default=20261202, help="for the kill moments")
+    parser.add_argument("--no-rebuild", action="store_true",
+                        help="leave out the broken build, whose rebuild takes minutes")  # fmt: skip
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="gilbench-faults-") as tmp:
-        rows = run_suite(Path(tmp), args.kills, args.seed)
+        rows = run_suite(Path(tmp), args.kills, args.seed, not args.no_rebuild)
     print(format_table(rows), end="")
     return 0 if all(r.ok or r.note.startswith("skipped") for r in rows) else 1
 

@@ -392,6 +392,35 @@ def test_half_built_prefix_is_not_reused_and_is_rebuilt(
     assert (rebuilt.prefix / "gilbench-provenance.json").is_file()
 
 
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [("#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n",
+      "fails: Fatal Python error: init_fs_encoding"),
+     ("#!/bin/sh\necho 1\n", "reports Py_GIL_DISABLED=1, not 0"),
+     (None, "is missing")],
+)  # fmt: skip
+def test_a_cached_build_that_no_longer_works_is_named_and_rebuilt(
+    cache: Path, upstream: Path, fake_build: FakeBuild, monkeypatch: pytest.MonkeyPatch,
+    damage: str | None, says: str,
+) -> None:  # fmt: skip
+    """A finished build whose interpreter fails, lies or is gone: one line, then rebuilt."""
+    monkeypatch.setattr(sources, "download", FakeNet(upstream))
+    default, threaded = provision.provision_cpython(FAKE, progress=quiet)
+    if damage is None:
+        default.python.unlink()
+    else:
+        default.python.write_text(damage)
+    assert provision.find_builds(FAKE) is None
+    fake_build.commands.clear()
+    said: list[str] = []
+    rebuilt, kept = provision.provision_cpython(FAKE, progress=said.append)
+    (line,) = [m for m in said if "broken" in m]
+    assert line == (f"the cached build in {default.prefix} is broken ({default.python} "
+                    f"{says}): building it again")  # fmt: skip
+    assert [c[0] for c in fake_build.commands] == ["./configure", "make", "make"]
+    assert not provision.broken(rebuilt.python, 0) and kept.provenance == threaded.provenance
+
+
 def test_default_version_skips_newest_pin_that_cannot_be_fetched(
     cache: Path, upstream: Path, fake_build: FakeBuild, monkeypatch: pytest.MonkeyPatch
 ) -> None:

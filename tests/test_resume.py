@@ -219,3 +219,55 @@ def test_resume_with_a_flag_that_changes_the_run_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err == (f"gilbench: error: --resume goes on with the run's own selection and "
                    f"profile; drop {flag} (only --budget and --timeout may change)\n")  # fmt: skip
+
+
+def _attempt(tmp: Path, name: str, **changes: object) -> Path:
+    """An earlier attempt's folder of shard 1/2, as a re-run job downloads it."""
+    from harness.machine import machine_info
+
+    folder = tmp / "earlier" / name
+    folder.mkdir(parents=True)
+    manifest = {"format": store.FORMAT, "version": 3, "effort": {"name": "quick"},
+                "impls": [], "plan": [["3.14", "tiny", "serial", 1]], "selection": {},
+                "workloads": [], "machine": {"fingerprint": machine_info()["fingerprint"]},
+                "shard": {"index": 1, "of": 2, "batch": "7", "attempt": 1,
+                          "plan": [["3.14", "tiny", "serial", 1]]}}  # fmt: skip
+    for key, value in changes.items():
+        target = manifest["shard"] if key in manifest["shard"] else manifest
+        target[key] = value  # type: ignore[index]
+    store.write_manifest(folder, manifest)
+    return folder
+
+
+def test_a_re_run_takes_up_only_an_attempt_of_its_shard_measured_on_a_machine_of_its_kind(
+    tmp_path: Path,
+) -> None:
+    """Another shard, batch or machine fingerprint is refused with its reason; none found
+    means measuring from the start; the newest fitting attempt is copied in."""
+    from harness.machine import machine_info
+
+    shard = {"index": 1, "of": 2, "batch": "7", "attempt": 3,
+             "plan": [["3.14", "tiny", "serial", 1]]}  # fmt: skip
+    _attempt(tmp_path, "other-machine", machine={"fingerprint": "0123456789ab"})
+    _attempt(tmp_path, "other-shard", index=2)
+    _attempt(tmp_path, "other-night", batch="6")
+    said: list[str] = []
+    here = machine_info()["fingerprint"]
+    assert resume.adopt(tmp_path / "earlier", tmp_path / "run", shard, [], said.append) is None
+    assert [line.split(": not taken up, ")[1].split("; its cells")[0] for line in said] == [
+        f"it ran on a machine of another kind (fingerprint 0123456789ab, here {here})",
+        "it measured another night or shard (its batch differs)",
+        "it measured another night or shard (its index differs)",
+    ]
+    assert not (tmp_path / "run").exists()
+    assert resume.adopt(tmp_path / "absent", tmp_path / "run", shard, [], said.append) is None
+    good = _attempt(tmp_path, "shard-1-attempt-2", attempt=2)
+    store.append_line(store.outcomes_path(good), {"impl": "3.14", "workload": "tiny",
+                      "model": "serial", "workers": 1, "pass": 1, "status": "ok",
+                      "elapsed_s": 2.5})  # fmt: skip
+    (good / "running").write_text("12345\n")
+    kept = resume.adopt(tmp_path / "earlier", tmp_path / "run", shard, [], said.append)
+    assert kept == 2.5
+    taken = store.load_manifest(tmp_path / "run")["shard"]
+    assert (taken["attempt"], taken["took_up_attempt"]) == (3, 2)
+    assert not (tmp_path / "run" / "running").exists()  # a process of the other machine

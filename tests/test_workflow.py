@@ -87,7 +87,8 @@ def test_permissions_are_the_fewest_each_job_needs(workflow: dict[Any, Any]) -> 
     to deploy."""
     assert workflow["permissions"] == {"contents": "read"}
     jobs = workflow["jobs"]
-    assert "permissions" not in jobs["plan"] and "permissions" not in jobs["measure"]
+    assert "permissions" not in jobs["plan"]
+    assert jobs["measure"]["permissions"] == {"contents": "read", "actions": "read"}
     assert jobs["merge"]["permissions"] == {"contents": "write", "actions": "read"}
     with_token = [step for job in jobs.values() for step in job["steps"]
                   if "GITHUB_TOKEN" in step.get("env", {})]  # fmt: skip
@@ -111,6 +112,24 @@ def test_shards_run_apart_and_their_artifacts_keep_attempts_apart(
                     if s.get("uses", "").startswith("actions/download-artifact"))  # fmt: skip
     assert download["with"]["pattern"] == "shard-*"
     assert download["with"]["run-id"] == "${{ github.run_id }}"
+
+
+def test_a_re_run_measure_job_takes_up_the_uploads_of_the_attempts_before_it(
+    workflow: dict[Any, Any],
+) -> None:
+    """From attempt 2 on, the shard's earlier uploads land where --resume-from looks, and
+    every attempt uploads, a cancelled one included."""
+    steps = workflow["jobs"]["measure"]["steps"]
+    names = [step.get("uses", "").split("@")[0] or "run" for step in steps]
+    download = steps[names.index("actions/download-artifact")]
+    assert download["if"] == "${{ github.run_attempt != '1' }}"
+    assert download["with"]["pattern"] == "${{ matrix.shard.name }}-attempt-*"
+    assert download["with"]["path"] == nightly.EARLIER
+    assert download["with"]["run-id"] == "${{ github.run_id }}"
+    assert names.index("actions/download-artifact") < names.index("actions/upload-artifact")
+    measure_args = nightly.measure_args("$SHARD", "$NAME", SELECTION)
+    assert measure_args[measure_args.index("--resume-from") + 1] == nightly.EARLIER
+    assert steps[names.index("actions/upload-artifact")]["if"] == "${{ always() }}"
 
 
 def test_the_machine_fingerprint_names_the_runner_label_it_runs_on(

@@ -8,6 +8,7 @@ without it is a half-finished build and gets wiped.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -90,7 +91,40 @@ def load_build(version: str, free_threaded: bool) -> CPythonBuild | None:
     # An unknown format, or a prefix moved away from under it, is rebuilt rather than trusted.
     if provenance.get("format") != PROVENANCE_FORMAT or not python.is_file():
         return None
+    if broken(python, provenance.get("Py_GIL_DISABLED")):
+        return None  # build_pair says why, and builds it again
     return CPythonBuild(version, free_threaded, prefix, python, provenance)
+
+
+def broken(python: Path, gil_disabled: object) -> str:
+    """Why a finished build no longer works (a file of it deleted or damaged, a library it
+    links gone), or empty: it starts, imports what builds are checked for, and is still
+    the build its provenance says. Asked once per process and build."""
+    try:
+        stamp = python.stat().st_mtime_ns
+    except OSError as exc:
+        return f"{python} is unreadable ({exc.strerror})"
+    return _broken(str(python), stamp, json.dumps(gil_disabled))
+
+
+# What a build is checked for when it is made, and each time it is taken from the cache.
+PROBE = ("import ssl, zlib, hashlib, json, sysconfig; "
+         "print(json.dumps(sysconfig.get_config_var('Py_GIL_DISABLED')))")  # fmt: skip
+
+
+@functools.lru_cache(maxsize=16)
+def _broken(python: str, stamp: int, gil_disabled: str) -> str:
+    try:
+        done = subprocess.run([python, "-I", "-c", PROBE], capture_output=True, text=True,
+                              env=clean_env(), timeout=60, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{python} does not start ({exc})"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        return f"{python} fails: {last[:200]}"
+    if done.stdout.strip() != gil_disabled:
+        return f"{python} reports Py_GIL_DISABLED={done.stdout.strip()}, not {gil_disabled}"
+    return ""
 
 
 def source_id(origin: object, sha256: object) -> object:
@@ -166,11 +200,26 @@ def build_pair(src: Source, progress: Callable[[str], None]) -> tuple[CPythonBui
     with locked(root / ".lock"):  # inside the lock, a build another process finished counts
         for free_threaded in (False, True):
             build = load_build(src.version, free_threaded)
+            if build is None:
+                _say_if_broken(root / KINDS[free_threaded], src.version, free_threaded, progress)
             if build is None or not same_source(build, src):
                 require_build_deps()
                 build = build_one(src, free_threaded, root, progress)
             pair.append(build)
     return pair[0], pair[1]
+
+
+def _say_if_broken(prefix: Path, version: str, free_threaded: bool,
+                   progress: Callable[[str], None]) -> None:  # fmt: skip
+    try:
+        provenance = json.loads((prefix / PROVENANCE_NAME).read_text())
+    except (OSError, ValueError):
+        return  # never finished: wiped and built, as always
+    python = python_path(prefix, version, free_threaded)
+    why = broken(python, provenance.get("Py_GIL_DISABLED")) if python.is_file() else (
+        f"{python} is missing")  # fmt: skip
+    if why:
+        progress(f"the cached build in {prefix} is broken ({why}): building it again")
 
 
 @contextmanager
@@ -260,10 +309,8 @@ def probe_installed(python: Path, log: Path) -> object:
     """Py_GIL_DISABLED of the installed interpreter, after checking ssl/zlib/hashlib import."""
     if not python.is_file():
         raise ProvisionError(f"make install left no {str(python)!r}; read {str(log)!r}")
-    code = "import ssl, zlib, hashlib, json, sysconfig; "
-    code += "print(json.dumps(sysconfig.get_config_var('Py_GIL_DISABLED')))"
     done = subprocess.run(
-        [str(python), "-I", "-c", code], capture_output=True, text=True, env=clean_env()
+        [str(python), "-I", "-c", PROBE], capture_output=True, text=True, env=clean_env()
     )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -42,7 +42,7 @@ Say = Callable[[str], None]
 # Flags that would change what a run measures: a resumed run goes on as it was planned.
 FIXED_BY_THE_RUN = ("workload", "model", "workers", "quick", "profile", "precision", "impl",
                     "sparse", "cpython", "cpython_source", "shard", "into", "start_method",
-                    "python", "jython_jar")  # fmt: skip
+                    "python", "jython_jar", "resume_from")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -245,6 +245,74 @@ def stop_on_interrupt(say: Say) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _same_interpreter(record: Mapping[str, Any]) -> tuple[object, ...]:
+    """What must not change between two attempts of one shard: the interpreter, not its path."""
+    provenance = record.get("provenance") or {}
+    return (record.get("id"), bool(record.get("unavailable")), provenance.get("version"),
+            provenance.get("sha256"), record.get("build"))  # fmt: skip
+
+
+def why_not_taken(manifest: Mapping[str, Any], shard: Mapping[str, Any],
+                  impls: list[Impl]) -> str:  # fmt: skip
+    """Why an earlier attempt can't be taken up by this one (empty: it can).
+
+    Its cells are kept only if they were measured for this shard of this run, by these
+    interpreters, on a machine of this one's kind (the fingerprint that keeps a history's
+    series apart): figures from one are then as comparable as two nights' are.
+    """
+    from harness.machine import machine_info
+
+    theirs = manifest.get("shard") or {}
+    if manifest.get("version") != 3 or "effort" not in manifest:
+        return "it was written by a gilbench without --resume"
+    for key in ("index", "of", "batch", "plan"):
+        if theirs.get(key) != shard.get(key):
+            return f"it measured another night or shard (its {key} differs)"
+    ours = sorted(_same_interpreter(store.impl_record(i)) for i in impls)
+    if sorted(_same_interpreter(r) for r in manifest["impls"]) != ours:
+        return "its interpreters differ from this attempt's"
+    machine = manifest.get("machine") or {}
+    if machine.get("fingerprint") != machine_info()["fingerprint"]:
+        return (f"it ran on a machine of another kind (fingerprint "
+                f"{machine.get('fingerprint')}, here {machine_info()['fingerprint']})")  # fmt: skip
+    return ""
+
+
+def adopt(earlier: Path, run_dir: Path, shard: Mapping[str, Any], impls: list[Impl],
+          say: Say) -> float | None:  # fmt: skip
+    """Copy into ``run_dir`` the newest attempt of this shard that ``earlier`` holds (a
+    re-run CI job's download of the attempts before it) and that can be taken up; the
+    seconds its attempts took, or None when there is none (measure from the start)."""
+    found = []
+    for folder in [earlier, *sorted(earlier.glob("*"))] if earlier.is_dir() else []:
+        try:
+            manifest = store.load_manifest(folder)
+        except store.StoreError:
+            continue
+        why = why_not_taken(manifest, shard, impls)
+        if why:
+            say(f"{folder}: not taken up, {why}; its cells are measured again")
+            continue
+        found.append((len(read_lines(store.outcomes_path(folder))), folder, manifest))
+    if not found:
+        return None
+    _, folder, manifest = max(found, key=lambda f: (f[0], int(f[2]["shard"].get("attempt", 1))))
+    if run_dir.exists():
+        raise UsageError(f"{run_dir} exists already: --resume-from copies an earlier attempt "
+                         "into a new folder; remove it or name another --into")  # fmt: skip
+    shutil.copytree(folder, run_dir)  # a complete attempt stays complete: nothing to add
+    store.running_path(run_dir).unlink(missing_ok=True)  # names a process of another machine
+    taken = int(manifest["shard"].get("attempt", 1))
+    manifest["shard"] = {**manifest["shard"], "attempt": shard["attempt"],
+                         "took_up_attempt": taken}  # fmt: skip
+    manifest["impls"] = [store.impl_record(i) for i in impls]  # where they are on this machine
+    store.write_manifest(run_dir, manifest)
+    lines = read_lines(store.outcomes_path(run_dir))
+    kept = sum(float(line.get("elapsed_s", 0.0)) for line in lines if int(line["pass"]) >= 1)
+    say(f"taking up attempt {taken} of this shard from {folder}: {len(lines)} attempts kept")
+    return kept
 
 
 def resume_hint(run_dir: Path) -> str:
