@@ -229,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="X.Y",
-        help="add another CPython on this machine as a row, e.g. 3.12",
+        help="add a row: another CPython on this machine (e.g. 3.12), or graalpy (from "
+        "Maven on a JDK 25 when none is on PATH; measured only when asked for)",
     )
     _add_selection(compare)
     _add_sources(compare)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.provision import cpython, discover, impls
+from harness.provision import cpython, discover, graalpy, impls
 from harness.provision.sources import pinned_versions
 
 FAMILIES = ("cpython", "pypy", "jython", "ironpython", "graalpy")
@@ -69,6 +69,7 @@ def gather(
     series = impls.series_of(sources.cpython) if sources.cpython else impls.DEFAULT_SERIES
     names = [normalize_id(n) for n in wanted] if wanted is not None else []
     families = {family_of(n, series) for n in [*names, *extra]}
+    named = set(families)
     if wanted is None:
         families |= set(FAMILIES)
     rows: list[impls.Impl] = []
@@ -79,7 +80,7 @@ def gather(
         "pypy": lambda: discover.probe_pypy(install, say),
         "jython": lambda: discover.probe_jython(sources.jython_jar, install, say),
         "ironpython": discover.probe_ironpython,
-        "graalpy": discover.probe_graalpy,
+        "graalpy": lambda: _graalpy(say, dry, asked="graalpy" in named),
     }
     found = [probe() for family, probe in probes.items() if family in families]
     rows += [_installable(row) if dry else row for row in found]
@@ -105,6 +106,21 @@ def _planned_cpython(sources: Sources, series: str) -> list[impls.Impl]:
     version = sources.cpython or pinned_versions()[0]
     return [impls.Impl(id=i, family="cpython", python=None, provenance={"version": version})
             for i in impls.cpython_ids(impls.series_of(version))]  # fmt: skip
+
+
+def _graalpy(say: Callable[[str], None], dry: bool, asked: bool) -> impls.Impl:
+    """A graalpy on PATH or managed by uv first; else, when named (``--impl graalpy``),
+    GraalPy from Maven on a JDK here. Unnamed it is not provisioned: on 2 cores its cells
+    take about 35 s each in the quick profile, which would triple a quick compare."""
+    found = discover.probe_graalpy()
+    if found.available or asked:
+        return found if found.available else graalpy.provision(say, dry)
+    if graalpy.find_jdk() is None or shutil.which("mvn") is None:
+        return graalpy.provision(say, dry=True)  # unavailable: says what is missing
+    return replace(found, unavailable=(
+        f"{found.unavailable}; GraalPy {graalpy.VERSION} from Maven would run on the JDK "
+        "here, but is measured only when asked for (its cells take about 35 s each)"),
+        hint="nox -s compare -- --impl graalpy")  # fmt: skip
 
 
 def _installable(row: impls.Impl) -> impls.Impl:

@@ -19,6 +19,7 @@ TEST_PACKAGES = (
     "pypy3-venv",
     "jython",  # Jython 2.7 rows: no GIL, run by gilbench's own pyperf-schema runner
     "shellcheck",  # actionlint checks the workflow's run: scripts with it
+    "maven",  # GraalPy's jars come from Maven Central (on a JDK 25, which apt doesn't have)
 )
 
 

@@ -1,0 +1,231 @@
+"""GraalPy from Maven Central, run on a JDK present, through a ``graalpy`` launcher.
+
+A ``graalpy`` on PATH or managed by uv comes first (discover.probe_graalpy); this is the
+provider for machines that have Java and Maven. Maven resolves the community edition's
+jars into a local repository of gilbench's cache, with strict checksums (``-C``); each jar
+is then hashed again here against the ``.sha1`` Maven Central published beside it, which
+Maven keeps. The launcher is a shell script over ``java -m`` with the jars on the module
+path and the Graal compiler on the upgrade module path, so that Truffle's optimizing
+runtime is on: GraalPy without its compiler runs about 70 times slower and is another
+implementation. Whether the JIT was on is read from the running interpreter, never
+assumed.
+
+Version: 25.0.3, the newest GraalPy whose Truffle has a matching Graal compiler on Maven
+Central (org.graalvm.compiler:compiler has no 25.1 or 25.2; GraalPy 25.2.4 runs only
+interpreted there). It needs JDK 25 for the optimizing runtime; an older JDK can't run it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.provision.cpython import cache_dir
+from harness.provision.impls import Impl
+
+VERSION = "25.0.3"
+GROUP_LAUNCHER = ("org.graalvm.python", "python-launcher")
+GROUP_COMMUNITY = ("org.graalvm.polyglot", "python-community")  # a pom: every jar it needs
+COMPILER = ("org.graalvm.compiler", "compiler")
+MIN_JDK = 25  # Truffle 25's optimizing runtime on a stock JDK needs JVMCI of JDK 25
+MAIN = "org.graalvm.py.launcher/com.oracle.graal.python.shell.GraalPythonMain"
+JVM_ROOTS = (Path("/usr/lib/jvm"),)
+PROVENANCE = "gilbench-provenance.json"
+HINT = ("install a JDK 25 (e.g. Temurin 25 into /usr/lib/jvm) and Maven (sudo apt-get "
+        "install -y maven), then run 'nox -s compare' again")  # fmt: skip
+# What the launcher answers, in one JVM start: the probe's four lines, then the JIT state.
+PROBE = ("import platform, sys; print(platform.python_implementation()); "
+         "print('%d.%d' % tuple(sys.version_info[:2])); print(platform.python_version()); "
+         "print(1); print('Interpreted' in sys.version and 'off' or 'on'); "
+         "print(sys.version)")  # fmt: skip
+
+
+class GraalPyError(Exception):
+    """GraalPy could not be provisioned; the message says why and what to do."""
+
+
+def find_jdk(roots: tuple[Path, ...] | None = None) -> tuple[Path, str] | None:
+    """The newest JDK of version MIN_JDK or later: JAVA_HOME, then the JVM folders."""
+    roots = JVM_ROOTS if roots is None else roots
+    found: list[tuple[tuple[int, ...], Path, str]] = []
+    homes = [Path(os.environ["JAVA_HOME"])] if os.environ.get("JAVA_HOME") else []
+    for home in homes + sorted(p for root in roots if root.is_dir() for p in root.iterdir()):
+        version = jdk_version(home)
+        if version and int(version.split(".")[0]) >= MIN_JDK and (home / "bin/java").is_file():
+            key = tuple(int(part) for part in re.findall(r"\d+", version))
+            found.append((key, home.resolve(), version))
+    if not found:
+        return None
+    _, home, version = max(found)
+    return home, version
+
+
+def jdk_version(home: Path) -> str:
+    """JAVA_VERSION of a JDK's ``release`` file ("25.0.3"), or empty if it has none."""
+    try:
+        text = (home / "release").read_text()
+    except OSError:
+        return ""
+    match = re.search(r'^JAVA_VERSION="([^"]+)"', text, re.MULTILINE)
+    return match[1] if match else ""
+
+
+def _pom(artifacts: list[tuple[str, str, str]]) -> str:
+    deps = "".join(
+        f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{VERSION}"
+        f"</version>{f'<type>{t}</type>' if t != 'jar' else ''}</dependency>"
+        for g, a, t in artifacts
+    )
+    return ('<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0'
+            "</modelVersion><groupId>gilbench</groupId><artifactId>graalpy-jars</artifactId>"
+            f"<version>1</version><packaging>pom</packaging><dependencies>{deps}"
+            "</dependencies></project>\n")  # fmt: skip
+
+
+def resolve(root: Path, name: str, artifacts: list[tuple[str, str, str]]) -> list[Path]:
+    """The jars of ``artifacts`` and their dependencies, resolved by Maven with strict
+    checksums into ``root/m2``; the mirror is whatever Maven's settings name."""
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pom.xml").write_text(_pom(artifacts))
+    listing = folder / "classpath.txt"
+    cmd = ["mvn", "-B", "-q", "-C", f"-Dmaven.repo.local={root / 'm2'}",
+           "dependency:build-classpath", f"-Dmdep.outputFile={listing}"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=1800,
+                          check=False)  # fmt: skip
+    if done.returncode != 0:
+        said = [line for line in done.stdout.splitlines() if "ERROR" in line][:1]
+        raise GraalPyError(
+            f"Maven could not resolve {', '.join(':'.join(a[:2]) for a in artifacts)}:{VERSION} "
+            f"({' '.join(said[0].split())[:300] if said else 'exit ' + str(done.returncode)})"
+        )
+    paths = [Path(p) for p in listing.read_text().strip().split(os.pathsep) if p]
+    return [p for p in paths if p.suffix == ".jar"]  # a pom dependency brings only its own
+
+
+def verify(jars: list[Path]) -> dict[str, str]:
+    """Each jar's sha1, checked against the .sha1 Maven Central published for it."""
+    checked = {}
+    for jar in jars:
+        published = jar.with_name(jar.name + ".sha1")
+        try:
+            expected = published.read_text().split()[0].lower()
+        except (OSError, IndexError):
+            raise GraalPyError(f"{jar} has no published checksum beside it ({published}); "
+                               f"delete {jar.parent} and provision again") from None  # fmt: skip
+        actual = hashlib.sha1(jar.read_bytes()).hexdigest()  # Maven's own checksum
+        if actual != expected:
+            raise GraalPyError(f"{jar} has sha1 {actual}, not the {expected} published for it; "
+                               f"delete {jar} and provision again")  # fmt: skip
+        checked[jar.name] = actual
+    return checked
+
+
+def write_launcher(path: Path, java: Path, jars: list[Path], compiler: list[Path]) -> None:
+    """A ``graalpy`` that is an ordinary command: it passes its own path as the
+    executable, so that sys.executable (venv, multiprocessing's spawn) names it."""
+    modules = os.pathsep.join(str(j) for j in jars)
+    upgrade = os.pathsep.join(str(j) for j in compiler)
+    flags = ["-XX:+UnlockExperimentalVMOptions", "-XX:+EnableJVMCI",
+             f"--upgrade-module-path={upgrade}",
+             "--enable-native-access=org.graalvm.truffle,ALL-UNNAMED",
+             "--sun-misc-unsafe-memory-access=allow"]  # fmt: skip
+    script = ("#!/bin/sh\n# GraalPy " + VERSION + " from Maven Central, written by gilbench\n"
+              f"exec {shlex.quote(str(java))} {' '.join(flags)} "
+              '"-Dorg.graalvm.launcher.executablename=$0" '
+              f"-p {shlex.quote(modules)} -m {MAIN} \"$@\"\n")  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    part.write_text(script)
+    part.chmod(0o755)
+    part.replace(path)
+
+
+def probe(launcher: Path) -> dict[str, str]:
+    """What the launcher runs: implementation, series, version, JIT state and sys.version."""
+    try:
+        done = subprocess.run([str(launcher), "-c", PROBE], capture_output=True, text=True,
+                              timeout=300, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GraalPyError(f"{launcher} does not run ({exc})") from None
+    lines = done.stdout.splitlines()
+    if done.returncode != 0 or len(lines) < 6:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise GraalPyError(f"{launcher} does not run: {last[:200]}")
+    return {"implementation": lines[0], "series": lines[1], "version": lines[2],
+            "jit": lines[4], "sys_version": " ".join(lines[5:])}  # fmt: skip
+
+
+def provision(say: Callable[[str], None], dry: bool = False) -> Impl:
+    """GraalPy from Maven into the cache (or the one already there), as a row."""
+    jdk = find_jdk()
+    if jdk is None:
+        return _unavailable(f"GraalPy from Maven needs a JDK {MIN_JDK} or newer, and none "
+                            "is in JAVA_HOME or /usr/lib/jvm; no graalpy is on PATH or "
+                            "managed by uv either")  # fmt: skip
+    if shutil.which("mvn") is None:
+        return _unavailable("GraalPy from Maven needs Maven (mvn), which is not on PATH")
+    home, jdk_version_text = jdk
+    root = cache_dir() / "graalpy" / f"{VERSION}-jdk{jdk_version_text}"
+    launcher = root / "bin" / "graalpy"
+    try:
+        record = json.loads((root / PROVENANCE).read_text())
+    except (OSError, ValueError):
+        record = None
+    if record is None and dry:
+        return Impl(
+            id="graalpy3.12",
+            family="graalpy",
+            python=None,
+            runner="pure",
+            provenance={"version": f"GraalPy {VERSION}, to be provisioned from Maven"},
+        )
+    try:
+        if record is None or not launcher.is_file():
+            record = _provision(root, home, jdk_version_text, launcher, say)
+        info = probe(launcher)
+    except GraalPyError as exc:
+        return _unavailable(str(exc))
+    provenance = {**record, "jit": info["jit"], "sys_version": info["sys_version"]}
+    return Impl(
+        id=f"graalpy{info['series']}", family="graalpy", python=launcher,
+        command=(str(launcher),), runner="pure", expect_gil=1, build="-",
+        provenance={**provenance, "version": f"GraalPy {VERSION}, Python {info['version']}"},
+    )  # fmt: skip
+
+
+def _provision(root: Path, home: Path, jdk: str, launcher: Path,
+               say: Callable[[str], None]) -> dict[str, object]:  # fmt: skip
+    started = time.monotonic()
+    say(f"provisioning GraalPy {VERSION} from Maven into {root} (about 190 MB)")
+    jars = resolve(root, "graalpy", [(*GROUP_COMMUNITY, "pom"), (*GROUP_LAUNCHER, "jar")])
+    compiler = resolve(root, "compiler", [(*COMPILER, "jar")])
+    checked = verify(jars + compiler)
+    graal = [j for j in compiler if j.name.startswith(f"{COMPILER[1]}-")]  # its deps: in jars
+    write_launcher(launcher, home / "bin" / "java", jars, graal)
+    seconds = round(time.monotonic() - started, 1)
+    record: dict[str, object] = {
+        "source": f"Maven: {':'.join(GROUP_COMMUNITY)}:{VERSION} (pom), "
+                  f"{':'.join(GROUP_LAUNCHER)}:{VERSION}, {':'.join(COMPILER)}:{VERSION}",
+        "verified": f"sha1 of all {len(checked)} jars matches the checksums Maven published",
+        "artifacts": checked,
+        "jdk": f"{home} ({jdk})",
+        "provision_seconds": seconds,
+    }  # fmt: skip
+    part = root / (PROVENANCE + ".part")
+    part.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    part.replace(root / PROVENANCE)  # last: from now on the provisioning is complete
+    say(f"provisioned GraalPy {VERSION} in {seconds:.0f} s: {len(checked)} jars verified")
+    return record
+
+
+def _unavailable(reason: str) -> Impl:
+    return Impl(id="graalpy", family="graalpy", python=None, unavailable=reason, hint=HINT)
