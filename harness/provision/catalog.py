@@ -110,8 +110,8 @@ def _planned_cpython(sources: Sources, series: str) -> list[impls.Impl]:
 
 def _graalpy(say: Callable[[str], None], dry: bool, asked: bool) -> impls.Impl:
     """A graalpy on PATH or managed by uv first; else, when named (``--impl graalpy``),
-    GraalPy from Maven on a JDK here. Unnamed it is not provisioned: on 2 cores its cells
-    take about 35 s each in the quick profile, which would triple a quick compare."""
+    GraalPy from Maven on a JDK here. Unnamed it is not provisioned: every process is a
+    JVM start, and its cells took 30-75 s each in a quick run on 2 cores (README)."""
     found = discover.probe_graalpy()
     if found.available or asked:
         return found if found.available else graalpy.provision(say, dry)
@@ -119,7 +119,8 @@ def _graalpy(say: Callable[[str], None], dry: bool, asked: bool) -> impls.Impl:
         return graalpy.provision(say, dry=True)  # unavailable: says what is missing
     return replace(found, unavailable=(
         f"{found.unavailable}; GraalPy {graalpy.VERSION} from Maven would run on the JDK "
-        "here, but is measured only when asked for (its cells take about 35 s each)"),
+        "here, but is measured only when asked for (each of its processes starts a JVM, "
+        "so its cells take many times longer)"),
         hint="nox -s compare -- --impl graalpy")  # fmt: skip
 
 

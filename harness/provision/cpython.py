@@ -82,18 +82,26 @@ def python_path(prefix: Path, version: str, free_threaded: bool) -> Path:
 
 def load_build(version: str, free_threaded: bool) -> CPythonBuild | None:
     """The complete build in the cache, or None: no provenance means not finished."""
+    return inspect_build(version, free_threaded)[0]
+
+
+def inspect_build(version: str, free_threaded: bool) -> tuple[CPythonBuild | None, str]:
+    """The complete, working build in the cache, or None and why a finished one is broken
+    (empty when there is none, or it never finished: it is wiped and built, as always)."""
     prefix = build_root(version) / KINDS[free_threaded]
     python = python_path(prefix, version, free_threaded)
     try:
         provenance = json.loads((prefix / PROVENANCE_NAME).read_text())
     except (OSError, ValueError):
-        return None
-    # An unknown format, or a prefix moved away from under it, is rebuilt rather than trusted.
-    if provenance.get("format") != PROVENANCE_FORMAT or not python.is_file():
-        return None
-    if broken(python, provenance.get("Py_GIL_DISABLED")):
-        return None  # build_pair says why, and builds it again
-    return CPythonBuild(version, free_threaded, prefix, python, provenance)
+        return None, ""
+    # An unknown format is rebuilt rather than trusted.
+    if provenance.get("format") != PROVENANCE_FORMAT:
+        return None, ""
+    why = broken(python, provenance.get("Py_GIL_DISABLED")) if python.is_file() else (
+        f"{python} is missing")  # fmt: skip
+    if why:
+        return None, why
+    return CPythonBuild(version, free_threaded, prefix, python, provenance), ""
 
 
 def broken(python: Path, gil_disabled: object) -> str:
@@ -199,27 +207,15 @@ def build_pair(src: Source, progress: Callable[[str], None]) -> tuple[CPythonBui
     pair: list[CPythonBuild] = []
     with locked(root / ".lock"):  # inside the lock, a build another process finished counts
         for free_threaded in (False, True):
-            build = load_build(src.version, free_threaded)
-            if build is None:
-                _say_if_broken(root / KINDS[free_threaded], src.version, free_threaded, progress)
+            build, why = inspect_build(src.version, free_threaded)
+            if why:
+                progress(f"the cached build in {root / KINDS[free_threaded]} is broken "
+                         f"({why}): building it again")  # fmt: skip
             if build is None or not same_source(build, src):
                 require_build_deps()
                 build = build_one(src, free_threaded, root, progress)
             pair.append(build)
     return pair[0], pair[1]
-
-
-def _say_if_broken(prefix: Path, version: str, free_threaded: bool,
-                   progress: Callable[[str], None]) -> None:  # fmt: skip
-    try:
-        provenance = json.loads((prefix / PROVENANCE_NAME).read_text())
-    except (OSError, ValueError):
-        return  # never finished: wiped and built, as always
-    python = python_path(prefix, version, free_threaded)
-    why = broken(python, provenance.get("Py_GIL_DISABLED")) if python.is_file() else (
-        f"{python} is missing")  # fmt: skip
-    if why:
-        progress(f"the cached build in {prefix} is broken ({why}): building it again")
 
 
 @contextmanager

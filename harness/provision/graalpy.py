@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.provision import discover
 from harness.provision.cpython import cache_dir
 from harness.provision.impls import Impl
 
@@ -41,10 +42,9 @@ JVM_ROOTS = (Path("/usr/lib/jvm"),)
 PROVENANCE = "gilbench-provenance.json"
 HINT = ("install a JDK 25 (e.g. Temurin 25 into /usr/lib/jvm) and Maven (sudo apt-get "
         "install -y maven), then run 'nox -s compare' again")  # fmt: skip
-# What the launcher answers, in one JVM start: the probe's four lines, then the JIT state.
-PROBE = ("import platform, sys; print(platform.python_implementation()); "
-         "print('%d.%d' % tuple(sys.version_info[:2])); print(platform.python_version()); "
-         "print(1); print('Interpreted' in sys.version and 'off' or 'on'); "
+# What the launcher answers, in one JVM start: discover's probe, then the JIT state and
+# sys.version, which names the Truffle runtime ("GraalVM CE", or "Interpreted" without it).
+PROBE = (discover.PROBE + "; print('Interpreted' in sys.version and 'off' or 'on'); "
          "print(sys.version)")  # fmt: skip
 
 

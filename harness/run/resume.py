@@ -254,16 +254,15 @@ def _same_interpreter(record: Mapping[str, Any]) -> tuple[object, ...]:
             provenance.get("sha256"), record.get("build"))  # fmt: skip
 
 
-def why_not_taken(manifest: Mapping[str, Any], shard: Mapping[str, Any],
-                  impls: list[Impl]) -> str:  # fmt: skip
+def why_not_taken(manifest: Mapping[str, Any], shard: Mapping[str, Any], impls: list[Impl],
+                  here: str) -> str:  # fmt: skip
     """Why an earlier attempt can't be taken up by this one (empty: it can).
 
     Its cells are kept only if they were measured for this shard of this run, by these
     interpreters, on a machine of this one's kind (the fingerprint that keeps a history's
-    series apart): figures from one are then as comparable as two nights' are.
+    series apart, ``here`` this machine's): figures from one are then as comparable as
+    two nights' are.
     """
-    from harness.machine import machine_info
-
     theirs = manifest.get("shard") or {}
     if manifest.get("version") != 3 or "effort" not in manifest:
         return "it was written by a gilbench without --resume"
@@ -274,9 +273,9 @@ def why_not_taken(manifest: Mapping[str, Any], shard: Mapping[str, Any],
     if sorted(_same_interpreter(r) for r in manifest["impls"]) != ours:
         return "its interpreters differ from this attempt's"
     machine = manifest.get("machine") or {}
-    if machine.get("fingerprint") != machine_info()["fingerprint"]:
+    if machine.get("fingerprint") != here:
         return (f"it ran on a machine of another kind (fingerprint "
-                f"{machine.get('fingerprint')}, here {machine_info()['fingerprint']})")  # fmt: skip
+                f"{machine.get('fingerprint')}, here {here})")  # fmt: skip
     return ""
 
 
@@ -285,13 +284,16 @@ def adopt(earlier: Path, run_dir: Path, shard: Mapping[str, Any], impls: list[Im
     """Copy into ``run_dir`` the newest attempt of this shard that ``earlier`` holds (a
     re-run CI job's download of the attempts before it) and that can be taken up; the
     seconds its attempts took, or None when there is none (measure from the start)."""
+    from harness.machine import machine_info
+
+    here = str(machine_info()["fingerprint"])
     found = []
     for folder in [earlier, *sorted(earlier.glob("*"))] if earlier.is_dir() else []:
         try:
             manifest = store.load_manifest(folder)
         except store.StoreError:
             continue
-        why = why_not_taken(manifest, shard, impls)
+        why = why_not_taken(manifest, shard, impls, here)
         if why:
             say(f"{folder}: not taken up, {why}; its cells are measured again")
             continue
