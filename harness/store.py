@@ -135,8 +135,8 @@ def is_piece(path: Path) -> bool:
 
 
 def running_path(run_dir: Path) -> Path:
-    """The process group of the benchmark running now, for a resume to stop if it outlived
-    the run."""
+    """Where an older gilbench named the benchmark running; a resume finds leftovers by
+    their command lines now (run/resume.py) and removes this file."""
     return run_dir / "running"
 
 

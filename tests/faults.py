@@ -40,6 +40,7 @@ import pyperf
 
 from harness import store
 from harness.results import load_run
+from harness.run.confine import groups_naming
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "data" / "workloads"
@@ -205,8 +206,9 @@ def rerun(work: Path) -> Row:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
-    with contextlib.suppress(OSError, ValueError, ProcessLookupError):
-        os.killpg(int(store.running_path(first / name).read_text().split()[0]), signal.SIGKILL)
+    for group in groups_naming(f"{(first / name).resolve()}/raw/".encode()):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
     before = attempts(first / name)
     shutil.copytree(first / name, earlier / f"{name}-attempt-1")
     second = subprocess.run([sys.executable, "-m", "harness", *argv, "--attempt", "2",

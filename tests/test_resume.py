@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from harness.cli import main
 from harness.options import UsageError
 from harness.provision import cpython
 from harness.results import load_run
-from harness.run import resume
+from harness.run import confine, resume
 from tests import faults
 from tests.helpers import TEST_WORKLOADS
 
@@ -193,6 +194,31 @@ def test_pieces_no_outcome_line_vouches_for_are_set_aside_not_deleted(tmp_path: 
     assert kept.is_file() and store.paired_path(kept).is_file() and not cut.exists()
     assert (tmp_path / "torn" / "3.14" / cut.name).is_file()
     assert len(said) == 2 and "set aside in torn/" in said[0]
+
+
+def test_resume_stops_every_benchmark_naming_its_pieces_and_no_other_run_s(
+    tmp_path: Path,
+) -> None:
+    """Benchmarks left by a kill are found by their command lines, with no pid file (a kill
+    before it was written), and stopped with their groups; another run's is left alone."""
+    ours, theirs = tmp_path / "20261201-000000", tmp_path / "20261201-000000-2"
+
+    def benchmark(run_dir: Path) -> subprocess.Popen[bytes]:
+        piece = store.piece_path(run_dir, "3.14", "tiny/serial/1", 1)
+        code = "import subprocess, sys, time; subprocess.Popen(['sleep', '60']); time.sleep(60)"
+        return subprocess.Popen([sys.executable, "-c", code, "--append", str(piece)],
+                                start_new_session=True)  # fmt: skip
+
+    mine, stranger = benchmark(ours), benchmark(theirs)
+    try:
+        time.sleep(0.5)  # its child, which names no piece, is in its group
+        said: list[str] = []
+        resume.stop_leftover(ours, said.append)
+        assert mine.wait(timeout=10) == -signal.SIGKILL and not confine.leftovers(mine.pid)
+        assert stranger.poll() is None and len(said) == 1 and f"group {mine.pid}" in said[0]
+    finally:
+        os.killpg(stranger.pid, signal.SIGKILL)
+        stranger.wait()
 
 
 def test_a_last_line_cut_short_is_dropped_and_whole_lines_stay(tmp_path: Path) -> None:

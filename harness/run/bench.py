@@ -203,6 +203,7 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile,
               number: int = 1) -> Outcome:  # fmt: skip
     """Run pass ``number`` of one benchmark to completion, failure or timeout, into a piece
     of its own; never raises for its failures."""
+    run_dir = run_dir.resolve()  # named whole on its command line: what a resume looks for
     raw = store.piece_path(run_dir, bench.impl.id, bench.name, number)
     log = store.log_path(run_dir, bench.impl.id, bench.name)
     raw.parent.mkdir(parents=True, exist_ok=True)
@@ -236,8 +237,6 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile,
                       "was provisioned; 'nox -s compare' provisions it again")  # fmt: skip
             return Outcome("crashed", detail, time.monotonic() - started)
         confine(proc.pid)
-        running = store.running_path(run_dir)
-        store.write_atomic(running, f"{proc.pid}\n")
         try:
             returncode = proc.wait(timeout=profile.timeout_s)
         except subprocess.TimeoutExpired:
@@ -250,8 +249,6 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile,
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise
-        finally:
-            running.unlink(missing_ok=True)
         left = kill_leftovers(proc.pid)
     if log.stat().st_size >= LOG_LIMIT:  # a flood: keep its head, not 64 MiB of it
         with log.open("r+b") as flood:

@@ -63,6 +63,21 @@ def leftovers(group: int, proc: Path = Path("/proc")) -> list[int]:
     return found
 
 
+def groups_naming(marker: bytes, proc: Path = Path("/proc")) -> set[int]:
+    """The process groups of the live processes whose command line holds ``marker``."""
+    groups = set()
+    for cmdline in proc.glob("[0-9]*/cmdline"):
+        try:
+            if marker not in cmdline.read_bytes():
+                continue
+            fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[0] != "Z":
+            groups.add(int(fields[2]))
+    return groups
+
+
 def kill_leftovers(group: int, grace_s: float = GRACE_S) -> int:
     """Kill what is left of the group after ``grace_s``; how many processes were left.
 

@@ -4,8 +4,8 @@ A run folder says everything needed to go on (store.py): the manifest holds the 
 cells, the implementations and the profile; each line of ``outcomes.jsonl`` vouches for
 one attempt's raw piece. Taking a run up:
 
-- kills what is left of the benchmark that was running (its process group, named in
-  ``running`` and checked to be this run's before anything is signalled);
+- kills what is left of the benchmark that was running: the process group of every
+  process whose command line names this run's pieces, and no other;
 - sets aside, into ``torn/``, every piece that no outcome line vouches for: the attempt
   that was cut off, which is measured again from its start;
 - drops a last line of ``outcomes.jsonl`` or ``cpu_speed.jsonl`` torn by power loss;
@@ -33,7 +33,7 @@ from harness import store
 from harness.options import UsageError
 from harness.provision.impls import Impl
 from harness.run.bench import Outcome
-from harness.run.confine import leftovers
+from harness.run.confine import groups_naming, leftovers
 from harness.run.matrix import Stop
 from harness.run.plan import PROFILES, Bench, Profile
 from harness.run.workloads import Workload, WorkloadError, load_workloads, parse_workload
@@ -204,29 +204,22 @@ def set_aside(run_dir: Path, lines: list[dict[str, Any]], say: Say) -> None:
 
 
 def stop_leftover(run_dir: Path, say: Say) -> None:
-    """Kill the process group of a benchmark that outlived the run that started it; only
-    a group one of whose processes names this run's pieces, never a stranger's."""
-    path = store.running_path(run_dir)
-    try:
-        group = int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        path.unlink(missing_ok=True)
-        return
-    marker = f"{run_dir.name}/raw/".encode()
-    for pid in leftovers(group):
-        try:
-            ours = marker in Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if ours:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, signal.SIGKILL)
-                say(f"stopped the benchmark (process group {group}) left running by the cut")
-            deadline = time.monotonic() + 10
-            while leftovers(group) and time.monotonic() < deadline:
-                time.sleep(0.05)  # gone before its piece is looked at
-            break
-    path.unlink(missing_ok=True)
+    """Kill every benchmark that outlived the run that started it: the process groups of
+    the processes whose command line names this run's pieces, never a stranger's.
+
+    They are found in /proc by their command line, not by a file the run wrote: a kill
+    between a benchmark's start and that file's write would leave one no file names, and
+    it would go on appending to a piece the resumed run measures again.
+    """
+    store.running_path(run_dir).unlink(missing_ok=True)  # an older gilbench's pid file
+    marker = f"{run_dir.resolve()}/raw/".encode()
+    for group in sorted(groups_naming(marker)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+            say(f"stopped the benchmark (process group {group}) left running by the cut")
+        deadline = time.monotonic() + 10
+        while leftovers(group) and time.monotonic() < deadline:
+            time.sleep(0.05)  # gone before its piece is looked at
 
 
 @contextmanager
