@@ -78,7 +78,7 @@ def gather(
     install = (sources.install or os.geteuid() == 0) and not dry
     probes: dict[str, Callable[[], impls.Impl]] = {
         "pypy": lambda: discover.probe_pypy(install, say),
-        "jython": lambda: discover.probe_jython(sources.jython_jar, install, say),
+        "jython": lambda: discover.probe_jython(sources.jython_jar, install, say, dry),
         "ironpython": discover.probe_ironpython,
         "graalpy": lambda: _graalpy(say, dry, asked="graalpy" in named),
     }

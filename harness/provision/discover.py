@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from harness.provision import system
+from harness.provision import jython, maven, system
 from harness.provision.impls import Impl
 
 PYPY_PACKAGES = ("pypy3", "pypy3-dev", "pypy3-venv")  # -dev: psutil (pyperf) compiles on PyPy
@@ -92,12 +92,30 @@ def _is_debian_pypy(exe: str) -> bool:
 
 
 def probe_jython(
-    jar: Path | None = None, install: bool = False, say: Callable[[str], None] = print
+    jar: Path | None = None,
+    install: bool = False,
+    say: Callable[[str], None] = print,
+    dry: bool = False,
 ) -> Impl:
-    """Jython from a jar the user names, else `jython` on PATH; on Debian, apt-installed
-    when ``install`` allows it, as PyPy is. Run by pure_runner.py."""
+    """Jython from a jar the user names; else Maven's newer one when the `jython` on PATH
+    is missing or Debian's older package (jython.py); else `jython` on PATH, on Debian
+    apt-installed when ``install`` allows it, as PyPy is. ``dry`` (a plan) provisions
+    nothing. Run by pure_runner.py."""
     hint = "sudo apt-get install -y jython (or pass --jython-jar PATH/jython-standalone.jar)"
     found = shutil.which("jython")
+    chosen: dict[str, object] = {}
+    why = jython.wanted(found) if jar is None else ""
+    if why and dry:  # a plan counts its cells; the jar comes with the measuring
+        return Impl(id="jython2.7", family="jython", python=None, runner="pure",
+                    provenance={"version": f"Jython {jython.VERSION}, to be provisioned "
+                                "from Maven"})  # fmt: skip
+    if why:
+        try:
+            jar, chosen = jython.provision(say)
+            chosen = {**chosen, "chosen": f"Maven's {jython.VERSION}: {why}"}
+        except maven.MavenError as exc:
+            say(f"Jython {jython.VERSION} from Maven: {exc}; Debian's is used instead")
+            chosen = {"chosen": f"Debian's: Maven's {jython.VERSION} failed ({exc})"}
     if jar is None and found is None and install:
         try:
             system.ensure_packages(JYTHON_PACKAGES, say=say, allow=True)
@@ -113,6 +131,7 @@ def probe_jython(
     info = probe_interpreter(command)
     if info is None:
         return _unavailable("jython2.7", "jython", f"{' '.join(command)!r} does not run", hint)
+    source = chosen.get("source") or (str(jar) if jar else _debian_package("jython") or found)
     return Impl(
         id=f"jython{info['series']}",
         family="jython",
@@ -121,8 +140,7 @@ def probe_jython(
         runner="pure",
         expect_gil=0,  # Jython has no GIL: threads run on JVM threads
         build="-",
-        provenance={"version": f"Jython {info['version']}",
-                    "source": str(jar) if jar else _debian_package("jython") or command[0]},
+        provenance={**chosen, "version": f"Jython {info['version']}", "source": source},
     )  # fmt: skip
 
 

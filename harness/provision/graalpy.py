@@ -2,13 +2,11 @@
 
 A ``graalpy`` on PATH or managed by uv comes first (discover.probe_graalpy); this is the
 provider for machines that have Java and Maven. Maven resolves the community edition's
-jars into a local repository of gilbench's cache, with strict checksums (``-C``); each jar
-is then hashed again here against the ``.sha1`` Maven Central published beside it, which
-Maven keeps. The launcher is a shell script over ``java -m`` with the jars on the module
-path and the Graal compiler on the upgrade module path, so that Truffle's optimizing
-runtime is on: GraalPy without its compiler runs about 70 times slower and is another
-implementation. Whether the JIT was on is read from the running interpreter, never
-assumed.
+jars into gilbench's cache, each checked against its published checksum (maven.py). The
+launcher is a shell script over ``java -m`` with the jars on the module path and the Graal
+compiler on the upgrade module path, so that Truffle's optimizing runtime is on: GraalPy
+without its compiler runs about 70 times slower and is another implementation. Whether
+the JIT was on is read from the running interpreter, never assumed.
 
 Version: 25.0.3, the newest GraalPy whose Truffle has a matching Graal compiler on Maven
 Central (org.graalvm.compiler:compiler has no 25.1 or 25.2; GraalPy 25.2.4 runs only
@@ -17,7 +15,6 @@ interpreted there). It needs JDK 25 for the optimizing runtime; an older JDK can
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -28,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.provision import discover
+from harness.provision import discover, maven
 from harness.provision.cpython import cache_dir
 from harness.provision.impls import Impl
 
@@ -48,7 +45,7 @@ PROBE = (discover.PROBE + "; print('Interpreted' in sys.version and 'off' or 'on
          "print(sys.version)")  # fmt: skip
 
 
-class GraalPyError(Exception):
+class GraalPyError(maven.MavenError):
     """GraalPy could not be provisioned; the message says why and what to do."""
 
 
@@ -76,57 +73,6 @@ def jdk_version(home: Path) -> str:
         return ""
     match = re.search(r'^JAVA_VERSION="([^"]+)"', text, re.MULTILINE)
     return match[1] if match else ""
-
-
-def _pom(artifacts: list[tuple[str, str, str]]) -> str:
-    deps = "".join(
-        f"<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId><version>{VERSION}"
-        f"</version>{f'<type>{t}</type>' if t != 'jar' else ''}</dependency>"
-        for g, a, t in artifacts
-    )
-    return ('<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0'
-            "</modelVersion><groupId>gilbench</groupId><artifactId>graalpy-jars</artifactId>"
-            f"<version>1</version><packaging>pom</packaging><dependencies>{deps}"
-            "</dependencies></project>\n")  # fmt: skip
-
-
-def resolve(root: Path, name: str, artifacts: list[tuple[str, str, str]]) -> list[Path]:
-    """The jars of ``artifacts`` and their dependencies, resolved by Maven with strict
-    checksums into ``root/m2``; the mirror is whatever Maven's settings name."""
-    folder = root / name
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "pom.xml").write_text(_pom(artifacts))
-    listing = folder / "classpath.txt"
-    cmd = ["mvn", "-B", "-q", "-C", f"-Dmaven.repo.local={root / 'm2'}",
-           "dependency:build-classpath", f"-Dmdep.outputFile={listing}"]  # fmt: skip
-    done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=1800,
-                          check=False)  # fmt: skip
-    if done.returncode != 0:
-        said = [line for line in done.stdout.splitlines() if "ERROR" in line][:1]
-        raise GraalPyError(
-            f"Maven could not resolve {', '.join(':'.join(a[:2]) for a in artifacts)}:{VERSION} "
-            f"({' '.join(said[0].split())[:300] if said else 'exit ' + str(done.returncode)})"
-        )
-    paths = [Path(p) for p in listing.read_text().strip().split(os.pathsep) if p]
-    return [p for p in paths if p.suffix == ".jar"]  # a pom dependency brings only its own
-
-
-def verify(jars: list[Path]) -> dict[str, str]:
-    """Each jar's sha1, checked against the .sha1 Maven Central published for it."""
-    checked = {}
-    for jar in jars:
-        published = jar.with_name(jar.name + ".sha1")
-        try:
-            expected = published.read_text().split()[0].lower()
-        except (OSError, IndexError):
-            raise GraalPyError(f"{jar} has no published checksum beside it ({published}); "
-                               f"delete {jar.parent} and provision again") from None  # fmt: skip
-        actual = hashlib.sha1(jar.read_bytes()).hexdigest()  # Maven's own checksum
-        if actual != expected:
-            raise GraalPyError(f"{jar} has sha1 {actual}, not the {expected} published for it; "
-                               f"delete {jar} and provision again")  # fmt: skip
-        checked[jar.name] = actual
-    return checked
 
 
 def write_launcher(path: Path, java: Path, jars: list[Path], compiler: list[Path]) -> None:
@@ -192,7 +138,7 @@ def provision(say: Callable[[str], None], dry: bool = False) -> Impl:
         if record is None or not launcher.is_file():
             record = _provision(root, home, jdk_version_text, launcher, say)
         info = probe(launcher)
-    except GraalPyError as exc:
+    except maven.MavenError as exc:
         return _unavailable(str(exc))
     provenance = {**record, "jit": info["jit"], "sys_version": info["sys_version"]}
     return Impl(
@@ -206,9 +152,10 @@ def _provision(root: Path, home: Path, jdk: str, launcher: Path,
                say: Callable[[str], None]) -> dict[str, object]:  # fmt: skip
     started = time.monotonic()
     say(f"provisioning GraalPy {VERSION} from Maven into {root} (about 190 MB)")
-    jars = resolve(root, "graalpy", [(*GROUP_COMMUNITY, "pom"), (*GROUP_LAUNCHER, "jar")])
-    compiler = resolve(root, "compiler", [(*COMPILER, "jar")])
-    checked = verify(jars + compiler)
+    jars = maven.resolve(root, "graalpy", [(*GROUP_COMMUNITY, VERSION, "pom"),
+                                           (*GROUP_LAUNCHER, VERSION, "jar")])  # fmt: skip
+    compiler = maven.resolve(root, "compiler", [(*COMPILER, VERSION, "jar")])
+    checked = maven.verify(jars + compiler)
     graal = [j for j in compiler if j.name.startswith(f"{COMPILER[1]}-")]  # its deps: in jars
     write_launcher(launcher, home / "bin" / "java", jars, graal)
     seconds = round(time.monotonic() - started, 1)

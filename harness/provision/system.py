@@ -17,7 +17,7 @@ TEST_PACKAGES = (
     "pypy3",  # PyPy rows and the every-implementation workload tests
     "pypy3-dev",  # psutil (a pyperf dependency) compiles on PyPy only with these headers
     "pypy3-venv",
-    "jython",  # Jython 2.7 rows: no GIL, run by gilbench's own pyperf-schema runner
+    "jython",  # Debian's Jython 2.7.3 (and the JRE): the workload tests; rows take Maven's 2.7.4
     "shellcheck",  # actionlint checks the workflow's run: scripts with it
     "maven",  # GraalPy's jars come from Maven Central (on a JDK 25, which apt doesn't have)
 )
