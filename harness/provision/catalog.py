@@ -111,7 +111,7 @@ def _planned_cpython(sources: Sources, series: str) -> list[impls.Impl]:
 def _graalpy(say: Callable[[str], None], dry: bool, asked: bool) -> impls.Impl:
     """A graalpy on PATH or managed by uv first; else, when named (``--impl graalpy``),
     GraalPy from Maven on a JDK here. Unnamed it is not provisioned: every process is a
-    JVM start, and its cells took 30-75 s each in a quick run on 2 cores (README)."""
+    JVM start, and its quick cells take 14-107 s each on 2 cores (README)."""
     found = discover.probe_graalpy()
     if found.available or asked:
         return found if found.available else graalpy.provision(say, dry)
