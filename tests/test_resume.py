@@ -200,7 +200,8 @@ def test_resume_stops_every_benchmark_naming_its_pieces_and_no_other_run_s(
     tmp_path: Path,
 ) -> None:
     """Benchmarks left by a kill are found by their command lines, with no pid file (a kill
-    before it was written), and stopped with their groups; another run's is left alone."""
+    before it was written), and stopped with their groups; another run's benchmark, and a
+    user's command naming a piece, are left alone."""
     ours, theirs = tmp_path / "20261201-000000", tmp_path / "20261201-000000-2"
 
     def benchmark(run_dir: Path) -> subprocess.Popen[bytes]:
@@ -210,15 +211,19 @@ def test_resume_stops_every_benchmark_naming_its_pieces_and_no_other_run_s(
                                 start_new_session=True)  # fmt: skip
 
     mine, stranger = benchmark(ours), benchmark(theirs)
+    piece = store.piece_path(ours, "3.14", "tiny/serial/1", 1)
+    reader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(piece)])
     try:
         time.sleep(0.5)  # its child, which names no piece, is in its group
         said: list[str] = []
         resume.stop_leftover(ours, said.append)
         assert mine.wait(timeout=10) == -signal.SIGKILL and not confine.leftovers(mine.pid)
         assert stranger.poll() is None and len(said) == 1 and f"group {mine.pid}" in said[0]
+        assert reader.poll() is None
     finally:
         os.killpg(stranger.pid, signal.SIGKILL)
-        stranger.wait()
+        reader.kill()
+        stranger.wait(), reader.wait()
 
 
 def test_a_last_line_cut_short_is_dropped_and_whole_lines_stay(tmp_path: Path) -> None:

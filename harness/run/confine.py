@@ -64,7 +64,9 @@ def leftovers(group: int, proc: Path = Path("/proc")) -> list[int]:
 
 
 def groups_naming(marker: bytes, proc: Path = Path("/proc")) -> set[int]:
-    """The process groups of the live processes whose command line holds ``marker``."""
+    """The process groups of the live processes whose command line holds ``marker``, in
+    sessions of their own, as every benchmark runs (not a shell's job, such as a ``tail``
+    of one of its files)."""
     groups = set()
     for cmdline in proc.glob("[0-9]*/cmdline"):
         try:
@@ -73,7 +75,7 @@ def groups_naming(marker: bytes, proc: Path = Path("/proc")) -> set[int]:
             fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if len(fields) > 2 and fields[0] != "Z":
+        if len(fields) > 3 and fields[0] != "Z" and fields[2] == fields[3]:
             groups.add(int(fields[2]))
     return groups
 
