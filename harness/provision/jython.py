@@ -41,18 +41,14 @@ def debian_version() -> str:
     return version if done.returncode == 0 and status.endswith("installed") else ""
 
 
-def is_debians(command: str) -> bool:
-    """Does ``command`` (the jython on PATH) belong to Debian's package?"""
-    return bool(debian_version()) and str(Path(command).resolve()).startswith("/usr/")
-
-
 def wanted(on_path: str | None) -> str:
-    """Why Maven's Jython is to be used here, or "" when it isn't (or can't be)."""
+    """Why Maven's Jython is to be used here, or "" when it isn't (or can't be): the
+    ``jython`` on PATH is missing, or is Debian's package (under /usr) at an older version."""
     if shutil.which("java") is None or shutil.which("mvn") is None:
         return ""
     if on_path is None:
         return "no jython is installed"
-    debian = debian_version() if is_debians(on_path) else ""
+    debian = debian_version() if str(Path(on_path).resolve()).startswith("/usr/") else ""
     if debian and version_key(debian) < version_key(VERSION):
         return f"Debian's jython {debian} is older"
     return ""

@@ -50,17 +50,22 @@ def confine(pid: int) -> None:
             continue
 
 
-def leftovers(group: int, proc: Path = Path("/proc")) -> list[int]:
-    """The live (not zombie) processes still in process group ``group``."""
+def _live(proc: Path) -> list[tuple[Path, int, int]]:
+    """(folder, process group, session) of each live (not zombie) process in ``proc``."""
     found = []
     for stat in proc.glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == group:
-            found.append(int(stat.parent.name))
+        if len(fields) > 3 and fields[0] != "Z":
+            found.append((stat.parent, int(fields[2]), int(fields[3])))
     return found
+
+
+def leftovers(group: int, proc: Path = Path("/proc")) -> list[int]:
+    """The live (not zombie) processes still in process group ``group``."""
+    return [int(folder.name) for folder, pgrp, _ in _live(proc) if pgrp == group]
 
 
 def groups_naming(marker: bytes, proc: Path = Path("/proc")) -> set[int]:
@@ -68,15 +73,14 @@ def groups_naming(marker: bytes, proc: Path = Path("/proc")) -> set[int]:
     sessions of their own, as every benchmark runs (not a shell's job, such as a ``tail``
     of one of its files)."""
     groups = set()
-    for cmdline in proc.glob("[0-9]*/cmdline"):
-        try:
-            if marker not in cmdline.read_bytes():
-                continue
-            fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+    for folder, pgrp, session in _live(proc):
+        if pgrp != session:
             continue
-        if len(fields) > 3 and fields[0] != "Z" and fields[2] == fields[3]:
-            groups.add(int(fields[2]))
+        try:
+            if marker in (folder / "cmdline").read_bytes():
+                groups.add(pgrp)
+        except OSError:
+            continue
     return groups
 
 
