@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -205,6 +206,33 @@ def test_a_change_that_holds_for_one_series_fails_the_correction_among_many() ->
     assert find_changes(pd.concat([alone, *crowd], ignore_index=True)) == []
 
 
+def test_steady_series_tested_together_report_nothing_however_noisy() -> None:
+    """200 steady series with 30% run-to-run noise: every gate passes somewhere, and the
+    search-aware test still reports no change (a t-test at the search's split did)."""
+    crowd = [
+        series(noisy(20, seed=7000 + i, sd=0.3).tolist(), width=0.001, impl=f"i{i}")
+        for i in range(200)
+    ]
+    assert find_changes(pd.concat(crowd, ignore_index=True)) == []
+
+
+def test_a_regression_and_its_fix_are_both_found() -> None:
+    """Twelve runs, eight 10% lower, ten back: a regression at run 12, an improvement at 20."""
+    values = noisy(30, seed=6) * np.r_[np.ones(12), np.full(8, 0.9), np.ones(10)]
+    found = sorted(find_changes(series(values.tolist())), key=lambda c: c.after_run)
+    assert [(c.kind, c.after_run) for c in found] == [("regression", "r12"), ("improvement", "r20")]
+    assert all(0.87 < c.ratio < 0.93 or 1.07 < c.ratio < 1.15 for c in found)
+
+
+def test_the_same_history_gives_the_same_changes_in_any_row_order() -> None:
+    """The shuffles are seeded by the series, not drawn afresh: p-values repeat exactly."""
+    values = noisy(18, seed=1) * np.r_[np.ones(12), np.full(6, 0.9)]
+    steady = series(noisy(18, seed=8).tolist(), impl="3.14t")
+    points = pd.concat([series(values.tolist()), steady], ignore_index=True)
+    first = find_changes(points)
+    assert first and find_changes(points.sample(frac=1.0, random_state=1)) == first
+
+
 def test_no_change_is_reported_across_a_machine_change() -> None:
     """The same 20% drop is a change on one machine and nothing where the fingerprint changed."""
     values = noisy(16, seed=5) * np.r_[np.ones(10), np.full(6, 0.8)]
@@ -288,20 +316,27 @@ def test_the_atom_feed_is_well_formed_with_an_entry_per_change(tmp_path: Path) -
 
 
 def regressed_history(tmp_path: Path) -> Path:
-    """The nightlies before the pinned run, the last two of them made twice as slow in nbody."""
+    """The nightlies before the pinned run three times over, a day apart (18 nights), the
+    last three made twice as slow in nbody: runs enough either side for a shuffle test."""
     history = tmp_path / "regressed"
     history.mkdir()
     shutil.copy2(NIGHTLIES / "history.json", history)
-    found = archive.entries(NIGHTLIES)[:-1]
-    for entry in found:
-        shutil.copytree(entry.folder, history / "runs" / entry.id)
-    for entry in found[-2:]:
-        path = history / "runs" / entry.id / "figures.parquet"
-        figures = pd.read_parquet(path)
+    copies = []
+    for day in range(3):
+        for entry in archive.entries(NIGHTLIES)[:-1]:
+            created = datetime.fromisoformat(entry.record["created"]) + timedelta(days=day)
+            folder = history / "runs" / f"{created:%Y%m%d-%H%M%S}-{entry.id[-8:]}"
+            shutil.copytree(entry.folder, folder)
+            manifest = json.loads((folder / "manifest.json").read_text())
+            manifest["created"] = manifest["history"]["created"] = created.isoformat()
+            (folder / "manifest.json").write_text(json.dumps(manifest))
+            copies.append(folder)
+    for folder in copies[-3:]:
+        figures = pd.read_parquet(folder / "figures.parquet")
         slower = figures["metric"] == "throughput"
         for column in ("value", "ci_low", "ci_high"):
             figures.loc[slower, column] *= 0.5
-        figures.to_parquet(path, index=False)
+        figures.to_parquet(folder / "figures.parquet", index=False)
     return history
 
 

@@ -5,6 +5,10 @@ workers) measured on one machine, named by its fingerprint (machine.fingerprint)
 figures are the report's own: the results table's speedup and serial throughput, and the
 comparison's geometric mean of the free-threaded build's single-thread overhead. Nothing
 is estimated here a second time.
+
+A mean over workloads carries its ``composition``, the workloads it is over: a night on
+which one of them failed gives a mean over others, which is no point of the same line
+(changes.segments starts a new segment there, as it does for another machine).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ FIGURE_COLUMNS = [
     "category",
     "headline",
     "fingerprint",
+    "composition",  # a mean's workloads, sorted and comma-joined; "" for one cell's figure
     "value",
     "ci_low",
     "ci_high",
@@ -38,6 +43,14 @@ METRIC_LABELS = {
     "overhead": "free-threaded build's time over the default build's, serial at 1 worker "
     "(geometric mean over workloads)",
 }
+
+
+def composition(points: pd.DataFrame) -> pd.Series:
+    """Each point's ``composition``, "" where it has none: a cell's figure, or any figure of
+    a history written before the column was (its means' workloads weren't recorded)."""
+    if "composition" not in points:
+        return pd.Series("", index=points.index, dtype=object)
+    return points["composition"].fillna("").astype(str)
 
 
 def machines(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -62,6 +75,7 @@ def run_figures(report: Report) -> pd.DataFrame:
     ok = summary[summary["status"] == "ok"].copy()
     ok["headline"] = ok["workload"].map(lambda w: str(w).split(":", 1)[0] in headline)
     ok["noisy"] = ok["flag"].fillna("").astype(str) != ""
+    ok["composition"] = ""
     parallel = ok[(ok["model"] != "serial") & ok["speedup"].notna()]
     speedup = parallel.assign(
         metric="speedup",
@@ -89,6 +103,7 @@ def _overhead(report: Report, ok: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=FIGURE_COLUMNS)
     pair = ok[ok["impl"].isin([roles.free_threaded, roles.default]) & (ok["model"] == "serial")]
     row = mean.iloc[0]
+    workloads = sorted(str(w) for w in overhead.loc[overhead["workload"] != "", "workload"])
     return pd.DataFrame(
         [
             {
@@ -101,6 +116,7 @@ def _overhead(report: Report, ok: pd.DataFrame) -> pd.DataFrame:
                 "headline": True,
                 # the machines its workloads were measured on: one, unless shards differed
                 "fingerprint": "+".join(sorted(set(pair["fingerprint"]))),
+                "composition": ",".join(workloads),
                 "value": row["ratio"],
                 "ci_low": row["ci_low"],
                 "ci_high": row["ci_high"],

@@ -2,7 +2,8 @@
 newest run beside those of a week and a month earlier. Pure: figure dicts out.
 
 Each run's point carries its 95% interval as an error bar. A line never joins two
-segments (a changed machine fingerprint starts a new one, marked by a dashed rule), and
+segments (a changed machine fingerprint starts a new one, and so does a mean over other
+workloads than the run before's; each is marked by a dashed rule that says which), and
 each change point found is a rule of its own, red for a regression, green for an
 improvement, labelled with its size.
 """
@@ -19,7 +20,9 @@ from typing import Any
 import pandas as pd
 
 from harness.history.changes import Change, segments
+from harness.history.series import composition
 from harness.report.charts import FONT, IDEAL_LINE, PALETTE, Figure, format_label
+from harness.report.format import format_count
 
 SEGMENT_RULE = {"color": "#777777", "dash": "dash", "width": 1}
 KIND_COLOUR = {"regression": "#C0392B", "improvement": "#1E8449"}
@@ -39,10 +42,11 @@ def trend_figure(
 ) -> Figure:
     """One chart: a line per series in ``points``, broken at each segment boundary."""
     ordered = segments(points)
+    ordered["composition"] = composition(ordered)
     traces: list[dict[str, Any]] = []
     rules: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
-    boundaries: set[str] = set()
+    boundaries: dict[str, set[str]] = {}  # run: what changed there ("machine", "workloads")
     for index, (key, line) in enumerate(
         ordered.groupby(["impl", "workload", "model", "workers"], sort=False)
     ):
@@ -50,21 +54,27 @@ def trend_figure(
         y: list[Any] = []
         plus: list[Any] = []
         minus: list[Any] = []
-        previous = None
+        text: list[Any] = []
+        previous: tuple[int, str] | None = None  # the segment and machine of the run before
         columns = zip(line["run"].astype(str), line["segment"].astype(int),
+                      line["fingerprint"].astype(str), line["composition"],
                       line["value"].astype(float), line["ci_low"].astype(float),
                       line["ci_high"].astype(float), strict=True)  # fmt: skip
-        for run, segment, value, low, high in columns:
-            if previous is not None and segment != previous:
-                for gap in (x, y, plus, minus):  # no line across a segment boundary
+        for run, segment, machine, mix, value, low, high in columns:
+            if previous is not None and segment != previous[0]:
+                for gap in (x, y, plus, minus, text):  # no line across a segment boundary
                     gap.append(None)
-                boundaries.add(run)
-            previous = segment
+                moved = boundaries.setdefault(run, set())
+                moved.add("machine" if machine != previous[1] else "workloads")
+            previous = (segment, machine)
             x.append(dates.get(run, run))
             y.append(value)
             plus.append(high - value if math.isfinite(high) else None)
             minus.append(value - low if math.isfinite(low) else None)
+            text.append(_composition_note(mix))
         colour = colour_of(key, index)
+        # A mean says which workloads it is over; a cell's figure has nothing to add.
+        over = "<br>%{text}" if any(text) else ""
         traces.append(
             {
                 "type": "scatter",
@@ -84,12 +94,14 @@ def trend_figure(
                     "width": 3,
                     "color": colour,
                 },
-                "hovertemplate": "%{x}: %{y:.3g}<extra>%{fullData.name}</extra>",
+                **({"text": text} if over else {}),
+                "hovertemplate": f"%{{x}}: %{{y:.3g}}{over}<extra>%{{fullData.name}}</extra>",
             }
         )
-    for run in sorted(boundaries):
+    for run, moved in sorted(boundaries.items()):
+        what = " and ".join(sorted(moved))
         rules.append(_rule(dates.get(run, run), SEGMENT_RULE))
-        notes.append(_note(dates.get(run, run), "machine changed", "#777777"))
+        notes.append(_note(dates.get(run, run), f"{what} changed", "#777777"))
     for change in changes:
         where = dates.get(change.after_run, change.after_run)
         colour = KIND_COLOUR[change.kind]
@@ -108,6 +120,14 @@ def trend_figure(
         "legend": {"orientation": "h", "y": -0.25},
     }
     return {"data": traces, "layout": layout}
+
+
+def _composition_note(mix: str) -> str:
+    """``over 3 workloads: a, b, c`` for a mean's point, "" for a cell's."""
+    names = [n for n in mix.split(",") if n]
+    if not names:
+        return ""
+    return format_label(f"over {format_count(len(names), 'workload')}: {', '.join(names)}")
 
 
 def _rule(x: str, line: Mapping[str, Any]) -> dict[str, Any]:
