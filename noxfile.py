@@ -124,6 +124,13 @@ def detection_bench(session: nox.Session) -> None:
     session.run("python", "-m", "harness.history.detection", *session.posargs)
 
 
+@nox.session(name="coverage-bench")
+def coverage_bench(session: nox.Session) -> None:
+    """Print how often the printed 95% intervals hold the truth, on real passes resampled."""
+    _install_host(session)
+    session.run("python", "-m", "harness.compare.coverage", *session.posargs)
+
+
 @nox.session(name="precision-bench")
 def precision_bench(session: nox.Session) -> None:
     """Print the fixed full profile's time and precision per cell against the adaptive mode's."""

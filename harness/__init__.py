@@ -4,4 +4,4 @@ The data path, one package per step (see docs/architecture.md):
 provision -> run (inside/ in each interpreter) -> store -> results -> compare -> report.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -27,10 +27,13 @@ CellKey = tuple[str, str, str, int]
 CELL_COLUMNS = [*CELL, "category", "status", "detail", "gil_enabled", "oversubscribed",
                 "cpu_count", "machine"]  # fmt: skip
 VALUE_COLUMNS = [
-    "impl", "workload", "model", "workers", "gil_enabled", "process", "value", "seconds",
+    "impl", "workload", "model", "workers", "gil_enabled", "pass", "process", "value", "seconds",
     "cpu_count", "cpus", "affinity", "oversubscribed", "checksum", "start_method", "kind",
     "updates", "lost_updates", "pairing",
 ]  # fmt: skip
+# ``pass``: the pass of the matrix whose attempt measured the value; ``process``: the
+# value's worker process (pyperf run) within that attempt's piece. (pass, process) names a
+# process within its cell, the unit every interval resamples (compare/intervals.py).
 # ``pairing`` names the worker process whose run and paired line a value and its serial
 # units came from; with ``value`` (the index within that run) it joins the two tables.
 PAIRED_COLUMNS = [
@@ -153,7 +156,7 @@ def load_values(run_dir: Path, problems: Problems | None = None,
                 damaged[cell] = f"damaged: {path.relative_to(run_dir)} is corrupt"
             continue
         for bench in suite.get_benchmarks():
-            rows.extend(_bench_rows(path, bench))
+            rows.extend(_bench_rows(path, bench, store.piece_pass(path)))
     return pd.DataFrame(rows, columns=VALUE_COLUMNS)
 
 
@@ -210,7 +213,10 @@ def _spread(busy: list[float]) -> float:
     return max(busy) / min(busy)
 
 
-def _bench_rows(path: Path, bench: Any) -> list[dict[str, object]]:
+def _bench_rows(path: Path, bench: Any, number: int | None) -> list[dict[str, object]]:
+    """One row per value. ``number``: the pass of the piece; None for format 2's one file
+    per implementation, whose runs are its passes in order, one process each (the only way
+    format 2 measured), so that run i is pass i + 1."""
     rows: list[dict[str, object]] = []
     runs = bench.get_runs()
     # Shared-state workloads count their updates per worker process (run): the cell's
@@ -236,6 +242,7 @@ def _bench_rows(path: Path, bench: Any) -> list[dict[str, object]]:
                     "model": meta["gilbench_model"],
                     "workers": int(meta["gilbench_workers"]),
                     "gil_enabled": int(meta["gil_enabled"]),
+                    "pass": number if number is not None else process + 1,
                     "process": process,
                     "value": index,
                     "seconds": float(seconds),
@@ -292,12 +299,22 @@ def plan_cells(
     table = pd.DataFrame(rows, columns=CELL_COLUMNS[:7])
     machines = _machines(manifest)
     table["machine"] = [machines.get(w.split(":", 1)[0], "") for w in table["workload"]]
-    counts = {label: int(m.get("cpu_count", 1)) for label, m in shard_machines(manifest).items()}
-    cpu_count = int(manifest["machine"].get("cpu_count", 1))
+    records = {label: m for label, m in shard_machines(manifest).items()}
+    own = manifest["machine"]
     table["gil_enabled"] = table["impl"].map(lambda i: impls.get(i, {}).get("expect_gil"))
-    table["cpu_count"] = [counts.get(label, cpu_count) for label in table["machine"]]
-    table["oversubscribed"] = table["workers"] > table["cpu_count"]
+    table["cpu_count"] = [int(records.get(label, own).get("cpu_count", 1))
+                          for label in table["machine"]]  # fmt: skip
+    # One definition, as the runners record it for measured cells: more workers than the
+    # CPUs this process may run on (its affinity), not than the machine has.
+    usable = [usable_cpus(records.get(label, own)) for label in table["machine"]]
+    table["oversubscribed"] = table["workers"] > pd.Series(usable, index=table.index)
     return table[CELL_COLUMNS]
+
+
+def usable_cpus(machine: dict[str, Any]) -> int:
+    """The CPUs a machine record's process could run on: its affinity, else its count."""
+    affinity = machine.get("cpu_affinity")
+    return len(affinity) if affinity else int(machine.get("cpu_count", 1))
 
 
 def _machines(manifest: dict[str, Any]) -> dict[str, str]:

@@ -110,6 +110,11 @@ def piece_path(run_dir: Path, impl_id: str, bench_name: str, number: int) -> Pat
     return run_dir / "raw" / impl_id / f"{number:04d}-{bench_name.replace('/', '-')}.json"
 
 
+def piece_pass(path: Path) -> int | None:
+    """The pass of a piece (``0003-...json`` -> 3); None for format 2's one file per impl."""
+    return int(path.name[:4]) if is_piece(path) else None
+
+
 def raw_impl(path: Path) -> str:
     """The implementation a raw file or piece (or its paired file) belongs to."""
     if path.parent.name != "raw":

@@ -105,7 +105,8 @@ def make_run(
     gil = {i["id"]: i["expect_gil"] for i in impls}
     values = [
         {"impl": impl, "workload": workload, "model": model, "workers": workers,
-         "gil_enabled": gil[impl], "process": k // 3, "value": k % 3, "seconds": seconds,
+         "gil_enabled": gil[impl], "pass": k // 3 + 1, "process": 0, "value": k % 3,
+         "seconds": seconds,
          "cpu_count": 2, "cpus": 2, "oversubscribed": workers > 2, "checksum": "1",
          "start_method": "", "kind": "kernel",
          "pairing": f"w{k // 3}" if (impl, workload, model, workers) in tokens else ""}

@@ -15,8 +15,9 @@ from scipy import stats
 
 from harness.compare.cells import Cells, summarize
 from harness.compare.estimate import Terms, estimate_all, geomean, ratio, ratios, seconds
+from harness.compare.intervals import Sample
 from harness.compare.roles import find_roles
-from harness.compare.verdicts import compare_run
+from harness.compare.verdicts import adjusted, compare_run
 from harness.report.findings import format_findings
 from harness.report.format import format_category, format_times
 from harness.results import CELL, Run, load_run
@@ -53,15 +54,22 @@ def _row(cells: Cells, cell: Cell) -> Any:
     return cells.table.set_index(CELL).loc[cell]
 
 
-def test_median_interval_is_scipys_order_statistic_interval(quick: Cells) -> None:
-    """Each cell's interval is exactly what scipy.stats.quantile_test gives for its values."""
+def test_a_cells_time_and_interval_rest_on_its_processes_not_its_values(quick: Cells) -> None:
+    """A cell's time is the geometric mean of its process medians, with a t interval over
+    its processes (n - 1 degrees of freedom): its values' count plays no part."""
     table = quick.table.set_index(CELL)
     run = load_run(QUICK)
+    checked = 0
     for key, group in run.values.groupby(CELL):
-        values = group["seconds"].to_numpy()
-        ci: Any = stats.quantile_test(values, q=np.median(values), p=0.5).confidence_interval(0.95)
-        assert table.loc[key, "ci_low_s"] == ci.low
-        assert table.loc[key, "ci_high_s"] == ci.high
+        logs = np.log(group.groupby(["pass", "process"])["seconds"].median().to_numpy())
+        half = stats.t.ppf(0.975, len(logs) - 1) * np.std(logs, ddof=1) / np.sqrt(len(logs))
+        row = table.loc[key]
+        assert row["processes"] == len(logs) == 3
+        assert row["median_s"] == pytest.approx(np.exp(logs.mean()), rel=1e-12)
+        assert row["ci_low_s"] == pytest.approx(np.exp(logs.mean() - half), rel=1e-12)
+        assert row["ci_high_s"] == pytest.approx(np.exp(logs.mean() + half), rel=1e-12)
+        checked += 1
+    assert checked == len(run.values.groupby(CELL)) > 40
 
 
 def test_every_measured_cell_but_the_baselines_has_a_speedup_interval(quick: Cells) -> None:
@@ -74,6 +82,7 @@ def test_every_measured_cell_but_the_baselines_has_a_speedup_interval(quick: Cel
     rows = ok[~base]
     assert (rows["speedup_ci_low"] <= rows["speedup"] + 1e-12).all()
     assert (rows["speedup"] <= rows["speedup_ci_high"] + 1e-12).all()
+    assert base.any() and len(rows)  # both kinds of cell were checked
 
 
 def test_summary_and_comparison_tables_match_golden(quick: Cells) -> None:
@@ -88,26 +97,34 @@ def test_summary_and_comparison_tables_match_golden(quick: Cells) -> None:
 
 
 def test_every_speedup_a_finding_states_is_the_results_tables_figure(quick: Cells) -> None:
-    """Each speedup in a scaling finding reads as the table's figure for that cell."""
+    """Each speedup in a scaling finding reads as the table's figure for that cell, and every
+    threads cell whose speedup rests on no flagged cell is stated."""
     comparison = compare_run(quick)
     table = quick.table.set_index(CELL)
     workers = comparison.workers
-    checked = 0
+    # The fixture has one workload per category, so each scaling figure is one cell's.
+    assert (quick.table.groupby("category")["workload"].nunique() == 1).all()
+    threads = [c for c in quick.speedup if c[2:] == ("threads", workers)]
+    expected = sorted(c for c in threads if not quick.noisy(quick.speedup[c]))
+    checked = []
     for finding in format_findings(comparison):
-        match = re.match(r"On .* \((\w+)\), (\S+) with (\d+) threads does (\S+)×", finding.text)
-        if finding.topic != "scaling" or not finding.stated or match is None:
+        if finding.topic != "scaling" or not finding.stated:
             continue
+        match = re.match(r"On .* \((\w+)\), (\S+) with (\d+) threads does (\S+)×", finding.text)
+        assert match is not None, finding.text
         workload, first, count, figure = match.groups()
+        assert int(count) == workers
         stated = [(first, figure), *re.findall(r"; (\S+) does (\S+)× \(", finding.text)]
         for impl, shown in stated:
-            speedup = table.loc[(impl, workload, "threads", int(count)), "speedup"]
+            speedup = table.loc[(impl, workload, "threads", workers), "speedup"]
             assert format_times(speedup) == f"{shown}×", (impl, workload)
-            checked += 1
-    assert int(count) == workers and checked >= 3
+            checked.append((impl, workload, "threads", workers))
+    assert expected and sorted(checked) == expected
 
 
 def test_findings_reuse_the_tables_estimates_exactly(quick: Cells) -> None:
-    """Scaling, overhead, break-even and the reference's headline are the table's figures."""
+    """Scaling, overhead and the reference's headline are the table's figures (break-even:
+    the next test, as the fixture's default build is never best with threads)."""
     comparison = compare_run(quick)
     table = quick.table.set_index(CELL)
     roles, workers = comparison.roles, comparison.workers
@@ -120,55 +137,115 @@ def test_findings_reuse_the_tables_estimates_exactly(quick: Cells) -> None:
         cell = table.loc[(roles.free_threaded, row.workload, "serial", 1)]
         assert row.ratio == pytest.approx(1 / cell["vs_ref"], rel=1e-12)
         assert row.ci_low == pytest.approx(1 / cell["vs_ref_ci_high"], rel=1e-12)
-    threads = comparison.break_even[comparison.break_even["rival"] == "threads"]
-    for row in threads.itertuples():
-        cell = table.loc[(roles.free_threaded, row.workload, "threads", row.workers)]
-        assert (row.ratio, row.ci_low, row.ci_high) == (
-            cell["vs_ref"], cell["vs_ref_ci_low"], cell["vs_ref_ci_high"])  # fmt: skip
     own = comparison.headline[comparison.headline["impl"] == roles.reference]
     for row in own.itertuples():
-        cell = table.loc[(row.impl, row.workload, row.model, workers)]
-        assert (row.ratio, row.ci_low) == (cell["speedup"], cell["speedup_ci_low"])
+        cell = (row.impl, row.workload, row.model, workers)
+        assert row.ratio == table.loc[cell, "speedup"]
+        # picked among the models by its estimate: its interval is simultaneous over them
+        (picked,) = quick.estimate([quick.speedup[cell]], adjusted(int(row.candidates)))
+        assert (row.ci_low, row.ci_high) == (picked.low, picked.high)
+        assert row.candidates > 1 and row.ci_low < table.loc[cell, "speedup_ci_low"]
     assert len(single) and len(comparison.overhead) and len(own)
 
 
-def test_bootstrap_is_reproducible_and_batching_changes_nothing() -> None:
-    """A fixed seed gives the same interval every time, alone or bootstrapped with others."""
-    rng = np.random.default_rng(1)
-    cells = [("a", f"w{i}", "serial", 1) for i in range(8)]
-    samples = {seconds(c): rng.lognormal(0, 0.1, 9) for c in cells}
-    terms = [ratio(cells[i], cells[i + 4]) for i in range(4)]
-    together = estimate_all(terms, samples)
-    for i, one in enumerate(terms):
-        assert estimate_all([one], samples) == [together[i]]
-        assert estimate_all([one], samples) == estimate_all([one], samples)
+def test_a_break_even_against_the_default_builds_threads_is_the_tables_vs_ref() -> None:
+    """Where the default build does best with threads, break-even is the free-threaded
+    threads cell's vs_ref, figure and interval."""
+    cells = {
+        **scaling_cells("3.14", "loop", one=0.100, threads2=0.1026, processes2=0.200),
+        **scaling_cells("3.14t", "loop", one=0.110, threads2=0.1158, processes2=0.1158),
+    }
+    impls = [impl_record("3.14", 1, False), impl_record("3.14t", 0, True)]
+    summary = summarize(make_run(cells, impls, {"loop": "cpu"}))
+    table = summary.table.set_index(CELL)
+    break_even = compare_run(summary).break_even
+    threads = break_even[break_even["rival"] == "threads"]
+    assert 2 in set(threads["workers"])  # 3.14's threads beat its processes at 2 workers
+    for row in threads.itertuples():
+        cell = table.loc[("3.14t", row.workload, "threads", row.workers)]
+        assert (row.ratio, row.ci_low, row.ci_high) == (
+            cell["vs_ref"], cell["vs_ref_ci_low"], cell["vs_ref_ci_high"])  # fmt: skip
+
+
+def _by_pass(values: Any, per: int = 3) -> Sample:
+    """``values`` as processes of ``per`` values, one a pass."""
+    passes = np.arange(len(values)) // per + 1
+    return Sample.of(values, passes, np.zeros(len(values), dtype=int))
+
+
+def test_more_values_in_the_same_processes_do_not_narrow_an_interval() -> None:
+    """Tripling the values each process took, alike, leaves the interval as it was: only
+    processes count."""
+    cell = ("a", "w", "threads", 2)
+    medians = [1.8, 1.95, 1.9]
+    few = _by_pass(np.repeat(medians, 3) * np.tile([0.99, 1.0, 1.01], 3))
+    many = _by_pass(np.repeat(medians, 9) * np.tile(np.linspace(0.99, 1.01, 9), 3), per=9)
+    key = ratios(cell)
+    (a,) = estimate_all([Terms.of([(key, 1.0)])], {key: few})
+    (b,) = estimate_all([Terms.of([(key, 1.0)])], {key: many})
+    assert (a.low, a.value, a.high) == pytest.approx((b.low, b.value, b.high), rel=1e-12)
+    assert a.value == pytest.approx(math.prod(medians) ** (1 / 3), rel=1e-12)
+
+
+def test_a_ratio_of_cells_measured_in_the_same_passes_is_paired_by_pass() -> None:
+    """A slow pass that slows both cells alike cancels out of their ratio's interval."""
+    a, b = ("a", "w", "serial", 1), ("b", "w", "serial", 1)
+    drift = np.repeat([1.0, 1.3, 0.8, 1.1], 3)
+    samples = {seconds(a): _by_pass(0.2 * drift), seconds(b): _by_pass(0.1 * drift * 1.001)}
+    (paired,) = estimate_all([ratio(a, b)], samples)
+    assert paired.value == pytest.approx(2 / 1.001, rel=1e-12)
+    assert paired.high / paired.low == pytest.approx(1, abs=1e-9)
+    apart = {seconds(a): samples[seconds(a)],
+             seconds(b): Sample.of(samples[seconds(b)].values, np.arange(12) // 3 + 10,
+                                   np.zeros(12, dtype=int))}  # fmt: skip
+    (unpaired,) = estimate_all([ratio(a, b)], apart)
+    assert unpaired.value == pytest.approx(paired.value, rel=1e-12)
+    assert unpaired.high / unpaired.low > 1.3  # Welch: the drift stays in the interval
+
+
+def test_an_interval_and_its_p_value_agree_on_whether_the_figure_is_1() -> None:
+    """p < 0.05 exactly when the 95% interval leaves out 1, including a scaled figure."""
+    rng = np.random.default_rng(4)
+    checked = 0
+    for shift in np.linspace(-0.06, 0.06, 25):
+        cell = ("a", "w", "threads", 2)
+        sample = _by_pass(np.exp(shift + rng.normal(0, 0.03, 12)))
+        for scale in (1.0, 2.0):
+            (found,) = estimate_all([Terms.of([(ratios(cell), 1.0)], scale / 2 + 0.5)],
+                                    {ratios(cell): sample})  # fmt: skip
+            assert (found.p < 0.05) == (found.low > 1 or found.high < 1)
+            checked += 1
+    assert checked == 50
 
 
 def test_inverse_terms_give_exact_reciprocals() -> None:
-    """A ratio and its inverse are estimated once: figure and interval are reciprocal."""
+    """A ratio and its inverse: figure and interval are reciprocal."""
     rng = np.random.default_rng(2)
     a, b = ("a", "w", "serial", 1), ("b", "w", "serial", 1)
-    samples = {seconds(a): rng.lognormal(0, 0.1, 9), seconds(b): rng.lognormal(0, 0.1, 9)}
+    samples = {seconds(a): _by_pass(rng.lognormal(0, 0.1, 9)),
+               seconds(b): _by_pass(rng.lognormal(0, 0.1, 9))}  # fmt: skip
     forward, backward = estimate_all([ratio(a, b), ratio(b, a)], samples)
-    assert backward.value == pytest.approx(1 / forward.value, rel=1e-15)
-    assert (backward.low, backward.high) == (1 / forward.high, 1 / forward.low)
-
-
-def test_a_paired_speedup_is_the_median_of_its_ratios_with_order_statistic_bounds() -> None:
-    """One sample to the power 1: its median, bounded by the 95% order statistics."""
-    cell = ("a", "w", "threads", 2)
-    values = np.array([1.9, 1.8, 2.0, 1.95, 1.85, 1.7, 1.99, 1.92, 1.88])
-    (found,) = estimate_all([Terms.of([(ratios(cell), 1.0)])], {ratios(cell): values})
-    ordered = np.sort(values)
-    assert (found.value, found.low, found.high) == (1.9, ordered[1], ordered[7])
+    assert backward.value == pytest.approx(1 / forward.value, rel=1e-12)
+    assert (backward.low, backward.high) == pytest.approx((1 / forward.high, 1 / forward.low))
+    assert backward.p == pytest.approx(forward.p, rel=1e-12)
 
 
 def test_a_geometric_mean_of_one_figure_is_that_figure() -> None:
     """geomean([t]) estimates to exactly what t does, interval included."""
     cell = ("a", "w", "threads", 2)
-    samples = {ratios(cell): np.linspace(1.5, 1.9, 9)}
+    samples = {ratios(cell): _by_pass(np.linspace(1.5, 1.9, 9))}
     one = Terms.of([(ratios(cell), 1.0)])
     assert estimate_all([geomean([one])], samples) == estimate_all([one], samples)
+
+
+def test_a_wider_confidence_gives_a_wider_interval_around_the_same_figure() -> None:
+    """Asked for 99% (as a simultaneous interval would), the interval widens; the figure
+    stays."""
+    cell = ("a", "w", "threads", 2)
+    samples = {ratios(cell): _by_pass(np.linspace(1.5, 1.9, 9))}
+    one = [Terms.of([(ratios(cell), 1.0)])]
+    (usual,), (wide,) = estimate_all(one, samples), estimate_all(one, samples, confidence=0.99)
+    assert wide.value == usual.value and wide.low < usual.low and wide.high > usual.high
 
 
 @pytest.mark.parametrize(
@@ -243,8 +320,9 @@ def test_paired_serial_units_are_the_speedups_baseline() -> None:
     cells = summarize(_paired_run(cell, [0.110 / 0.9 * j for j in JITTER]))
     row = _row(cells, cell)
     assert bool(row["paired"])
-    assert row["baseline_s"] == pytest.approx(0.110 / 0.9)
-    assert row["speedup"] == pytest.approx(2 * 0.110 / 0.9 / 0.1158)
+    # process medians 0.994, 1.0 and 1.006 of these: their geometric mean is 1 - 1.2e-5
+    assert row["baseline_s"] == pytest.approx(0.110 / 0.9, rel=1e-4)
+    assert row["speedup"] == pytest.approx(2 * 0.110 / 0.9 / 0.1158, rel=1e-4)
     assert row["speedup_ci_low"] <= row["speedup"] <= row["speedup_ci_high"]
     unpaired = _row(cells, ("3.14t", "loop", "processes", 2))  # falls back to serial/1
     assert not bool(unpaired["paired"])
@@ -272,9 +350,11 @@ def test_each_value_is_divided_by_the_units_timed_right_after_it() -> None:
     run = Run(run.directory, run.manifest, run.cells, run.outcomes, run.values, shuffled)
     row = _row(summarize(run), cell)
     rounds = 0.1158 * slow * JITTER[::-1]
-    assert row["speedup"] == pytest.approx(np.median(2 * unit_times / rounds))  # 1.89
+    per_process = np.median((2 * unit_times / rounds).reshape(3, 3), axis=1)
+    assert row["speedup"] == pytest.approx(np.exp(np.log(per_process).mean()))  # 1.89
     assert row["speedup"] == pytest.approx(2 * 0.110 / 0.1158, rel=0.01)  # the drift cancels
-    assert row["baseline_s"] == pytest.approx(np.median(unit_times))
+    units_median = np.median(unit_times.reshape(3, 3), axis=1)
+    assert row["baseline_s"] == pytest.approx(np.exp(np.log(units_median).mean()))
     assert row["speedup_ci_low"] <= row["speedup"] <= row["speedup_ci_high"]
 
 
@@ -301,11 +381,11 @@ def test_a_speedup_surely_above_its_worker_count_carries_a_note() -> None:
     assert untouched["speedup_note"] == ""
 
 
-def test_too_few_values_for_an_interval_are_flagged() -> None:
-    """Fewer than six values give no 95% interval of the median: the cell is flagged."""
-    cells = {("3.14", "w", "serial", 1): [0.1, 0.1, 0.1]}
+def test_one_process_gives_no_interval_however_many_values_it_took() -> None:
+    """A single process tells nothing of the spread between processes: the cell is flagged."""
+    cells = {("3.14", "w", "serial", 1): [0.1, 0.101, 0.099]}
     run = make_run(cells, [impl_record("3.14", 1, False)], {"w": "cpu"})
-    assert summarize(run).table["flag"].item() == "too few values for a 95% interval (n=3)"
+    assert summarize(run).table["flag"].item() == "too few processes for a 95% interval (1)"
 
 
 def test_without_a_free_threaded_build_there_is_no_overhead_or_break_even() -> None:
@@ -313,7 +393,7 @@ def test_without_a_free_threaded_build_there_is_no_overhead_or_break_even() -> N
     cells = scaling_cells("3.14", "loop", one=0.1, threads2=0.2, processes2=0.1026)
     run = make_run(cells, [impl_record("3.14", 1, False)], {"loop": "cpu"})
     topics = {f.topic for f in format_findings(compare_run(summarize(run)))}
-    assert topics == {"scaling", "models", "headline"}
+    assert topics == {"scaling", "models", "headline", "errors"}
 
 
 def test_failed_cells_keep_their_status_and_reason(tight_run: Run) -> None:

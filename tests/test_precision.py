@@ -34,6 +34,7 @@ from harness.run.adaptive import (
     projection,
     spread,
 )
+from harness.run.allocation import goals, processes_to_target
 from harness.run.bench import Outcome
 from harness.run.plan import PROFILES, Bench, plan
 from harness.run.shards import Costs
@@ -91,7 +92,9 @@ def test_cells_at_the_target_are_not_measured_again() -> None:
     """No cell whose figures (and the figures resting on it) are precise is sent back."""
     cells = summarize(load_run(QUICK))
     need = needing(cells.table, 0.02, cells.speedup, cells.vs_ref)
-    assert ("3.14t", "io_sleep", "threads", 2) not in need  # +-0.8%, and nothing rests on it
+    precise = _row(cells.table, ("3.14t", "io_sleep", "threads", 2))["precision"]
+    assert precise <= 0.02 and need  # others are sent back; this one, precise, is not
+    assert ("3.14t", "io_sleep", "threads", 2) not in need  # nothing rests on it
 
 
 def test_a_run_measured_to_a_target_withholds_what_rests_on_imprecise_cells(
@@ -110,6 +113,7 @@ def test_a_run_measured_to_a_target_withholds_what_rests_on_imprecise_cells(
 def test_a_fixed_profile_run_shows_precision_but_is_judged_by_its_spread_alone() -> None:
     """A fixed run reports precision against the default without flagging on it."""
     report = build_report(load_run(QUICK))
+    assert report.summary["precise"].eq(False).any()  # cells that missed the default
     assert not report.summary["flag"].str.startswith("imprecise").any()
     assert "(no target: the profile's effort is fixed)" in report.precision
     assert f"Precision: {report.precision}" in format_markdown(report)
@@ -140,11 +144,15 @@ def test_the_projection_names_the_cells_the_budget_leaves_imprecise() -> None:
     states = {far: CellState(values=3, passes=[(3, 1.3), (3, 1.3)]),
               near: CellState(values=3, passes=[(3, 1.3), (3, 1.3)])}  # fmt: skip
     need, counts = {far: 4.0, near: 1.2}, {far: 6, near: 6}
-    total, left_out = projection(states, need, 10.0, counts)
-    # far needs 6 x 15 = 90 more values: 30 processes of 1.3 s; near 6 x 0.44: 1 process
-    assert total == pytest.approx(31 * 1.3)
-    assert left_out == [far]  # near, 1.3 s, fits; far, 39 s more, does not
-    assert projection(states, need, 1000.0, counts)[1] == []
+    owed = {c: g - counts[c] for c, g in goals(need, counts).items()}
+    total, left_out = projection(states, owed, 10.0)
+    # A half-width is t(P - 1) s / sqrt(P) over P processes. At 6 processes that is
+    # 1.050 s; far must bring it to 1.050 s / 4 = 0.262 s, which takes 59 processes
+    # (t(58) / sqrt(59) = 0.2606), 53 more; near to 0.875 s: 8 (0.836), 2 more.
+    assert processes_to_target(4.0, 6) == 59 and processes_to_target(1.2, 6) == 8
+    assert total == pytest.approx((53 + 2) * 1.3)
+    assert left_out == [far]  # near, 2.6 s, fits; far, 68.9 s more, does not
+    assert projection(states, owed, 1000.0)[1] == []
 
 
 def _matrix() -> list[Bench]:
@@ -164,7 +172,8 @@ def test_the_first_passes_take_worker_counts_in_turn_and_implementations_within_
 def test_a_budget_too_short_for_the_first_passes_cuts_the_most_worker_cells_everywhere(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Every implementation keeps its few-worker cells, each measured twice, none once."""
+    """Every implementation keeps its few-worker cells, each measured through its whole
+    pilot (three passes), none in part."""
     now = [0.0]
     costs = Costs({name: (10.0, 10.0) for name in "abc"}, "test")
 
@@ -174,12 +183,12 @@ def test_a_budget_too_short_for_the_first_passes_cuts_the_most_worker_cells_ever
 
     monkeypatch.setattr(adaptive, "attempt", measure)
     lines: list[str] = []
-    profile = replace(PROFILES["adaptive"], budget_s=400.0)  # 20 of 36 cells' two passes
+    profile = replace(PROFILES["adaptive"], budget_s=600.0)  # 20 of 36 cells' three passes
     matrix = Adaptive(_matrix(), {}, tmp_path, profile, costs, lines.append,
                       clock=lambda: now[0])  # fmt: skip
-    assert matrix.step() and matrix.step()
+    assert matrix.step() and matrix.step() and matrix.step()
     passes = {cell: len(state.passes) for cell, state in matrix.states.items()}
-    assert set(passes.values()) == {0, 2}
+    assert set(passes.values()) == {0, 3}
     measured = {cell for cell, n in passes.items() if n}
     assert len(measured) == 20 and {c[0] for c in measured} == set("abc")
     assert measured == {b.cell for b in spread(_matrix())[:20]}  # all at 1, some at 2

@@ -12,14 +12,18 @@ from the very same numbers.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from harness.compare.estimate import (
+    NO_CLEAR_DIFFERENCE,
+    TOO_NOISY,
     Cell,
     Estimate,
     SampleKey,
@@ -30,21 +34,22 @@ from harness.compare.estimate import (
     ratios,
     seconds,
     units,
-    verdict,
 )
-from harness.compare.intervals import median_cis
+from harness.compare.intervals import CONFIDENCE, Sample
 from harness.compare.precision import DEFAULT_PRECISION, met_column, precision_column, target_of
 from harness.compare.roles import Roles, find_roles
 from harness.results import CELL, Run
 
 SUMMARY_COLUMNS = [
     "impl", "gil_enabled", "workload", "category", "model", "workers", "oversubscribed",
-    "status", "detail", "n", "median_s", "ci_low_s", "ci_high_s", "throughput", "baseline_s",
+    "status", "detail", "n", "processes", "median_s", "ci_low_s", "ci_high_s", "throughput",
+    "baseline_s",
     "paired", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_note", "efficiency",
-    "worker_spread", "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "spread",
-    "flag", "precision", "precise", "cpu_count", "checksum", "updates", "lost_updates",
+    "worker_spread", "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "vs_ref_q",
+    "spread", "flag", "precision", "precise", "cpu_count", "checksum", "updates", "lost_updates",
     "machine",
 ]  # fmt: skip
+FDR = 0.05  # the false discovery rate the run's per-cell verdicts are held to
 # A 95% interval wider than this share of its median (+-12.5%) can't tell apart the
 # effects the report exists to find: the free-threaded build's 5-15% single-thread cost,
 # or a second thread that adds a quarter of a core.
@@ -70,8 +75,8 @@ class Cells:
         flagged = [c for c in terms.cells if self.flags.get(c)]
         return "; ".join(f"{i} {w}/{m}/{n}" for i, w, m, n in flagged)
 
-    def estimate(self, terms: list[Terms]) -> list[Estimate]:
-        return estimate_all(terms, self.samples)
+    def estimate(self, terms: list[Terms], confidence: float = CONFIDENCE) -> list[Estimate]:
+        return estimate_all(terms, self.samples, confidence)
 
     @functools.cached_property
     def figures(self) -> dict[str, dict[Cell, float]]:
@@ -98,10 +103,10 @@ def throughput_interval(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return rows["workers"] / rows["ci_high_s"], rows["workers"] / rows["ci_low_s"]
 
 
-def format_flag(n: int, low: float, median: float, high: float) -> str:
+def format_flag(processes: int, low: float, median: float, high: float) -> str:
     """Why a measured cell can't support a conclusion, or "" when it can."""
     if np.isnan(low) or np.isnan(high):
-        return f"too few values for a 95% interval (n={n})"
+        return f"too few processes for a 95% interval ({processes})"
     width = (high - low) / median
     if width > WIDE_CI:
         return f"wide spread: the 95% interval spans {width:.0%} of the median"
@@ -109,7 +114,7 @@ def format_flag(n: int, low: float, median: float, high: float) -> str:
 
 
 def per_value(run: Run) -> pd.DataFrame:
-    """One row per measured value: its cell, its worker process and the figure it gives.
+    """One row per measured value: its cell, its pass and process, and the figure it gives.
 
     ``sample`` is the value's paired speedup (W x unit / round) where the cell timed
     serial units beside it, else its round time; ``unit`` the paired unit time or NaN.
@@ -121,7 +126,7 @@ def per_value(run: Run) -> pd.DataFrame:
     values = run.values.astype({"pairing": str}).fillna({"pairing": ""})
     values.loc[values["pairing"] == "nan", "pairing"] = ""
     serial = run.paired.loc[run.paired["pairing"].astype(str) != "", [*keys, "seconds"]]
-    joined = values[[*keys, "process", "seconds"]].merge(
+    joined = values[[*keys, "pass", "process", "seconds"]].merge(
         serial.astype({"pairing": str}).rename(columns={"seconds": "unit"}),
         on=keys, how="left",
     )  # fmt: skip
@@ -132,25 +137,32 @@ def per_value(run: Run) -> pd.DataFrame:
     return joined
 
 
-def _samples(run: Run) -> dict[SampleKey, np.ndarray]:
-    """Each measured cell's round times and, where paired, its per-value speedups."""
-    found: dict[SampleKey, np.ndarray] = {}
-    for key, times in run.values.groupby(CELL, sort=False)["seconds"]:
-        found[seconds(_key(key))] = times.to_numpy(dtype=float)
+def _sample(group: pd.DataFrame, column: str) -> Sample:
+    return Sample(group[column].to_numpy(dtype=float), group["pass"].to_numpy(dtype=int),
+                  group["process"].to_numpy(dtype=int))  # fmt: skip
+
+
+def _samples(run: Run) -> dict[SampleKey, Sample]:
+    """Each measured cell's round times and, where paired, its per-value speedups and the
+    serial units behind them, each value with its pass and process."""
+    found: dict[SampleKey, Sample] = {}
     joined = per_value(run)
-    for key, group in joined[joined["paired"]].groupby(CELL, sort=False):
+    for key, group in joined.groupby(CELL, sort=False):
         cell = _key(key)
-        found[ratios(cell)] = group["sample"].to_numpy(dtype=float)
-        found[units(cell)] = group["unit"].to_numpy(dtype=float)
+        found[seconds(cell)] = _sample(group, "seconds")
+        pairs = group[group["paired"]]
+        if len(pairs):
+            found[ratios(cell)] = _sample(pairs, "sample")
+            found[units(cell)] = _sample(pairs, "unit")
     return found
 
 
-def _measured(run: Run, samples: Mapping[SampleKey, np.ndarray]) -> pd.DataFrame:
-    """Median, its interval and the recorded facts of every measured cell."""
+def _measured(run: Run, samples: Samples) -> pd.DataFrame:
+    """Each measured cell's typical round time, its interval and its recorded facts."""
     first = run.values.drop_duplicates(subset=CELL, keep="first").set_index(CELL)
     keys = [k[:4] for k in samples if k[4] == "seconds"]
     facts = first.reindex(pd.MultiIndex.from_tuples(keys, names=CELL) if keys else first.index)
-    stats = median_cis([samples[seconds(k)] for k in keys]).reshape(-1, 3)
+    found = estimate_all([Terms.of([(seconds(k), 1.0)]) for k in keys], samples)
     return pd.DataFrame(
         {
             "gil_enabled": facts["gil_enabled"].astype(int).to_numpy(),
@@ -161,9 +173,10 @@ def _measured(run: Run, samples: Mapping[SampleKey, np.ndarray]) -> pd.DataFrame
             "updates": facts["updates"].to_numpy(),
             "lost_updates": facts["lost_updates"].to_numpy(),
             "n": [len(samples[seconds(k)]) for k in keys],
-            "median_s": stats[:, 0],
-            "ci_low_s": stats[:, 1],
-            "ci_high_s": stats[:, 2],
+            "processes": [samples[seconds(k)].process_count for k in keys],
+            "median_s": [e.value for e in found],
+            "ci_low_s": [e.low for e in found],
+            "ci_high_s": [e.high for e in found],
         },
         index=facts.index,
     ).reset_index()
@@ -195,14 +208,14 @@ def summarize(run: Run) -> Cells:
     for column in ("gil_enabled", "oversubscribed", "cpu_count"):
         table[column] = table.pop(f"{column}_measured").combine_first(table[column])
     table["n"] = table["n"].fillna(0).astype(int)
+    table["processes"] = table["processes"].fillna(0).astype(int)
     ok = (table["status"] == "ok") & (table["n"] > 0)
     table["throughput"] = table["workers"] / table["median_s"]
     table["spread"] = (table["ci_high_s"] - table["ci_low_s"]) / table["median_s"]
+    columns = [table[c] for c in ("processes", "ci_low_s", "median_s", "ci_high_s")]
     table["flag"] = [
         format_flag(n, low, mid, high) if good else ""
-        for good, n, low, mid, high in zip(
-            ok, table["n"], table["ci_low_s"], table["median_s"], table["ci_high_s"], strict=True
-        )
+        for good, n, low, mid, high in zip(ok, *columns, strict=True)
     ]
     keys = _keys(table)
     flags = {c: f for c, f, good in zip(keys, table["flag"], ok, strict=True) if good}
@@ -234,20 +247,26 @@ def _add_estimates(cells: Cells) -> None:
     index = {c: i for i, c in enumerate(keys)}
     for prefix, terms in (("speedup", cells.speedup), ("vs_ref", cells.vs_ref)):
         keyed = list(terms)
-        values = np.full((len(table), 3), np.nan)
+        values = np.full((len(table), 4), np.nan)
         for cell, found in zip(keyed, cells.estimate([terms[c] for c in keyed]), strict=True):
-            values[index[cell]] = (found.value, found.low, found.high)
-        table[prefix], table[f"{prefix}_ci_low"], table[f"{prefix}_ci_high"] = values.T
+            values[index[cell]] = (found.value, found.low, found.high, found.p)
+        table[prefix], table[f"{prefix}_ci_low"], table[f"{prefix}_ci_high"] = values[:, :3].T
+        table[f"{prefix}_p"] = values[:, 3]
     # A failed cell may hold values of its earlier passes: it gets no speedup, and no baseline.
     paired = [c in cells.speedup and ratios(c) in samples for c in keys]
     table["paired"] = paired
-    table["baseline_s"] = [
-        float(np.median(samples[units(c)])) if pair
-        else float(np.median(samples[seconds((*c[:2], "serial", 1))]))
+    bases = [
+        Terms.of([(units(c), 1.0)]) if pair
+        else Terms.of([(seconds((*c[:2], "serial", 1)), 1.0)])
         if c in cells.speedup and seconds((*c[:2], "serial", 1)) in samples
-        else np.nan
+        else None
         for c, pair in zip(keys, paired, strict=True)
     ]  # fmt: skip
+    known = [(i, b) for i, b in enumerate(bases) if b is not None]
+    baseline = np.full(len(keys), np.nan)
+    for (i, _), base in zip(known, cells.estimate([b for _, b in known]), strict=True):
+        baseline[i] = base.value
+    table["baseline_s"] = baseline
     table["efficiency"] = table["speedup"] / table["workers"]
     _note_superlinear(table)
 
@@ -286,15 +305,40 @@ def _add_damage(cells: Cells, damaged: Mapping[Cell, str]) -> None:
 
 
 def _add_verdicts(cells: Cells) -> None:
-    """Faster, slower or no clear difference against the reference, once flags are final."""
+    """Faster, slower or no clear difference against the reference, once flags are final.
+
+    A run makes one verdict per cell, hundreds in a full run: at 95% each, one in twenty
+    cells with no real difference would read as faster or slower. So the verdicts hold the
+    false discovery rate at 5% across the run (Benjamini and Hochberg, on the p-values of
+    the very t statistics the intervals come from): ``vs_ref_q`` is each p-value so
+    adjusted, and a cell reads faster or slower only where it is at most 5%. Cells share
+    their reference's values, so their tests are positively dependent, under which the
+    procedure still holds the rate (Benjamini and Yekutieli 2001). The interval columns
+    stay the cell's own 95% intervals.
+    """
     table = cells.table
     keys = _keys(table)
+    p = table["vs_ref_p"].to_numpy(dtype=float)
+    tested = np.isfinite(p)
+    q = np.full(len(p), np.nan)
+    if tested.any():
+        q[tested] = stats.false_discovery_control(p[tested], method="bh")
+    table["vs_ref_q"] = q
     table["vs_ref_verdict"] = [
-        verdict(Estimate(v, lo, hi), bool(cells.noisy(cells.vs_ref[c])), "faster", "slower")
-        if c in cells.vs_ref else ""
-        for c, v, lo, hi in zip(keys, table["vs_ref"], table["vs_ref_ci_low"],
-                                table["vs_ref_ci_high"], strict=True)
-    ]  # fmt: skip
+        _verdict(v, qv, bool(cells.noisy(cells.vs_ref[c]))) if c in cells.vs_ref else ""
+        for c, v, qv in zip(keys, table["vs_ref"], q, strict=True)
+    ]
+
+
+def _verdict(value: float, q: float, noisy: bool) -> str:
+    """faster/slower where the adjusted p-value is at most FDR; "" with no test."""
+    if noisy:
+        return TOO_NOISY
+    if math.isnan(value) or math.isnan(q):
+        return ""
+    if q > FDR:
+        return NO_CLEAR_DIFFERENCE
+    return "faster" if value > 1 else "slower"
 
 
 def _note_superlinear(table: pd.DataFrame) -> None:

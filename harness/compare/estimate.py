@@ -1,19 +1,22 @@
 """The one estimator behind every figure gilbench shows, and the one rule for what it means.
 
-Every ratio in the report is a ``Terms``: a constant times a product of sample medians, each
-raised to a power. A sample is one cell's values (``seconds``: the time of one round) or,
-where the cell paired each value with serial units timed right after it, the cell's
-per-value speedups (``ratios``: W x unit / round). So:
+Every ratio in the report is a ``Terms``: a constant times a product of samples' typical
+values, each raised to a power. A sample is one cell's values (``seconds``: the time of
+one round) or, where the cell paired each value with serial units timed right after it,
+the cell's per-value speedups (``ratios``: W x unit / round). A sample's typical value is
+the geometric mean over its processes of each process's median (intervals.py). So:
 
-- a paired speedup is ``median(ratios)``; an unpaired one ``W x median(serial/1) / median(cell)``;
-- a ratio to the reference implementation is ``median(reference cell) / median(cell)``;
+- a paired speedup is ``typical(ratios)``; an unpaired one
+  ``W x typical(serial/1) / typical(cell)``;
+- a ratio to the reference implementation is ``typical(reference cell) / typical(cell)``,
+  formed pass by pass where both cells ran in the same passes;
 - a geometric mean over workloads is the product of their terms, each to the power 1/k;
 - a ratio of two figures is the product of the one's terms and the other's inverse.
 
-``estimate`` turns terms into a figure and its 95% interval. A finding that states the same
-quantity as a table cell builds the same terms, so it prints the same figure: the point is
-the product of the sample medians, whatever the quantity is called, and the interval is
-drawn in one canonical orientation, so that inverse terms give exact reciprocals.
+``estimate_all`` turns terms into a figure, its interval and its p-value, all from one
+t statistic over passes (intervals.combine). A finding that states the same quantity as a
+table cell builds the same terms, so it prints the same figure and interval; inverse terms
+give exact reciprocals.
 """
 
 from __future__ import annotations
@@ -23,27 +26,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
-from harness.compare.intervals import median_cis, product_cis
+from harness.compare.intervals import CONFIDENCE, Sample, combine
 
 Cell = tuple[str, str, str, int]  # impl, workload, model, workers
 # seconds: a cell's round times; ratios: its per-value paired speedups; units: the serial
 # unit times those were paired with (the speedup's baseline, shown as baseline_s).
 Kind = Literal["seconds", "ratios", "units"]
 SampleKey = tuple[str, str, str, int, Kind]
-Samples = Mapping[SampleKey, np.ndarray]
+Samples = Mapping[SampleKey, Sample]
 NO_CLEAR_DIFFERENCE = "no clear difference"
 TOO_NOISY = "too noisy"
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A ratio and its 95% confidence interval (NaN when it can't be computed)."""
+    """A ratio, its confidence interval and the p-value of its being 1 (NaN when it can't
+    be computed)."""
 
     value: float
     low: float
     high: float
+    p: float = math.nan
 
 
 NO_ESTIMATE = Estimate(math.nan, math.nan, math.nan)
@@ -101,45 +104,27 @@ def geomean(terms: Sequence[Terms]) -> Terms:
     return product
 
 
-def estimate_all(terms: Sequence[Terms], samples: Samples) -> list[Estimate]:
-    """Each terms' figure and 95% interval; NaN where a sample is missing or too small.
+def estimate_all(terms: Sequence[Terms], samples: Samples,
+                 confidence: float = CONFIDENCE) -> list[Estimate]:  # fmt: skip
+    """Each terms' figure, its ``confidence`` interval and the p-value of its being 1.
 
-    The figure is the product of the sample medians. Terms of a single sample to the power
-    +-1 (a paired speedup) get the median's order-statistic interval; all others a
-    bootstrap of the product, every sample resampled independently with a fixed seed.
-    The bootstrap always runs on the orientation whose first power is positive, and terms
-    of the other orientation are the inverse of its result.
+    NaN where a sample is missing; no interval where the samples have fewer than two
+    passes (intervals.combine). The figure is ``scale`` x exp of the combination of the
+    samples' log pass summaries, so inverse terms give exact reciprocals, intervals too.
     """
     out = [NO_ESTIMATE] * len(terms)
-    flipped = [bool(t.powers) and t.powers[0][1] < 0 for t in terms]
-    boot: dict[tuple[float, ...], list[int]] = {}
-    singles: list[int] = []
     for index, one in enumerate(terms):
         if not all(key in samples and len(samples[key]) > 0 for key, _ in one.powers):
             continue
-        value = one.scale * math.prod(float(np.median(samples[k])) ** p for k, p in one.powers)
-        out[index] = Estimate(value, math.nan, math.nan)
-        if len(one.powers) == 1 and abs(one.powers[0][1]) == 1:
-            singles.append(index)
-        elif one.powers:
-            powers = tuple(-p if flipped[index] else p for _, p in one.powers)
-            boot.setdefault(powers, []).append(index)
-    if singles:
-        cis = median_cis([samples[terms[i].powers[0][0]] for i in singles])
-        for index, (_, low, high) in zip(singles, cis, strict=True):
-            out[index] = _oriented(out[index], terms[index].scale, low, high, flipped[index])
-    for powers, indices in boot.items():
-        items = [[samples[k] for k, _ in terms[i].powers] for i in indices]
-        for index, (low, high) in zip(indices, product_cis(items, powers), strict=True):
-            out[index] = _oriented(out[index], terms[index].scale, low, high, flipped[index])
+        if not one.powers:
+            out[index] = Estimate(one.scale, math.nan, math.nan)  # a baseline: 1, by definition
+            continue
+        found = combine([samples[k] for k, _ in one.powers], [p for _, p in one.powers])
+        low, high = found.bounds(confidence)
+        shift = math.log(one.scale)
+        out[index] = Estimate(one.scale * math.exp(found.log), one.scale * math.exp(low),
+                              one.scale * math.exp(high), found.p_value(-shift))  # fmt: skip
     return out
-
-
-def _oriented(point: Estimate, scale: float, low: float, high: float, flipped: bool) -> Estimate:
-    """The interval of the canonical orientation, turned back to the terms' own."""
-    if flipped:
-        low, high = 1 / high, 1 / low
-    return Estimate(point.value, low * scale, high * scale)
 
 
 Direction = Literal["above", "below", "level", "unknown"]

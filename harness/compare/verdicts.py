@@ -25,10 +25,12 @@ import pandas as pd
 
 from harness.compare.cells import Cells
 from harness.compare.estimate import Cell, Terms, geomean, ratio
+from harness.compare.intervals import CONFIDENCE
 from harness.compare.roles import Roles
 from harness.status import OK
 
-RATIO_COLUMNS = ["noisy", "ratio", "ci_low", "ci_high"]
+RATIO_COLUMNS = ["noisy", "ratio", "ci_low", "ci_high", "candidates"]
+ALPHA = 1 - CONFIDENCE  # the error rate each statement is made at, selection included
 
 
 @dataclass(frozen=True)
@@ -43,19 +45,34 @@ class Comparison:
     overhead: pd.DataFrame  # free-threaded against default build, serial on one worker
     break_even: pd.DataFrame  # free-threaded threads against the default's best model
     models: pd.DataFrame  # the fastest model per impl x category, and by how much
+    tested: int = 0  # cells with a verdict against the reference (results table)
+    differ: int = 0  # of those, the cells read faster or slower at a 5% false discovery rate
 
 
 def _table(cells: Cells, rows: Sequence[dict[str, Any]], terms: Sequence[Terms | None],
-           columns: list[str]) -> pd.DataFrame:  # fmt: skip
-    """``rows`` with each one's terms estimated into ratio, ci_low and ci_high, and noisy."""
-    known = [i for i, t in enumerate(terms) if t is not None]
-    found = cells.estimate([terms[i] for i in known])  # type: ignore[misc]
-    out = [{**row, "noisy": "", "ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-           for row in rows]  # fmt: skip
-    for i, estimate in zip(known, found, strict=True):
-        out[i].update(noisy=cells.noisy(terms[i]), ratio=estimate.value, ci_low=estimate.low,  # type: ignore[arg-type]
+           columns: list[str], candidates: Sequence[int] = ()) -> pd.DataFrame:  # fmt: skip
+    """``rows`` with each one's terms estimated into ratio, ci_low and ci_high, and noisy.
+
+    ``candidates``: per row, how many figures it was chosen among (1: none); its interval
+    is then simultaneous over them (``adjusted``).
+    """
+    counts = list(candidates) or [1] * len(rows)
+    out = [{**row, "noisy": "", "ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+            "candidates": count} for row, count in zip(rows, counts, strict=True)]  # fmt: skip
+    for i, one in enumerate(terms):
+        if one is None:
+            continue
+        (estimate,) = cells.estimate([one], adjusted(counts[i]))
+        out[i].update(noisy=cells.noisy(one), ratio=estimate.value, ci_low=estimate.low,
                       ci_high=estimate.high)  # fmt: skip
     return pd.DataFrame(out, columns=[*columns, *RATIO_COLUMNS])
+
+
+def adjusted(candidates: int) -> float:
+    """The confidence of each of ``candidates`` intervals that hold all their figures at
+    once with 95% (Bonferroni): the one picked from them then holds its own with 95%,
+    whichever it is, so a figure chosen by its estimate keeps an honest interval."""
+    return 1 - ALPHA / max(1, candidates)
 
 
 def _fastest(cells: Cells, candidates: list[Cell]) -> Cell:
@@ -84,6 +101,8 @@ def headline_terms(cells: Cells, workers: int) -> tuple[list[dict[str, Any]], li
     The figure is the work done per second relative to the reference implementation
     running the workload serially on one worker: the best cell's speedup times the
     implementation's serial throughput against the reference's (1 for the reference).
+    The best is picked by its estimate among ``candidates`` models, so its interval is
+    simultaneous over them.
     """
     reference = cells.roles.reference
     rows: list[dict[str, Any]] = []
@@ -95,13 +114,15 @@ def headline_terms(cells: Cells, workers: int) -> tuple[list[dict[str, Any]], li
         if not candidates or reference is None:
             failed = group[~group["status"].isin([OK, "unsupported"])]["status"]
             status = failed.iloc[0] if not failed.empty else "unsupported"
-            rows.append({"impl": impl, "workload": workload, "model": "", "status": status})
+            rows.append({"impl": impl, "workload": workload, "model": "", "status": status,
+                         "candidates": 1})  # fmt: skip
             terms.append(None)
             continue
         best = _fastest(cells, candidates)
         serial = Terms() if impl == reference else cells.vs_ref.get((*cell, "serial", 1))
         speedup = cells.speedup.get(best)
-        rows.append({"impl": impl, "workload": workload, "model": best[2], "status": OK})
+        rows.append({"impl": impl, "workload": workload, "model": best[2], "status": OK,
+                     "candidates": len(candidates)})  # fmt: skip
         terms.append(speedup * serial if speedup is not None and serial is not None else None)
     return rows, terms
 
@@ -110,15 +131,17 @@ def compare_geomeans(
     cells: Cells, headline: Sequence[dict[str, Any]], terms: Sequence[Terms | None]
 ) -> pd.DataFrame:
     """The headline's geometric mean over the workloads each implementation completed."""
-    by_impl: dict[str, list[Terms | None]] = {}
+    by_impl: dict[str, list[tuple[Terms | None, int]]] = {}
     for row, one in zip(headline, terms, strict=True):
-        by_impl.setdefault(str(row["impl"]), []).append(one)
-    rows, means = [], []
+        by_impl.setdefault(str(row["impl"]), []).append((one, int(row["candidates"])))
+    rows, means, counts = [], [], []
     for impl, parts in by_impl.items():
-        done = [t for t in parts if t is not None]
+        done = [(t, n) for t, n in parts if t is not None]
         rows.append({"impl": impl, "workloads": len(done), "of": len(parts)})
-        means.append(geomean(done) if done else None)
-    return _table(cells, rows, means, ["impl", "workloads", "of"])
+        means.append(geomean([t for t, _ in done]) if done else None)
+        # every combination of one model a workload could have been the one picked
+        counts.append(math.prod(n for _, n in done))
+    return _table(cells, rows, means, ["impl", "workloads", "of"], counts)
 
 
 def compare_scaling(cells: Cells, workers: int, model: str = "threads") -> pd.DataFrame:
@@ -159,11 +182,28 @@ def compare_overhead(cells: Cells) -> pd.DataFrame:
     return _table(cells, rows, terms, columns)
 
 
+def _hardest(cells: Cells, options: list[tuple[Any, Terms]]) -> tuple[Any, Terms]:
+    """Of several ratios ``ours / theirs_k`` chosen among, the one a statement about all of
+    them rests on, from their simultaneous intervals: where every interval lies above 1,
+    the one whose low end is lowest (we beat them all; this is the closest); where some lie
+    below 1, the one whose high end is lowest (it surely beats us); else the one with the
+    lowest estimate (nothing is decided; this is the nearest rival)."""
+    found = cells.estimate([t for _, t in options], adjusted(len(options)))
+    known = [(o, e) for o, e in zip(options, found, strict=True) if not math.isnan(e.low)]
+    if known and all(e.low > 1 for _, e in known):
+        return min(known, key=lambda oe: oe[1].low)[0]
+    if any(e.high < 1 for _, e in known):
+        return min(known, key=lambda oe: oe[1].high)[0]
+    return min(zip(options, found, strict=True), key=lambda oe: oe[1].value)[0]
+
+
 def compare_break_even(cells: Cells) -> pd.DataFrame:
     """Per workload and worker count: free-threaded threads against the default build's best.
 
-    The default build's best model at each worker count is its fastest by speedup; the
-    figure is the free-threaded threads' throughput over that model's.
+    The figure is the free-threaded threads' throughput over one of the default build's
+    models at that worker count, with an interval simultaneous over all of them
+    (``candidates``), so that "beats the best" holds only where it beats each. The model
+    stated (``rival``) is the one that decides (``_hardest``).
     """
     columns = ["workload", "category", "workers", "rival"]
     free_threaded, default = cells.roles.free_threaded, cells.roles.default
@@ -171,7 +211,7 @@ def compare_break_even(cells: Cells) -> pd.DataFrame:
         return _table(cells, [], [], columns)
     table = cells.table
     rivals = table[(table["impl"] == default) & (table["status"] == OK)]
-    rows, terms = [], []
+    rows, terms, counts = [], [], []
     for (workload, count), group in rivals.groupby(["workload", "workers"], sort=True):
         workers = int(str(count))
         ours = (free_threaded, str(workload), "threads", workers)
@@ -179,22 +219,26 @@ def compare_break_even(cells: Cells) -> pd.DataFrame:
         candidates = [c for c in candidates if cells.ok(c)]
         if not cells.ok(ours) or not candidates:
             continue
-        theirs = _fastest(cells, candidates)
+        theirs, terms_of = _hardest(cells, [(c, ratio(c, ours)) for c in candidates])
         rows.append({"workload": workload, "category": group["category"].iloc[0],
                      "workers": workers, "rival": theirs[2]})  # fmt: skip
-        terms.append(ratio(theirs, ours))
-    return _table(cells, rows, terms, columns)
+        terms.append(terms_of)
+        counts.append(len(candidates))
+    return _table(cells, rows, terms, columns, counts)
 
 
 def compare_models(cells: Cells, workers: int) -> pd.DataFrame:
-    """Per impl x category at ``workers``: the fastest model and its lead over the next one.
+    """Per impl x category at ``workers``: the fastest model and its lead over the others.
 
     Models are ranked by their geometric-mean speedup over the category's workloads; only
-    models with a speedup on every workload of the category take part. The lead is the
-    geometric mean of the fastest model's speedup over the next one's.
+    models with a speedup on every workload of the category take part. The lead over each
+    other model is the geometric mean of the leader's speedup over that model's, with
+    intervals simultaneous over the others (``candidates``): the leader is the fastest
+    only where it leads each. The model stated (``runner_up``) is the one that decides
+    (``_hardest``): where the lead over it holds 1, no model is shown the fastest.
     """
     speedup = cells.figures["speedup"]
-    rows, terms = [], []
+    rows, terms, counts = [], [], []
     for category, workloads in _categories(cells.table).items():
         for impl in _impls(cells):
             rates = {}
@@ -205,13 +249,23 @@ def compare_models(cells: Cells, workers: int) -> pd.DataFrame:
             if not rates:
                 continue
             ranked = sorted(rates, key=lambda m: -rates[m])
-            best, runner = ranked[0], (ranked[1] if len(ranked) > 1 else "")
+            best, others = ranked[0], ranked[1:]
+
+            leads = [(m, _lead(cells, impl, workloads, best, m, workers)) for m in others]
+            runner, chosen = _hardest(cells, leads) if leads else ("", None)
             rows.append({"impl": impl, "category": category, "best": best, "runner_up": runner})
-            terms.append(geomean([
-                cells.speedup[(impl, w, best, workers)]
-                * cells.speedup[(impl, w, runner, workers)] ** -1 for w in workloads
-            ]) if runner else None)  # fmt: skip
-    return _table(cells, rows, terms, ["impl", "category", "best", "runner_up"])
+            terms.append(chosen)
+            counts.append(max(1, len(others)))
+    return _table(cells, rows, terms, ["impl", "category", "best", "runner_up"], counts)
+
+
+def _lead(cells: Cells, impl: str, workloads: list[str], best: str, other: str,
+          workers: int) -> Terms:  # fmt: skip
+    """The geometric mean over ``workloads`` of ``best``'s speedup over ``other``'s."""
+    return geomean([
+        cells.speedup[(impl, w, best, workers)] * cells.speedup[(impl, w, other, workers)] ** -1
+        for w in workloads
+    ])  # fmt: skip
 
 
 def compare_run(cells: Cells) -> Comparison:
@@ -221,10 +275,12 @@ def compare_run(cells: Cells) -> Comparison:
     return Comparison(
         roles=cells.roles,
         workers=workers,
-        headline=_table(cells, rows, terms, HEADLINE_COLUMNS),
+        headline=_table(cells, rows, terms, HEADLINE_COLUMNS, [r["candidates"] for r in rows]),
         geomeans=compare_geomeans(cells, rows, terms),
         scaling=compare_scaling(cells, workers),
         overhead=compare_overhead(cells),
         break_even=compare_break_even(cells),
         models=compare_models(cells, workers),
+        tested=int(cells.table["vs_ref_q"].notna().sum()),
+        differ=int(cells.table["vs_ref_verdict"].isin(["faster", "slower"]).sum()),
     )

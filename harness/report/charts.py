@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.io
 
 from harness.compare.cells import throughput_interval
-from harness.report.format import format_category, format_count
+from harness.report.format import format_category, format_count, format_range, format_times
 from harness.results import records
 
 if TYPE_CHECKING:
@@ -77,26 +77,32 @@ def _rgba(colour: str, alpha: float) -> str:
 
 
 def _hover(row: Mapping[str, object]) -> str:
-    speedup = float(str(row["speedup"]))
+    """A cell's figures as the results table gives them: its speedup (the point drawn) with
+    its interval, then its throughput."""
+    speedup, low, high = (float(str(row[c])) for c in ("speedup", "speedup_ci_low",
+                                                        "speedup_ci_high"))  # fmt: skip
+    interval = "" if math.isnan(low) or math.isnan(high) else f" (95% CI {format_range(low, high)})"
     lines = [
         f"<b>{format_label(row['impl'])} {format_label(row['model'])}</b>, "
         f"{format_count(int(str(row['workers'])), 'worker')}",
+        f"speedup {format_times(speedup)}{interval}, "
+        f"efficiency {float(str(row['efficiency'])):.0%}",
         f"{float(str(row['throughput'])):.3g} units/s "
         f"(95% CI {float(str(row['tp_low'])):.3g}–{float(str(row['tp_high'])):.3g})",
-        f"speedup {speedup:.2f}×, efficiency {float(str(row['efficiency'])):.0%}",
     ]
-    if row["flag"]:
-        lines.append(f"⚠ {format_label(row['flag'])}")
+    for note in (row["speedup_note"], row["flag"]):  # superlinear; too noisy
+        if note:
+            lines.append(f"⚠ {format_label(note)}")
     return "<br>".join(lines)
 
 
 def scaling_charts(report: Report) -> list[dict[str, str]]:
-    """One scaling chart per workload that has a finished cell: title, caption, figure JSON."""
+    """One scaling chart per workload that has a cell with a speedup: title, caption, JSON."""
     summary = report.summary
     meta = {w["name"]: w for w in report.manifest["workloads"]}
     charts = []
     for workload, rows in summary.groupby("workload", sort=False):
-        if not (rows["status"] == "ok").any():
+        if not _drawn(rows).any():
             continue
         title = f"{workload} ({format_category(str(rows['category'].iloc[0]))})"
         figure = scaling_figure(summary, str(workload), title, report.colours)
@@ -106,34 +112,42 @@ def scaling_charts(report: Report) -> list[dict[str, str]]:
     return charts
 
 
+def _drawn(rows: pd.DataFrame) -> pd.Series:
+    """The cells a scaling chart draws: measured, with a speedup. A cell without one (its
+    serial baseline failed, or ran on another machine) is in the results table only."""
+    return (rows["status"] == "ok") & rows["speedup"].notna()
+
+
 def scaling_figure(summary: pd.DataFrame, workload: str, title: str,
                    colours: Mapping[str, str]) -> Figure:  # fmt: skip
-    """Workers against throughput: a panel per implementation, a line per model, 95% bands.
+    """Workers against speedup: a panel per implementation, a line per model, 95% bands.
 
-    Each model's line starts at the implementation's serial cell on 1 worker, the baseline
-    of its speedups, unless the model was measured on 1 worker itself: a quick run measures
-    serial only there and the other models only above it. Each panel also draws ideal
-    scaling, W times that serial throughput.
+    Each point is its cell's ``speedup`` from the results table and its band that figure's
+    95% interval, so the chart, its hover and summary.csv state one figure per cell. Each
+    model's line starts at the implementation's serial cell on 1 worker, the baseline of
+    its speedups (1 by definition, with no interval of its own), unless the model was
+    measured on 1 worker itself: a quick run measures serial only there and the other
+    models only above it. Ideal scaling is a speedup equal to the workers, in every panel.
     """
-    rows = summary[(summary["workload"] == workload) & (summary["status"] == "ok")].copy()
+    rows = summary[(summary["workload"] == workload) & _drawn(summary)].copy()
     rows["tp_low"], rows["tp_high"] = throughput_interval(rows)
+    baselines = (rows["model"] == "serial") & (rows["workers"] == 1)
+    for end in ("speedup_ci_low", "speedup_ci_high"):  # the band meets the baseline's 1
+        rows.loc[baselines, end] = rows.loc[baselines, end].fillna(1.0)
     impls = list(dict.fromkeys(map(str, rows["impl"])))
     workers = sorted(int(w) for w in summary["workers"].unique())
     traces: list[dict[str, Any]] = []
-    ideal = False
     for index, impl in enumerate(impls):
         axes = {"xaxis": f"x{_axis_suffix(index)}", "yaxis": f"y{_axis_suffix(index)}"}
         colour, own = colours.get(impl, "#777777"), rows[rows["impl"] == impl]
-        baseline = own[(own["model"] == "serial") & (own["workers"] == 1)]
+        baseline = own[baselines[own.index]]
         for model, line in own.groupby("model", sort=False):
             if len(baseline) and not (line["workers"] == 1).any():
                 line = pd.concat([baseline, line])
             traces += _model_traces(line.sort_values("workers"), f"{impl} {model}",
                                     str(model), colour, axes)  # fmt: skip
-        if len(baseline):
-            traces.append(_ideal_trace(float(baseline["throughput"].iloc[0]), workers, axes))
-            ideal = True
-    legend = _legend(list(dict.fromkeys(map(str, rows["model"]))), ideal)
+        traces.append(_ideal_trace(workers, axes))
+    legend = _legend(list(dict.fromkeys(map(str, rows["model"]))), bool(impls))
     return {"data": legend + traces, "layout": _grid_layout(title, impls, colours, workers)}
 
 
@@ -144,19 +158,19 @@ def _model_traces(line: pd.DataFrame, name: str, model: str, colour: str,
     traces: list[dict[str, Any]] = []
     common = {"type": "scatter", "name": format_label(name), "legendgroup": format_label(model),
               "showlegend": False, **axes}  # fmt: skip
-    band = line.dropna(subset=["tp_low", "tp_high"])
+    band = line.dropna(subset=["speedup_ci_low", "speedup_ci_high"])
     if len(band):
         workers = band["workers"].tolist()
         traces.append({
             **common, "x": workers + workers[::-1],
-            "y": band["tp_high"].tolist() + band["tp_low"].tolist()[::-1],
+            "y": band["speedup_ci_high"].tolist() + band["speedup_ci_low"].tolist()[::-1],
             "fill": "toself", "fillcolor": _rgba(colour, BAND_OPACITY), "mode": "none",
             "hoverinfo": "skip",
         })  # fmt: skip
     symbols = [MODEL_SYMBOL.get(str(m), "circle") + ("-open" if f else "")
                for m, f in zip(line["model"], line["flag"], strict=True)]  # fmt: skip
     traces.append({
-        **common, "x": line["workers"].tolist(), "y": line["throughput"].tolist(),
+        **common, "x": line["workers"].tolist(), "y": line["speedup"].tolist(),
         "mode": "lines+markers", "line": {"color": colour, "dash": MODEL_DASH.get(model, "solid")},
         "marker": {"size": 8, "symbol": symbols}, "text": [_hover(r) for r in records(line)],
         "hovertemplate": "%{text}<extra></extra>",
@@ -164,11 +178,12 @@ def _model_traces(line: pd.DataFrame, name: str, model: str, colour: str,
     return traces
 
 
-def _ideal_trace(serial: float, workers: list[int], axes: Mapping[str, str]) -> dict[str, Any]:
+def _ideal_trace(workers: list[int], axes: Mapping[str, str]) -> dict[str, Any]:
+    """Ideal scaling in speedup space: W workers do W times the work of one."""
     return {
         "type": "scatter", "name": "ideal", "legendgroup": "ideal", "showlegend": False,
-        "x": workers, "y": [w * serial for w in workers], "mode": "lines", "line": IDEAL_LINE,
-        "text": [f"ideal: {w} × serial on 1 worker, {w * serial:.3g} units/s" for w in workers],
+        "x": workers, "y": [float(w) for w in workers], "mode": "lines", "line": IDEAL_LINE,
+        "text": [f"ideal: {format_times(w)} on {format_count(w, 'worker')}" for w in workers],
         "hovertemplate": "%{text}<extra></extra>", **axes,
     }  # fmt: skip
 
@@ -197,11 +212,9 @@ def _grid_layout(title: str, impls: list[str], colours: Mapping[str, str],
                  workers: list[int]) -> dict[str, Any]:  # fmt: skip
     """The panels' axes on a grid of at most MAX_COLUMNS columns, filled row by row.
 
-    Every panel has its own y axis from zero: a shared one would flatten most panels,
-    since one implementation can do many times another's work a second (PyPy on nbody
-    does ten times CPython's in the quick fixture). The heatmap compares implementations;
-    these panels show how each one scales, against its own ideal line. The x axes match,
-    so zooming one panel zooms them all.
+    The panels share their axes from zero: a speedup is each implementation against its
+    own serial run, so one scale reads for all, and the ideal line is the same in each
+    (the heatmap compares implementations' throughput). Zooming one panel zooms them all.
     """
     count = max(len(impls), 1)
     rows = math.ceil(count / MAX_COLUMNS)
@@ -231,7 +244,8 @@ def _grid_layout(title: str, impls: list[str], colours: Mapping[str, str],
         }  # fmt: skip
         layout[f"yaxis{suffix}"] = {
             "domain": _domain(top - PANEL_PX / plot_px, top), "anchor": f"x{suffix}",
-            "rangemode": "tozero", **({"title": {"text": "units/s"}} if column == 0 else {}),
+            "rangemode": "tozero", **({"matches": "y"} if index else {}),
+            **({"title": {"text": "speedup (×)"}} if column == 0 else {}),
         }  # fmt: skip
         swatch = f'<span style="color:{colours.get(impl, "#777777")}">■</span>'
         layout["annotations"].append({

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from harness.compare.cells import FDR
 from harness.compare.estimate import direction
-from harness.compare.verdicts import Comparison
+from harness.compare.verdicts import ALPHA, Comparison
 from harness.report.format import (
     CATEGORY_PHRASES,
     format_category,
     format_count,
     format_interval,
-    format_range,
     format_times,
     row_estimate,
 )
@@ -54,8 +54,19 @@ def _workloads_note(workloads: str) -> str:
     return f"({names[0]})" if len(names) == 1 else f"(geometric mean over {len(names)} workloads)"
 
 
+def _geomean_span(row: dict[str, object], missing: list[str]) -> str:
+    """The workloads behind one implementation's geometric mean: ``over 3 workloads``, or
+    ``over 2 of 3 workloads, without hash_sha256``."""
+    done, of = int(str(row["workloads"])), int(str(row["of"]))
+    if done == of:
+        return f"over {format_count(done, 'workload')}"
+    lacks = f", without {', '.join(missing)}" if missing else ""
+    return f"over {done} of {format_count(of, 'workload')}{lacks}"
+
+
 def format_headline(comparison: Comparison) -> list[Finding]:
-    """What each implementation achieves with its best model, against the reference."""
+    """What each implementation achieves with its best model, against the reference, over
+    the workloads it completed (each mean's own count, and those it lacks)."""
     geo, ref, workers = comparison.geomeans, comparison.roles.reference, comparison.workers
     good = geo[(geo["noisy"] == "") & geo["ratio"].notna()].sort_values("ratio", ascending=False)
     out = [
@@ -64,16 +75,22 @@ def format_headline(comparison: Comparison) -> list[Finding]:
     ]
     if good.empty:
         return out
+    # A workload is behind a mean exactly when its headline cell has a figure.
+    headline = comparison.headline
+    lacking = headline[headline["ratio"].isna()].groupby("impl", sort=False)["workload"]
+    missing = {str(impl): [str(w) for w in names] for impl, names in lacking}
+    single = int(geo["of"].max()) == 1  # one workload: its figure, no mean to qualify
     parts = [
-        f"{row['impl']} does {format_times(row['ratio'])} ({format_interval(row)})"
+        f"{row['impl']} does {format_times(row['ratio'])} "
+        + ("" if single else f"{_geomean_span(row, missing.get(str(row['impl']), []))} ")
+        + f"({format_interval(row)})"
         for row in records(good)
     ]
-    n = int(good["workloads"].max())
+    what = (f"on {headline['workload'].iloc[0]}" if single
+            else "a geometric mean over the workloads each completed")  # fmt: skip
     text = (
         f"With the best model for each workload at {format_count(workers, 'worker')}, "
-        f"against {ref} on one worker (geometric mean over {format_count(n, 'workload')}): "
-        + "; ".join(parts)
-        + "."
+        f"against {ref} on one worker ({what}): " + "; ".join(parts) + "."
     )
     return [Finding("headline", text), *out]
 
@@ -158,7 +175,7 @@ def format_break_even(comparison: Comparison) -> list[Finding]:
             note = "; fewer workers too noisy to say" if before else ""
             parts.append(
                 f"{win['workers']} on {workload} ({format_times(win['ratio'])} the throughput "
-                f"of {win['rival']}, 95% CI {format_range(win['ci_low'], win['ci_high'])}{note})"
+                f"of {win['rival']}, {format_interval(win)}{note})"
             )
         elif not unsure:
             parts.append(f"none up to {rows[-1]['workers']} workers on {workload}")
@@ -206,14 +223,42 @@ def format_models(comparison: Comparison) -> list[Finding]:
 
 
 def format_findings(comparison: Comparison) -> list[Finding]:
-    """Every finding, stated ones first within each topic, in the order the report reads."""
-    return [
+    """Every finding, stated ones first within each topic, in the order the report reads,
+    then how many of their decisions and of the table's verdicts may be false."""
+    findings = [
         *format_scaling(comparison),
         *format_overhead(comparison),
         *format_break_even(comparison),
         *format_models(comparison),
         *format_headline(comparison),
     ]
+    return [*findings, *format_errors(comparison, findings)]
+
+
+def format_errors(comparison: Comparison, findings: list[Finding]) -> list[Finding]:
+    """How many false decisions to expect: each figure stated above decides at 95% (a pick
+    among several at 95% for the pick), so where no difference is real it reads as one at
+    most 5% of the time; the table's verdicts hold a 5% false discovery rate."""
+    stated = " ".join(f.text for f in findings if f.stated)
+    decisions = stated.count("95% CI")
+    if not decisions and not comparison.tested:
+        return []
+    differ = decisions - stated.count("no clear difference")
+    parts = []
+    if decisions:
+        parts.append(
+            f"the findings above make {format_count(decisions, 'decision')} at 95% each, "
+            f"{differ} of them a difference; were no difference real, about "
+            f"{ALPHA * decisions:.1f} would still read as one"
+        )
+    if comparison.tested:
+        parts.append(
+            f"{comparison.differ} of the {comparison.tested} cells compared with "
+            f"{comparison.roles.reference} in the results table read faster or slower, with "
+            f"the false discovery rate held at {FDR:.0%} (Benjamini-Hochberg): at most "
+            f"{FDR:.0%} of those are expected to be wrong"
+        )
+    return [Finding("errors", "How many may be wrong: " + "; ".join(parts) + ".")]
 
 
 def format_findings_text(findings: list[Finding]) -> str:

@@ -62,8 +62,12 @@ def holds_one(row: Mapping[str, Any]) -> bool:
 
 
 def format_interval(row: Mapping[str, Any]) -> str:
-    """``95% CI 1.61–2.02×``, with a note when the interval holds 1."""
+    """``95% CI 1.61–2.02×``, with a note when the interval holds 1, and one when the
+    figure was picked among several (its interval is simultaneous over them)."""
     text = f"95% CI {format_range(row['ci_low'], row['ci_high'])}"
+    count = int(row.get("candidates") or 1)
+    if count > 1:
+        text += f" allowing for a choice among {count}"
     return text + (", no clear difference" if holds_one(row) else "")
 
 

@@ -4,73 +4,57 @@ The matrix still runs in interleaved passes, one process per cell a pass, so tha
 machine's drift hits every cell alike, and pairing is untouched. What changes is which
 cells a pass holds and how many values each of their processes takes:
 
-- The first ``MIN_PASSES`` passes measure every cell: two processes are the least from
-  which the variance between processes can be told from the variance within one. They go
+- The first ``MIN_PASSES`` passes, the pilot, measure every cell: three processes read the
+  spread between processes, from which each cell's goal, its processes in all, is fixed
+  once (run/allocation.py: a two-stage design, which keeps the intervals honest). They go
   in ``spread`` order, fewest workers first and the implementations taken in turn, and a
-  cell's first pass starts only if its second fits in the budget too: a budget too short
-  for the whole matrix leaves out its most-worker cells on every implementation, never
-  one implementation whole, and no cell is left with a single process.
-- After each later pass the run is read back and summarized exactly as the report will
-  be (compare/cells.py), and a pass holds only the cells that a figure missing the target
-  rests on (compare/precision.py) and that the budget can still bring to it, the
-  cheapest to bring there first: within a budget, that brings the most cells to it.
-- Values per process follow Kalibera and Jones ("Rigorous Benchmarking in Reasonable
-  Time", ISMM 2013): with S_w^2 the variance of a cell's (log) values within a process,
-  S_b^2 the variance of its process means beyond what S_w^2 explains, c_p what a process
-  costs besides its values and c_v what one value costs, the cheapest design for a given
-  precision takes sqrt(c_p S_w^2 / (c_v S_b^2)) values a process. Where processes differ
-  little, values are cheap and a process takes many; where they differ much, few, and
-  each value is then nearly a process of its own, as the per-value interval assumes.
+  cell's first pass starts only if its whole pilot fits in the budget too: a budget too
+  short for the whole matrix leaves out its most-worker cells on every implementation,
+  never one implementation whole, and no cell is left with a single process.
+- After the pilot the run is read back and summarized exactly as the report will be
+  (compare/cells.py); the cells that a figure missing the target rests on
+  (compare/precision.py) get their goal, and each later pass holds the cells short of it
+  that the budget can still bring there, the cheapest first: within a budget, that
+  brings the most cells to their goal.
+- Values per process follow Kalibera and Jones, from the variance components of the
+  figure the cell serves, and the processes still to go from today's half-width
+  (run/allocation.py).
 - A benchmark is started only if its estimated time fits in what is left of the budget.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from harness.compare.cells import Cells, per_value, summarize
+from harness.compare.cells import Cells, summarize
 from harness.compare.estimate import Cell
 from harness.compare.precision import needing
-from harness.results import CELL, Run, load_run
+from harness.results import Run, load_run
+from harness.run import allocation
+from harness.run.allocation import (
+    FIRST_VALUES,
+    MAX_VALUES,
+    MIN_PASSES,
+    MIN_VALUES,
+    CellState,
+    goals,
+    kalibera_jones_values,
+    projection,
+    replan,
+)
 from harness.run.bench import Outcome
 from harness.run.cpuspeed import Sampler
 from harness.run.matrix import Seen, Stop, attempt, budget_spent
 from harness.run.plan import Bench, Profile
 from harness.run.shards import Costs
 
-MIN_PASSES = 2
-FIRST_VALUES = 3  # values a process in the first passes, as the fixed profiles take
-MIN_VALUES = 2  # fewer, and a process says nothing of the spread within one
-MAX_VALUES = 30
-MAX_PROCESS_VALUES_S = 10.0  # a process's values last at most this: interleaving stays fine
+__all__ = ["FIRST_VALUES", "MAX_VALUES", "MIN_PASSES", "MIN_VALUES", "Adaptive", "CellState",
+           "kalibera_jones_values", "projection", "run_adaptive", "spread"]  # fmt: skip
 STATUS_EVERY_S = 30.0  # a progress line at least this often
-MIN_VALUE_S = 0.1  # pyperf calibrates loops so that a value lasts at least --min-time
-
-
-@dataclass
-class CellState:
-    """What the loop knows of one cell: its passes' times and the values it takes next."""
-
-    values: int = FIRST_VALUES
-    passes: list[tuple[int, float]] = field(default_factory=list)  # (values, elapsed s)
-    value_s: float = MIN_VALUE_S  # what one value costs, pairing included
-
-    def process_s(self) -> float:
-        """What a process costs besides its values, from the passes after the first."""
-        later = self.passes[1:] or self.passes
-        return max(0.05, statistics.median(e - n * self.value_s for n, e in later))
-
-    def cost(self) -> float:
-        """What the cell's next process is expected to take."""
-        return self.process_s() + self.values * self.value_s
 
 
 @dataclass(frozen=True)
@@ -100,65 +84,9 @@ def assess(run_dir: Path, target: float) -> Assessment:
     return Assessment(run, cells, need, measured, precise)
 
 
-def kalibera_jones_values(groups: list[np.ndarray], process_s: float, value_s: float) -> int:
-    """Values per process that give the most precision per second, from a cell's values
-    grouped by process (logs of them); clamped to MIN_VALUES..MAX_VALUES."""
-    groups = [g for g in groups if len(g) >= 2]
-    if len(groups) < 2:
-        return FIRST_VALUES
-    within = float(np.mean([np.var(g, ddof=1) for g in groups]))
-    means = np.array([np.mean(g) for g in groups])
-    per = float(np.mean([len(g) for g in groups]))
-    between = float(np.var(means, ddof=1)) - within / per
-    if between <= within * 1e-6:
-        best = float(MAX_VALUES)
-    else:
-        best = math.sqrt(process_s * within / (value_s * between))
-    return int(min(MAX_VALUES, max(MIN_VALUES, math.ceil(best))))
-
-
 def column(cells: Cells, name: str) -> dict[Cell, float]:
     """One column of the results table, by cell."""
-    rows = cells.table[[*CELL, name]].itertuples(index=False, name=None)
-    return {(str(i), str(w), str(m), int(n)): float(v) for i, w, m, n, v in rows}
-
-
-def replan(states: Mapping[Cell, CellState], found: Assessment) -> None:
-    """Each cell's values per process and value cost, from what it has measured so far."""
-    medians = column(found.cells, "median_s")
-    for key, group in per_value(found.run).groupby(CELL, sort=False):
-        cell: Cell = (str(key[0]), str(key[1]), str(key[2]), int(str(key[3])))
-        state = states.get(cell)
-        if state is None or not state.passes or not math.isfinite(medians.get(cell, math.nan)):
-            continue
-        paired = bool(group["paired"].any())
-        state.value_s = max(MIN_VALUE_S, medians[cell]) * (2 if paired else 1)
-        logs = [np.log(g["sample"].to_numpy(dtype=float)) for _, g in group.groupby("process")]
-        values = kalibera_jones_values(logs, state.process_s(), state.value_s)
-        state.values = max(MIN_VALUES, min(values, int(MAX_PROCESS_VALUES_S / state.value_s)))
-
-
-def to_target(state: CellState, far: float, count: int) -> float:
-    """Seconds to bring a cell at ``far`` times the target to it: a half-width shrinks as
-    1/sqrt(values), so it needs far^2 times the ``count`` values it has."""
-    return math.ceil(count * (far**2 - 1) / state.values) * state.cost()
-
-
-def projection(states: Mapping[Cell, CellState], need: Mapping[Cell, float], left_s: float,
-               counts: Mapping[Cell, int]) -> tuple[float, list[Cell]]:  # fmt: skip
-    """Seconds to bring every cell in ``need`` to the target, and those the budget leaves out.
-
-    The cells go in the loop's order, the cheapest to bring to the target first: within a
-    budget, that brings the most cells to it. Those whose turn comes after the budget is
-    spent are left out.
-    """
-    total, left_out = 0.0, []
-    cost = {c: to_target(states[c], need[c], counts.get(c, 0)) for c in need}
-    for cell in sorted(need, key=lambda c: cost[c]):
-        total += cost[cell]
-        if total > left_s:
-            left_out.append(cell)
-    return total, left_out
+    return allocation.column(cells.table, name)
 
 
 Progress = Callable[[str], None]
@@ -181,7 +109,8 @@ class Adaptive:
         self.started = clock()
         self.deadline = self.started + self.budget
         self.measured = spread([b for b in benches if b.impl.available])
-        self.reserved = 0.0  # the second passes owed to cells whose first has run
+        self.reserved = 0.0  # the pilot passes owed to cells whose first has run
+        self.goals: dict[Cell, int] | None = None  # processes in all, fixed after the pilot
         self.states = {b.cell: CellState() for b in self.measured}
         self.last: dict[Cell, Outcome] = {}
         self.seen = Seen()
@@ -216,8 +145,9 @@ class Adaptive:
         self.number = max(0, last - 1)
         self.deadline -= spent
         if self.number < MIN_PASSES:
-            self.reserved = sum(self.costs.of(b)[1] for b in self.measured
-                                if len(self.states[b.cell].passes) == 1)  # fmt: skip
+            self.reserved = sum(self.costs.of(b)[1] * (MIN_PASSES - len(self.states[b.cell].passes))
+                                for b in self.measured
+                                if 1 <= len(self.states[b.cell].passes) < MIN_PASSES)  # fmt: skip
         self.say(f"pass {self.number + 1} goes on; the attempts kept took "
                  f"{format_duration(spent)} of the budget")  # fmt: skip
 
@@ -231,22 +161,27 @@ class Adaptive:
                 f"{format_duration(self.budget)} left")  # fmt: skip
 
     def pending(self) -> list[Bench]:
-        """The next pass's benchmarks: the cells short of the target that the budget can
-        still bring to it, the cheapest first (all of them, cheapest first, if none can).
-        The projection is made again each pass, so a cell left out comes back once the
-        others, done early, leave it room."""
+        """The next pass's benchmarks: the cells short of their goal (fixed once, after
+        the pilot passes: ``allocation.goals``) that the budget can still bring to it, the
+        cheapest first (all of them, cheapest first, if none can). The projection is made
+        again each pass, so a cell left out comes back once the others, done early, leave
+        it room. A resumed run past its pilot fixes the goals from what it has measured."""
         if self.number <= MIN_PASSES:
             return self.measured
         found = assess(self.run_dir, self.target)
         replan(self.states, found)
         self.precise, self.figured = found.precise, found.measured
-        counts = {c: int(n) for c, n in column(found.cells, "n").items()}
+        counts = {c: int(n) for c, n in column(found.cells, "processes").items()}
+        first = self.goals is None
+        if self.goals is None:
+            self.goals = goals(found.need, counts)
+        owed = {c: g - counts.get(c, 0) for c, g in self.goals.items()
+                if c in self.states and g > counts.get(c, 0)}  # fmt: skip
         left = self.deadline - self.clock()
-        more, left_out = projection(self.states, found.need, left, counts)
-        if self.number == MIN_PASSES + 1:
+        more, left_out = projection(self.states, owed, left)
+        if first:
             self.say(plan_line(more, left, left_out, self.target))
-        cost = {c: to_target(self.states[c], far, counts.get(c, 0))
-                for c, far in found.need.items() if c in self.states}  # fmt: skip
+        cost = {c: n * self.states[c].cost() for c, n in owed.items()}
         hopeful = [b for b in self.measured if b.cell in cost and b.cell not in left_out]
         chosen = hopeful or [b for b in self.measured if b.cell in cost]
         return sorted(chosen, key=lambda b: cost[b.cell])
@@ -270,8 +205,8 @@ class Adaptive:
             if not state.passes and self.number > 1:
                 continue  # a cell starts in the first pass, with its second in the budget
             first, later = self.costs.of(bench)
-            owed = later if self.number == 1 else 0.0
-            if self.number == MIN_PASSES and len(state.passes) == 1:
+            owed = later * (MIN_PASSES - 1) if self.number == 1 else 0.0
+            if 1 < self.number <= MIN_PASSES and len(state.passes) == self.number - 1:
                 self.reserved -= later
             estimate = first if not state.passes else state.cost()
             if self.clock() + estimate + owed + self.reserved > self.deadline:

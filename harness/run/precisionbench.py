@@ -87,9 +87,9 @@ def format_table(benches: list[Bench], fixed_dir: Path, adaptive_dir: Path,
     times = [_times(fixed_dir), _times(adaptive_dir)]
     cells = [summarize(load_run(d)) for d in (fixed_dir, adaptive_dir)]
     widths = [column(c, "precision") for c in cells]
-    counts = [column(c, "n") for c in cells]
+    counts = [column(c, "processes") for c in cells]  # what an interval narrows with
     lines = [f"{'cell':<34} {'fixed s':>8} {'adapt s':>8} {'time':>6} "
-             f"{'fixed ±':>8} {'adapt ±':>8} {'n fix':>6} {'n ad':>5}"]  # fmt: skip
+             f"{'fixed ±':>8} {'adapt ±':>8} {'p fix':>6} {'p ad':>5}"]  # fmt: skip
     ratios, narrower, compared = [], 0, 0
     for bench in benches:
         cell = bench.cell
