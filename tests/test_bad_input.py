@@ -202,14 +202,16 @@ def test_a_refused_command_leaves_no_run_behind(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Refused before anything is measured or built: no run folder appears in reports."""
-    reports = tmp_path / "reports"
     for case in ("timeout-zero", "unpinned-cpython", "source-no-pin", "workload-binary"):
-        argv = [a for a in CASES[case](tmp_path) if a != "--list"]
+        tmp = tmp_path / case
+        tmp.mkdir()
+        argv = [a for a in CASES[case](tmp) if a != "--list"]
         if "--reports" not in argv:
-            argv += ["--reports", str(reports)]
+            argv += ["--reports", str(tmp / "reports")]
+        reports = Path(argv[argv.index("--reports") + 1])  # the case's own, or ours
         try:
             assert main(argv) == 2
         except SystemExit as leaving:
             assert leaving.code == 2
         capsys.readouterr()
-    assert not any(p.is_dir() for p in reports.glob("*")) if reports.exists() else True
+        assert not [p for p in reports.glob("*") if p.is_dir()], case

@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, sync_playwright
 
+from harness.report.site import Published, publish
 from tests.helpers import HOSTILE_CATEGORY, HOSTILE_WORKLOAD
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -88,13 +90,23 @@ def marks_per_chart(page: Page) -> dict[str, int]:
     )
 
 
+def figures_in(page: Page) -> int:
+    """The figures the page's HTML carries, each to be drawn into a chart."""
+    return page.locator('script[type="application/json"].figure').count()
+
+
+def overview_charts(run_dir: Path) -> int:
+    """The heatmap and one scaling chart per workload of the run."""
+    return 1 + pd.read_csv(run_dir / "summary.csv")["workload"].nunique()
+
+
 def test_overview_draws_every_chart_offline_without_errors(
     browser: Browser, quick_report: Path
 ) -> None:
     """The overview draws the heatmap and each scaling chart, logs no error, fetches nothing."""
     seen = visit(browser, quick_report / "index.html")
     marks = marks_per_chart(seen.page)
-    assert len(marks) == 4  # the heatmap and one chart per workload
+    assert len(marks) == overview_charts(quick_report) == figures_in(seen.page)
     assert all(count > 0 for count in marks.values()), marks
     assert seen.errors == []
     assert seen.remote == []
@@ -113,7 +125,9 @@ def test_overview_fits_a_narrow_window(browser: Browser, quick_report: Path) -> 
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0
-    assert all(count > 0 for count in marks_per_chart(seen.page).values())
+    marks = marks_per_chart(seen.page)
+    assert len(marks) == overview_charts(quick_report)
+    assert all(count > 0 for count in marks.values()), marks
     shot = ARTIFACTS / "report-narrow.png"
     ARTIFACTS.mkdir(exist_ok=True)
     seen.page.screenshot(path=str(shot), full_page=True)
@@ -163,38 +177,52 @@ def test_a_published_merged_site_loads_offline_and_shows_its_machines(
 
 
 @pytest.fixture(scope="module")
-def history_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def history_site(tmp_path_factory: pytest.TempPathFactory) -> Published:
     """The frozen nightlies' history, published."""
-    from harness.report.site import publish
     from tests.helpers import DATA
 
-    return publish(DATA / "history", tmp_path_factory.mktemp("history-site") / "site").site
+    return publish(DATA / "history", tmp_path_factory.mktemp("history-site") / "site")
+
+
+def history_charts(published: Published) -> dict[str, int]:
+    """The fewest charts each page of the history site must draw, from its points: the
+    newest run's scaling curve per category; per category a speedup trend, per workload a
+    serial throughput trend, the overhead's, the CPU speed's; the changes page lists."""
+    points = published.history.points
+    speedup = points[points["metric"] == "speedup"]
+    newest = speedup[speedup["run"] == published.history.newest.id]
+    trends = (speedup["category"].nunique()
+              + points.loc[points["metric"] == "throughput", "workload"].nunique()
+              + int((points["metric"] == "overhead").any()) + 1)  # fmt: skip
+    return {"index.html": newest["category"].nunique(), "trends.html": trends,
+            "changes.html": 0}  # fmt: skip
 
 
 @pytest.mark.parametrize("page_name", ["index.html", "trends.html", "changes.html"])
 def test_the_history_site_draws_every_chart_offline_without_errors(
-    browser: Browser, history_site: Path, page_name: str
+    browser: Browser, history_site: Published, page_name: str
 ) -> None:
     """Runs, trends and changes: no console error, nothing remote, every chart drawn."""
-    seen = visit(browser, history_site / page_name)
+    seen = visit(browser, history_site.site / page_name)
     assert seen.errors == []
     assert seen.remote == []
     drawn = marks_per_chart(seen.page)
     assert all(count > 0 for count in drawn.values()), drawn
-    if page_name == "trends.html":
-        assert len(drawn) >= 3
+    assert len(drawn) == figures_in(seen.page) >= history_charts(history_site)[page_name]
     seen.page.screenshot(path=str(ARTIFACTS / f"history-{page_name}.png"), full_page=True)
     seen.page.close()
 
 
 def test_a_run_report_on_the_history_site_uses_the_sites_one_plotly(
-    browser: Browser, history_site: Path
+    browser: Browser, history_site: Published
 ) -> None:
     """runs/<id>/index.html draws its charts from ../../assets, offline, without errors."""
-    (page,) = sorted((history_site / "runs").glob("*/index.html"))[-1:]
+    (page,) = sorted((history_site.site / "runs").glob("*/index.html"))[-1:]
     seen = visit(browser, page)
     assert seen.errors == [] and seen.remote == []
-    assert all(count > 0 for count in marks_per_chart(seen.page).values())
+    marks = marks_per_chart(seen.page)
+    assert len(marks) == overview_charts(page.parent) == figures_in(seen.page)
+    assert all(count > 0 for count in marks.values()), marks
     seen.page.close()
 
 

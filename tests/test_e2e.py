@@ -12,6 +12,7 @@ thresholds flake on a shared machine. The acceptance figures come from this outp
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -21,11 +22,13 @@ import numpy as np
 import pandas as pd
 import pyperf
 import pytest
+from scipy import stats
 
 from harness import store
 from harness.compare.steadiness import steadiness
 from harness.provision import cpython, impls
-from harness.results import load_run
+from harness.report.format import format_category
+from harness.results import CELL, load_run
 from harness.run.cpuspeed import machine_cpus
 from harness.run.plan import QUICK_MODELS, QUICK_TAG, QUICK_WORKERS, plan
 from harness.run.workloads import load_workloads, select_workloads
@@ -55,6 +58,23 @@ def _summary(run_dir: Path) -> pd.DataFrame:
     return pd.read_csv(run_dir / "summary.csv", dtype={"checksum": str})
 
 
+def _available(run_dir: Path) -> set[str]:
+    """The implementations the run's run.json says it measured (not unavailable)."""
+    manifest = json.loads((run_dir / "run.json").read_text())
+    return {str(i["id"]) for i in manifest["impls"] if not i["unavailable"]}
+
+
+def _measured(run_dir: Path) -> pd.DataFrame:
+    """summary.csv's ok rows, asserted to hold every available implementation on every
+    workload of the run, so that a check over them can't pass on none."""
+    ok = _summary(run_dir).query("status == 'ok'")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    workloads = {str(w["name"]) for w in manifest["workloads"]}
+    pairs = {(i, w) for i in _available(run_dir) for w in workloads}
+    assert pairs and set(zip(ok["impl"], ok["workload"], strict=True)) == pairs
+    return ok
+
+
 def test_compare_has_a_row_for_every_cell_of_every_known_implementation(quick_run: Path) -> None:
     """Each known implementation has its cells: measured, unsupported, or unavailable."""
     summary = _summary(quick_run)
@@ -79,14 +99,23 @@ def test_no_unsupported_cell_is_left_unexplained(quick_run: Path) -> None:
     """Every unsupported or unavailable cell says why."""
     summary = _summary(quick_run)
     neutral = summary[summary["status"].isin(["unsupported", "unavailable"])]
+    cells = set(neutral[CELL].itertuples(index=False, name=None))
+    # At least: every cell of an implementation run.json says is absent, and Jython's
+    # processes cells (Jython 2.7 has no multiprocessing module).
+    absent = summary[~summary["impl"].isin(_available(quick_run))]
+    jython = summary[(summary["impl"] == "jython2.7") & (summary["model"] == "processes")]
+    must = set(pd.concat([absent, jython])[CELL].itertuples(index=False, name=None))
+    assert len(jython) and must <= cells, must - cells
     assert neutral["detail"].fillna("").str.len().gt(0).all()
 
 
 def test_gil_state_recorded_is_the_one_each_implementation_promises(quick_run: Path) -> None:
     """3.14 and 3.14t+gil ran with the GIL, 3.14t and Jython without, PyPy with one."""
-    ok = _summary(quick_run).query("status == 'ok'")
-    for impl_id, gil in ok.groupby("impl")["gil_enabled"].unique().items():
+    ok = _measured(quick_run)
+    states = ok.groupby("impl")["gil_enabled"].unique()
+    for impl_id, gil in states.items():
         assert list(gil) == [expected_gil(str(impl_id))], impl_id
+    assert set(states.index) == _available(quick_run)
 
 
 def expected_gil(impl_id: str) -> int:
@@ -98,14 +127,14 @@ def expected_gil(impl_id: str) -> int:
 
 def test_every_row_carries_its_workloads_checksum(quick_run: Path) -> None:
     """The checksum recorded with each measured benchmark is the one its workload declares."""
-    ok = _summary(quick_run).query("status == 'ok'")
+    ok = _measured(quick_run)
     declared = {w.name: repr(w.checksum) for w in load_workloads()}
     assert (ok["checksum"] == ok["workload"].map(declared)).all()
 
 
 def test_every_parallel_speedup_rests_on_paired_serial_units(quick_run: Path) -> None:
     """Both runners (pyperf's and Jython's) paired every measured cell but serial/1."""
-    ok = _summary(quick_run).query("status == 'ok'")
+    ok = _measured(quick_run)
     base = (ok["model"] == "serial") & (ok["workers"] == 1)
     assert ok.loc[~base, "paired"].all(), ok.loc[~base & ~ok["paired"], ["impl", "model"]]
     assert not ok.loc[base, "paired"].any()
@@ -118,7 +147,7 @@ def test_every_parallel_speedup_rests_on_paired_serial_units(quick_run: Path) ->
             record = json.loads(line)
             for index, seconds in enumerate(record["seconds"]):
                 units[(record["pairing"], index)] = seconds
-    ratios: dict[tuple[str, str, str, int], list[float]] = {}
+    ratios: dict[tuple[str, str, str, int], list[list[float]]] = {}
     for path in store.raw_files(quick_run):
         for bench in pyperf.BenchmarkSuite.load(str(path)).get_benchmarks():
             for pyperf_run in bench.get_runs():
@@ -127,21 +156,28 @@ def test_every_parallel_speedup_rests_on_paired_serial_units(quick_run: Path) ->
                     continue
                 cell = (meta["gilbench_impl"], meta["gilbench_workload"],
                         meta["gilbench_model"], int(meta["gilbench_workers"]))  # fmt: skip
-                for index, seconds in enumerate(pyperf_run.values):
-                    unit = units[(meta["gilbench_pairing"], index)]
-                    ratios.setdefault(cell, []).append(cell[3] * unit / seconds)
+                ratios.setdefault(cell, []).append([
+                    cell[3] * units[(meta["gilbench_pairing"], index)] / seconds
+                    for index, seconds in enumerate(pyperf_run.values)
+                ])  # fmt: skip
     paired = ok.loc[~base].set_index(["impl", "workload", "model", "workers"])
     assert set(ratios) == set(paired.index)
-    for cell, cell_ratios in ratios.items():
-        expected = float(np.median(cell_ratios))
+    checked = 0
+    for cell, processes in ratios.items():
+        # each worker process's median ratio; their 20%-trimmed geometric mean
+        logs = [math.log(float(np.median(one))) for one in processes if one]
+        expected = math.exp(float(stats.trim_mean(logs, 0.2)))
         assert abs(paired.loc[cell, "speedup"] - expected) <= 1e-4 * expected, cell  # 6 digits
+        checked += 1
+    # at least threads on every workload for every implementation measured
+    assert checked == len(paired) >= len(set(zip(ok["impl"], ok["workload"], strict=True)))
 
 
 def test_raw_files_work_with_pyperf_compare_to(quick_run: Path) -> None:
     """pyperf's own compare_to reads the report's pyperf files, each implementation's raw
     pieces joined."""
     raw = sorted((quick_run / "pyperf").glob("*.json"))
-    assert len(raw) == 5  # 3 CPython configurations, PyPy, Jython
+    assert {p.stem for p in raw} == _available(quick_run)  # one per implementation measured
     done = subprocess.run(
         [sys.executable, "-m", "pyperf", "compare_to", *map(str, raw), "--table"],
         capture_output=True, text=True, check=False,
@@ -187,21 +223,69 @@ def test_print_the_acceptance_figures(quick_run: Path, capsys: pytest.CaptureFix
     assert len(cells) == len(two) and (cells > 0).all()
 
 
+# A scaling finding as summary.md prints it: stated (with a speedup per implementation), or
+# withheld (naming the flagged cells it rests on).
+STATED_SCALING = re.compile(
+    r"On (.+?) \((?:(\w+)|geometric mean over (\d+) workloads)\), (\S+) with (\d+) threads "
+    r"does (\S+)× the work of 1 thread \("
+)
+WITHHELD_SCALING = re.compile(r"Thread scaling of (\S+) on (.+): not stated; too noisy: (.+)\.$")
+
+
+def _finding_lines(run_dir: Path) -> list[str]:
+    """summary.md's findings, stated and withheld, one a line, Markdown escapes undone."""
+    text = (run_dir / "summary.md").read_text().split("## Findings")[1].split("\n## ")[0]
+    lines = [line.removeprefix("- ") for line in text.splitlines() if line.startswith("- ")]
+    return [re.sub(r"\\(.)", r"\1", line).replace("&lt;", "<").replace("&gt;", ">")
+            .replace("&amp;", "&") for line in lines]  # fmt: skip
+
+
 def test_every_speedup_in_the_findings_is_the_tables_figure(quick_run: Path) -> None:
-    """The overview's scaling findings quote summary.csv's speedups, to the two decimals shown."""
-    summary = _summary(quick_run).set_index(["impl", "workload", "model", "workers"])
-    text = (quick_run / "summary.md").read_text().split("## Findings")[1].split("\n#")[0]
-    checked = 0
-    for line in text.splitlines():
-        found = re.match(r"- On .* \((\w+)\), (\S+) with (\d+) threads does (\S+)×", line)
-        if found is None:
-            continue
-        workload, first, count, shown = found.groups()
-        for impl, figure in [(first, shown), *re.findall(r"; (\S+) does (\S+)× \(", line)]:
-            speedup = summary.loc[(impl, workload, "threads", int(count)), "speedup"]
-            assert f"{speedup:.2f}" == figure, (impl, workload)
-            checked += 1
-    print(f"{checked} scaling figures checked against summary.csv")
+    """Each implementation's thread scaling on each category is one finding: stated with
+    summary.csv's speedup, to the two decimals shown, where no cell behind it is flagged, and
+    withheld, naming flagged cells, where one is."""
+    summary = _summary(quick_run)
+    workers = int(summary["workers"].max())
+    threads = summary[(summary["model"] == "threads") & (summary["workers"] == workers)
+                      & (summary["status"] == "ok")]  # fmt: skip
+    flags = summary.set_index(CELL)["flag"].fillna("")
+    # What the run must give: a finding per category and implementation measured, stated
+    # where none of its cells is flagged (an unpaired speedup rests on serial/1 too).
+    expected = {(c, i) for c in summary["category"].unique() for i in _available(quick_run)}
+    assert expected and set(zip(threads["category"], threads["impl"], strict=True)) == expected
+    flagged = {
+        (row["category"], row["impl"]) for row in threads.to_dict("records")
+        if flags[(row["impl"], row["workload"], "threads", workers)]
+        or (not row["paired"] and flags[(row["impl"], row["workload"], "serial", 1)])
+    }  # fmt: skip
+    phrases = {format_category(str(c)): str(c) for c in summary["category"].unique()}
+    stated: list[tuple[str, str]] = []
+    withheld: list[tuple[str, str]] = []
+    for line in _finding_lines(quick_run):
+        if found := STATED_SCALING.match(line):
+            phrase, workload, mean_over, first, count, shown = found.groups()
+            category = phrases[phrase]
+            assert int(count) == workers, line
+            for impl, figure in [(first, shown), *re.findall(r"; (\S+) does (\S+)× \(", line)]:
+                rows = threads[(threads["category"] == category) & (threads["impl"] == impl)]
+                if workload is not None:
+                    assert list(rows["workload"]) == [workload], (impl, line)
+                    assert f"{rows['speedup'].item():.2f}" == figure, (impl, workload)
+                else:  # a geometric mean of the category's speedups, to its rounding
+                    assert len(rows) == int(mean_over), (impl, line)
+                    mean = math.exp(np.log(rows["speedup"]).mean())
+                    assert abs(float(figure) - mean) <= 0.0051, (impl, category)
+                stated.append((category, impl))
+        elif found := WITHHELD_SCALING.match(line):
+            impl, phrase, noisy = found.groups()
+            for named in noisy.split("; "):
+                cell_impl, rest = named.split(" ", 1)
+                workload, model, count = rest.rsplit("/", 2)
+                assert flags[(cell_impl, workload, model, int(count))], (named, line)
+            withheld.append((phrases[phrase], impl))
+    assert sorted(stated) == sorted(expected - flagged)
+    assert sorted(withheld) == sorted(flagged)
+    print(f"{len(stated)} scaling figures checked against summary.csv, {len(withheld)} withheld")
 
 
 # A small selection for the nightly: two workloads, so two shards of one workload each.

@@ -20,8 +20,11 @@ def test_the_fault_suite_survives_every_fault_and_loses_no_cell(
     rows = faults.run_suite(tmp_path)
     table = faults.format_table(rows)
     print(table)
-    assert all(row.ok for row in rows), table
-    disk = next(row for row in rows if row.fault.startswith("full disk"))
-    if os.environ.get("CI") or os.geteuid() == 0:
-        assert disk.injected == 1, "the full-disk fault must run where the tests run as root"
-    assert sum(row.injected for row in rows) >= 12, table
+    root = os.geteuid() == 0
+    assert root or not os.environ.get("CI"), "CI runs the tests as root, for the full disk"
+    # Every fault injected at least once (Row.ok) but the full disk where a tmpfs can't be
+    # mounted; each row of the suite is here: the SIGKILLs, the full disk, each corruption,
+    # the misbehaving workloads, the re-run CI job, the deleted virtualenv, the broken build.
+    assert [row.fault for row in rows if not row.ok] == ([] if root else [faults.FULL_DISK]), table
+    assert all(row.skipped for row in rows if not row.ok), table
+    assert len(rows) == 6 + len(faults.DAMAGES), table

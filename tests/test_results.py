@@ -137,6 +137,8 @@ def test_every_paired_unit_joins_the_value_it_was_timed_after(small_run: Path) -
     """Each paired time names its worker process's run and value index; all of them join."""
     run = load_run(small_run)
     keys = ["impl", "workload", "model", "workers", "pairing", "value"]
+    baseline = (run.values["model"] == "serial") & (run.values["workers"] == 1)
+    assert len(run.paired) == (~baseline).sum() > 0  # a unit for every value but serial/1's
     assert (run.paired["pairing"] != "").all()
     joined = run.paired.merge(run.values[keys], on=keys, how="left", indicator=True)
     assert (joined["_merge"] == "both").all()

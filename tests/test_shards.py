@@ -56,9 +56,12 @@ def test_a_shard_holds_whole_workloads_so_no_ratio_spans_two() -> None:
     """Every cell of a workload, all implementations and models, is in the same shard."""
     full = _plan()
     owner = assign(full, 4)
+    checked = 0
     for k in range(1, 5):
         for bench in shard(full, k, owner):
             assert owner[bench.workload.name] == k
+            checked += 1
+    assert checked == len(full)  # every planned cell, in one shard or another
     loads = [len(shard(full, k, owner)) for k in range(1, 5)]
     assert max(loads) - min(loads) <= len(full) // len(owner)  # balanced to one workload
 
@@ -68,6 +71,7 @@ def test_the_assignment_depends_on_the_selection_alone() -> None:
     alone = plan(IMPLS[:1], load_workloads(), ["serial", "threads"], [1, 2])
     every = plan(IMPLS, load_workloads(), ["serial", "threads"], [1, 2])
     assert assign(alone, 5) == assign(every, 5)
+    assert set(assign(every, 5)) == {w.name for w in load_workloads()}  # each one assigned
 
 
 def test_more_shards_than_workloads_is_refused_with_what_can_be_had() -> None:
