@@ -23,9 +23,10 @@ from harness.provision.impls import Impl
 from harness.report.build import build_report
 from harness.report.markdown import format_markdown
 from harness.results import load_run
-from harness.run import adaptive
+from harness.run import adaptive, allocation
 from harness.run.adaptive import (
     MAX_VALUES,
+    MIN_PASSES,
     MIN_VALUES,
     Adaptive,
     CellState,
@@ -39,7 +40,7 @@ from harness.run.bench import Outcome
 from harness.run.plan import PROFILES, Bench, plan
 from harness.run.shards import Costs
 from harness.run.workloads import Workload
-from tests.helpers import QUICK, TEST_WORKLOADS
+from tests.helpers import ADAPTIVE, QUICK, TEST_WORKLOADS, assert_golden
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,6 +146,7 @@ def test_the_projection_names_the_cells_the_budget_leaves_imprecise() -> None:
               near: CellState(values=3, passes=[(3, 1.3), (3, 1.3)])}  # fmt: skip
     need, counts = {far: 4.0, near: 1.2}, {far: 6, near: 6}
     owed = {c: g - counts[c] for c, g in goals(need, counts).items()}
+    assert goals({}, {far: 3}) == {far: 4}  # precise at the pilot: one process more
     total, left_out = projection(states, owed, 10.0)
     # A half-width is t(P - 1) s / sqrt(P) over P processes. At 6 processes that is
     # 1.050 s; far must bring it to 1.050 s / 4 = 0.262 s, which takes 59 processes
@@ -291,3 +293,46 @@ def test_a_budget_smaller_than_one_benchmark_records_every_cell_missing_with_the
     assert set(summary["status"]) == {"missing"}
     assert summary["detail"].str.contains("budget of 0m01s was spent").all()
     assert (run / "index.html").is_file()
+
+
+def test_replan_groups_a_real_runs_values_by_the_process_that_took_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a real adaptive run of pieces, each cell's variance components come from one
+    group per process (pass, run): as many groups as the cell's ok attempts."""
+    found = adaptive.assess(ADAPTIVE, 0.02)
+    outcomes = load_run(ADAPTIVE).outcomes
+    ok = outcomes[outcomes["status"] == "ok"]
+    attempts = {(str(i), str(w), str(m), int(n)): len(g)
+                for (i, w, m, n), g in ok.groupby(["impl", "workload", "model", "workers"])}  # fmt: skip
+    states = {cell: CellState(passes=[(3, 1.0)] * count) for cell, count in attempts.items()}
+    seen: dict[int, int] = {}
+
+    def spy(groups: list[np.ndarray], process_s: float, value_s: float) -> int:
+        seen[len(seen)] = len(groups)
+        return kalibera_jones_values(groups, process_s, value_s)
+
+    monkeypatch.setattr(allocation, "kalibera_jones_values", spy)
+    allocation.replan(states, found)
+    assert sorted(seen.values()) == sorted(attempts.values()) and max(seen.values()) > 3
+
+
+def test_a_real_adaptive_run_took_values_per_process_as_each_cell_needed() -> None:
+    """In the frozen adaptive run, parallel cells' processes after the pilot took different
+    numbers of values: Kalibera and Jones ran on each cell's own variance components."""
+    lines = [json.loads(line) for line in (ADAPTIVE / "outcomes.jsonl").read_text().splitlines()]
+    later = [line for line in lines if line["status"] == "ok" and line["pass"] > MIN_PASSES
+             and (line["model"], line["workers"]) != ("serial", 1)]  # fmt: skip
+    per_cell: dict[tuple[str, str, str, int], set[int]] = {}
+    for line in later:
+        cell = (line["impl"], line["workload"], line["model"], line["workers"])
+        per_cell.setdefault(cell, set()).add(int(line["values"]))
+    assert len(per_cell) >= 4
+    assert len({min(v) for v in per_cell.values()} | {max(v) for v in per_cell.values()}) > 1
+
+
+def test_the_frozen_adaptive_run_reads_as_its_golden_table() -> None:
+    """The current format (pieces, paired files, values per process varying) gives the
+    pinned results table."""
+    table = summarize(load_run(ADAPTIVE)).table
+    assert_golden("adaptive-summary.csv", table.to_csv(index=False, float_format="%.6g"))

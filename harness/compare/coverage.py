@@ -92,11 +92,18 @@ class Pool:
 def _frozen_processes(run_dir: Path) -> Iterator[tuple[int, CellKey, np.ndarray, str]]:
     """(pass, cell, round times, pairing token) for every process of a frozen history run.
 
-    A run that kept its raw pyperf files gives one pyperf run per process; their order is
+    A run kept since gilbench 0.3 names each value's pass and process. An older one that
+    kept its raw pyperf files gives one pyperf run per process; their order is
     the order of the cell's attempts that ended ok, whose outcome lines give the pass.
     Without them (older runs of a history), values.parquet holds each cell's values in the
     same order, three to a process in the quick runs, which is all that is read that way.
     """
+    values = pd.read_parquet(run_dir / "values.parquet")
+    if "pass" in values.columns:  # a history kept since gilbench 0.3: (pass, process) given
+        for key, group in values.groupby([*CELL, "pass", "process"], sort=False):
+            yield (int(str(key[4])), _key(key), group["seconds"].to_numpy(dtype=float),
+                   str(group["pairing"].iloc[0]))  # fmt: skip
+        return
     outcomes = pd.read_parquet(run_dir / "outcomes.parquet")
     ok = outcomes[outcomes["status"] == "ok"]
     passes = {_key(k): list(g["pass"]) for k, g in ok.groupby(CELL, sort=False)}
@@ -112,7 +119,6 @@ def _frozen_processes(run_dir: Path) -> Iterator[tuple[int, CellKey, np.ndarray,
                     token = str(one.get_metadata().get("gilbench_pairing", ""))
                     yield int(number), cell, np.array(one.values, dtype=float), token
         return
-    values = pd.read_parquet(run_dir / "values.parquet")
     for key, group in values.groupby(CELL, sort=False):
         cell = _key(key)
         seconds = group["seconds"].to_numpy(dtype=float)
@@ -155,7 +161,8 @@ def load_pool(history: Path) -> Pool:
 
 def with_twin(pool: Pool, rng: np.random.Generator) -> Pool:
     """The pool with an A/A twin of the reference: in each pass, the twin's processes are
-    the reference's from another pass, drawn at random."""
+    the reference's from another pass: the twin is the reference, measured at other
+    moments, so every ratio between them is truly 1."""
     reference = summarize(simulate(pool, pool.passes[:2])).roles.reference
     manifest = dict(pool.manifest)
     record = next(i for i in manifest["impls"] if i["id"] == reference)
@@ -163,9 +170,13 @@ def with_twin(pool: Pool, rng: np.random.Generator) -> Pool:
     manifest["plan"] = [*manifest["plan"], *([TWIN, *c[1:]] for c in manifest["plan"]
                                              if c[0] == reference)]  # fmt: skip
     owning = [i for i, p in enumerate(pool.passes) if any(c[0] == reference for c in p)]
+    # each pass takes the reference's processes of the next pass in a random cycle: the
+    # twin holds exactly the reference's processes, none of them beside itself
+    order = [owning[int(i)] for i in rng.permutation(len(owning))]
+    source = {a: b for a, b in zip(order, order[1:] + order[:1], strict=True)}
     passes = []
     for index, one in enumerate(pool.passes):
-        other = pool.passes[int(rng.choice([i for i in owning if i != index]))]
+        other = pool.passes[source[index]] if index in source else {}
         twin = {(TWIN, *c[1:]): p for c, p in other.items() if c[0] == reference}
         passes.append({**one, **twin})
     return Pool(manifest, passes)
@@ -303,8 +314,14 @@ def adaptive(pool: Pool, runs: int, rng: np.random.Generator,
         yield summarize(simulate(pool, drawn, keep))
 
 
-def bench(pools: Sequence[Pool], runs: int, seed: int = 20261204) -> dict[str, Tally]:
-    """Coverage of every design over every pool."""
+QUICK, ADAPTIVE, AA, AA_ADAPTIVE = ("fixed, 3 passes (quick)", "adaptive to ±2%",
+                                   "A/A twin, 3 passes", "A/A twin, adaptive")  # fmt: skip
+DESIGNS = (QUICK, "fixed, 10 passes", ADAPTIVE, AA, AA_ADAPTIVE, "10% slower, 3 passes")
+
+
+def bench(pools: Sequence[Pool], runs: int, seed: int = 20261204,
+          designs: Sequence[str] = DESIGNS) -> dict[str, Tally]:  # fmt: skip
+    """Coverage of each of ``designs`` over every pool."""
     rng = np.random.default_rng(seed)
     tallies: dict[str, Tally] = {}
     for pool in pools:
@@ -312,15 +329,16 @@ def bench(pools: Sequence[Pool], runs: int, seed: int = 20261204) -> dict[str, T
         roles = summarize(simulate(pool, pool.passes[:2])).roles
         others = sorted({c[0] for p in pool.passes for c in p} - {roles.reference})
         slower = with_effect(pool, roles.free_threaded or others[0])
-        designs: list[tuple[str, Pool, int, str | None]] = [  # passes 0: adaptive
-            ("fixed, 3 passes (quick)", pool, 3, None),
-            ("fixed, 10 passes", pool, 10, None),
-            ("adaptive to ±2%", pool, 0, None),
-            ("A/A twin, 3 passes", twin, 3, TWIN),
-            ("A/A twin, adaptive", twin, 0, TWIN),
-            ("10% slower, 3 passes", slower, 3, None),
-        ]
-        for name, chosen, passes, only in designs:
+        every: dict[str, tuple[Pool, int, str | None]] = {  # passes 0: adaptive
+            QUICK: (pool, 3, None),
+            "fixed, 10 passes": (pool, 10, None),
+            ADAPTIVE: (pool, 0, None),
+            AA: (twin, 3, TWIN),
+            AA_ADAPTIVE: (twin, 0, TWIN),
+            "10% slower, 3 passes": (slower, 3, None),
+        }
+        for name in designs:
+            chosen, passes, only = every[name]
             truth = truths(chosen)
             tally = tallies.setdefault(name, Tally())
             drawn = fixed(chosen, passes, runs, rng) if passes else adaptive(chosen, runs, rng)

@@ -12,14 +12,15 @@ interval here rests on the processes alone (the method is set out in docs/statis
    profile gilbench has).
 2. A figure is a constant times a product of samples' typical values raised to powers
    (estimate.Terms), so on the log scale it is a linear combination of pass summaries.
-   - One sample: the figure is ``exp(mean of its pass summaries)``, a geometric mean of
-     process medians, with Student's t interval over its passes (n - 1 degrees of freedom).
+   - One sample: the figure is ``exp(trimmed mean of its pass summaries)``, a geometric
+     mean of process medians (20% trimmed: ``TRIM``), with the Tukey-McLaughlin t interval
+     over its passes (Student's, below five passes).
    - Several samples measured in the same passes (a ratio to the reference, a geometric
      mean over workloads, in a fixed profile all of them): the combination is formed pass
      by pass, over the passes every sample ran in, and gets the same one-sample t interval.
      Pairing by pass takes out the drift that hits every cell of a pass alike.
-   - Several samples with fewer than two passes in common: independent samples, Welch and
-     Satterthwaite's degrees of freedom.
+   - Several samples with fewer than two passes in common: independent samples, Yuen's
+     trimmed Welch and Satterthwaite's degrees of freedom.
 3. The p-value is that of the figure being 1 (no difference), from the same t statistic,
    so a decision taken from the interval and one taken from the p-value always agree.
 
@@ -40,10 +41,9 @@ from scipy import stats
 CONFIDENCE = 0.95
 # The share of passes set aside at each end of a figure's pass summaries (Tukey and
 # McLaughlin's 20% trimmed mean): a process the machine slowed throughout is set aside, not
-# averaged in. On this project's VMs a paired speedup's process summaries are skewed with
-# heavy tails (hash_sha256 processes/2 on 3.14: skewness -2.6, excess kurtosis 8.7 over
-# 120 processes), under which the plain mean's t interval held its truth 82% of the time
-# at 10 processes; see docs/statistics.md.
+# averaged in: on this project's VMs a paired speedup's process summaries have a long tail
+# of slow processes, under which a plain mean's t interval misses its truth too often
+# (docs/statistics.md; coverage-bench measures the trimmed one).
 TRIM = 0.2
 # The least passes in common for which a combination is formed pass by pass; below it the
 # samples are taken as independent (a t interval needs two summaries at least).
