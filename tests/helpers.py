@@ -23,6 +23,8 @@ DATA = Path(__file__).resolve().parent / "data"
 TEST_WORKLOADS = DATA / "workloads"
 GOLDEN = DATA / "golden"
 QUICK = DATA / "runs" / "quick"  # a real `compare --quick` of today's format, frozen
+# a real adaptive `compare` of today's format (pieces, paired files), frozen
+ADAPTIVE = DATA / "runs" / "adaptive"
 LEGACY = DATA / "runs" / "legacy-v1"  # a run of format 1, from before paired speedups
 # GILBENCH_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing with them.
 UPDATE = os.environ.get("GILBENCH_UPDATE_GOLDEN") == "1"

@@ -303,8 +303,8 @@ def test_replan_groups_a_real_runs_values_by_the_process_that_took_them(
     found = adaptive.assess(ADAPTIVE, 0.02)
     outcomes = load_run(ADAPTIVE).outcomes
     ok = outcomes[outcomes["status"] == "ok"]
-    attempts = {(str(i), str(w), str(m), int(n)): len(g)
-                for (i, w, m, n), g in ok.groupby(["impl", "workload", "model", "workers"])}  # fmt: skip
+    groups = ok.groupby(["impl", "workload", "model", "workers"])
+    attempts = {(str(i), str(w), str(m), int(n)): len(g) for (i, w, m, n), g in groups}
     states = {cell: CellState(passes=[(3, 1.0)] * count) for cell, count in attempts.items()}
     seen: dict[int, int] = {}
 
