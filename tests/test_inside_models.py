@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import gbio
@@ -219,15 +219,58 @@ def test_shared_state_is_unsupported_where_workers_share_no_memory(model: str) -
         )
 
 
-@pytest.mark.parametrize("model", ["threads", "processes"])
+@pytest.mark.parametrize("model", ["threads", "processes", "asyncio-to-thread"])
 def test_parallel_workers_report_their_busy_time_each_round(
     started: list[gbmodels.Model], model: str
 ) -> None:
-    """After a round, threads and processes give each worker's seconds on its units."""
+    """After a round, each of the workers running in parallel gives its seconds on its units."""
     pool = _start(started, model, str(TEST_WORKLOADS / "sleepy.py"), 3)
     pool.round(2)
     assert len(pool.busy) == 3
     assert all(seconds >= 0.19 for seconds in pool.busy)  # two units of 4 waits of 25 ms
+
+
+@pytest.mark.parametrize("model", ["threads", "processes"])
+def test_one_worker_alone_times_its_units_and_leaves_the_round_s_busy_times(
+    started: list[gbmodels.Model], model: str
+) -> None:
+    """time_alone(2): one worker's two units of 100 ms, as that worker timed them."""
+    pool = _start(started, model, str(TEST_WORKLOADS / "sleepy.py"), 2)
+    pool.round()
+    busy = list(pool.busy)
+    assert 0.19 <= pool.time_alone(2) < 0.35  # type: ignore[attr-defined]
+    assert pool.busy == busy
+
+
+@pytest.mark.parametrize("model", ["threads", "processes"])
+def test_a_wrong_checksum_in_a_worker_s_units_alone_raises(
+    model: str, started: list[gbmodels.Model], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit going wrong among the serial units a worker times fails as a round would."""
+    monkeypatch.delitem(sys.modules, "gilbench_workload_goes_wrong", raising=False)  # fresh count
+    pool = _start(started, model, str(TEST_WORKLOADS / "goes_wrong.py"), 1)  # warm-up: call 1
+    with pytest.raises(gbprotocol.WorkloadFailure) as failure:
+        pool.time_alone(4)  # type: ignore[attr-defined]
+    assert (failure.value.status, failure.value.detail) == ("wrong-checksum", "expected 41, got 42")
+
+
+def test_asyncio_to_thread_hands_each_worker_its_round_s_units_in_one_call(
+    started: list[gbmodels.Model], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """round(5) on 3 workers is 3 to_thread calls of 5 units each, not 15 of one."""
+    import asyncio
+
+    calls: list[int] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(func: Callable[..., object], *args: object) -> object:
+        calls.append(args[-1])  # type: ignore[arg-type]
+        return await to_thread(func, *args)
+
+    pool = _start(started, "asyncio-to-thread", TINY, 3)
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    assert pool.round(5) == [EXPECTED] * 15
+    assert calls == [5, 5, 5]
 
 
 def test_serial_and_asyncio_have_no_parallel_workers_to_time(started: list[gbmodels.Model]) -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import threading
 from pathlib import Path
 
 import gbmeasure
+import gbmodels
 import pure_runner
 import pyperf
 import pytest
@@ -39,9 +42,8 @@ class FakeClock:
 class FakeModel:
     """A model whose round of ``loops`` units takes loops x ROUND_SECONDS on the clock."""
 
-    def __init__(self, clock: FakeClock, shares_memory: bool = True) -> None:
+    def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
-        self.shares_memory = shares_memory
         self.rounds = 0
         self.busy: list[float] = []
 
@@ -53,23 +55,20 @@ class FakeModel:
 
 
 class FakePairing:
-    """gbmeasure.Pairing's interface: ``warms`` as the real one decides, ``after`` logged."""
+    """gbmeasure.Pairing's interface, ``after`` logged."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
 
-    def warms(self, model: FakeModel) -> bool:
-        return not model.shares_memory
-
-    def after(self, loops: int, keep: bool = True, busy: object = ()) -> None:
-        self.clock.log.append(f"after {loops} keep={keep} busy={busy}")
+    def after(self, loops: int, busy: object = ()) -> None:
+        self.clock.log.append(f"after {loops} busy={busy}")
         self.clock.now += PAIRING_SECONDS
 
 
-def _fakes(shares_memory: bool = True) -> tuple[list[str], FakeClock, FakeModel, FakePairing]:
+def _fakes() -> tuple[list[str], FakeClock, FakeModel, FakePairing]:
     log: list[str] = []
     clock = FakeClock(log)
-    return log, clock, FakeModel(clock, shares_memory), FakePairing(clock)
+    return log, clock, FakeModel(clock), FakePairing(clock)
 
 
 def test_a_value_is_the_clock_s_time_around_the_round_alone() -> None:
@@ -79,41 +78,27 @@ def test_a_value_is_the_clock_s_time_around_the_round_alone() -> None:
     assert timer(4) == 4 * ROUND_SECONDS  # not the pairing's 7 s
     assert timer(4) == 4 * ROUND_SECONDS
     assert log == [
-        "clock 100", "round 4", "clock 102", "after 4 keep=True busy=[1.0, 1.5]",
-        "clock 109", "round 4", "clock 111", "after 4 keep=True busy=[2.0, 2.5]",
+        "clock 100", "round 4", "clock 102", "after 4 busy=[1.0, 1.5]",
+        "clock 109", "round 4", "clock 111", "after 4 busy=[2.0, 2.5]",
     ]  # fmt: skip
 
 
-def test_warm_ups_are_not_kept_but_warm_the_serial_path_where_workers_share_no_memory() -> None:
-    """Processes' and subinterpreters' warm-ups get unkept serial units; values get kept ones."""
-    log, clock, model, pairing = _fakes(shares_memory=False)
-    timer = gbmeasure.RoundTimer(model, pairing, warmups=2, clock=clock)
-    for _ in range(3):
-        timer(1)
-    assert [line for line in log if line.startswith("after")] == [
-        "after 1 keep=False busy=[1.0, 1.5]",
-        "after 1 keep=False busy=[2.0, 2.5]",
-        "after 1 keep=True busy=[3.0, 3.5]",
-    ]
-
-
-def test_warm_ups_get_no_serial_units_where_workers_share_memory() -> None:
-    """Threads and asyncio warm the serial units' code themselves: only values are paired."""
-    log, clock, model, pairing = _fakes(shares_memory=True)
+def test_warm_ups_get_no_serial_units_only_values_are_paired() -> None:
+    """The serial units run code the warm-up rounds warmed, so only values are paired."""
+    log, clock, model, pairing = _fakes()
     timer = gbmeasure.RoundTimer(model, pairing, warmups=2, clock=clock)
     for _ in range(4):
         timer(3)
     assert [line for line in log if not line.startswith("clock")] == [
         "round 3", "round 3",
-        "round 3", "after 3 keep=True busy=[3.0, 3.5]",
-        "round 3", "after 3 keep=True busy=[4.0, 4.5]",
+        "round 3", "after 3 busy=[3.0, 3.5]",
+        "round 3", "after 3 busy=[4.0, 4.5]",
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("shares_memory", [True, False])
-def test_calibration_calls_are_never_paired(shares_memory: bool) -> None:
+def test_calibration_calls_are_never_paired() -> None:
     """A step told no warm-up count (a calibration run) times rounds and pairs none."""
-    log, clock, model, pairing = _fakes(shares_memory)
+    log, clock, model, pairing = _fakes()
     timer = gbmeasure.RoundTimer(model, pairing, warmups=None, clock=clock)
     assert [timer(loops) for loops in (1, 2, 4)] == [0.5, 1.0, 2.0]
     assert [line for line in log if line.startswith("after")] == []
@@ -147,14 +132,13 @@ def test_pyperf_calibration_workers_get_no_warm_up_count_and_so_no_pairing() -> 
 
 def test_pure_runner_s_loop_gives_pyperf_its_warm_ups_then_its_values(tmp_path: Path) -> None:
     """Warm-ups as [loops, seconds per round], then values: a run pyperf loads as such."""
-    log, clock, model, pairing = _fakes(shares_memory=False)
+    log, clock, model, pairing = _fakes()
     timer = gbmeasure.RoundTimer(model, pairing, warmups=2, clock=clock)
     warmups, values = pure_runner.measure_values(timer, 4, 2, 3)
     assert warmups == [[4, ROUND_SECONDS], [4, ROUND_SECONDS]]
     assert values == [ROUND_SECONDS] * 3
-    assert [line.split(" busy")[0] for line in log if line.startswith("after")] == [
-        "after 4 keep=False", "after 4 keep=False",
-        "after 4 keep=True", "after 4 keep=True", "after 4 keep=True",
+    assert [line for line in log if line.startswith("after")] == [
+        "after 4 busy=[3.0, 3.5]", "after 4 busy=[4.0, 4.5]", "after 4 busy=[5.0, 5.5]",
     ]  # fmt: skip
     raw = tmp_path / "raw.json"
     metadata = {"name": "tiny/threads/2", "loops": 4, "unit": "second"}
@@ -212,16 +196,20 @@ def test_pure_runner_says_so_when_warm_ups_never_settle(capsys: pytest.CaptureFi
     )
 
 
+def _cell(workload: Path | str, model: str) -> argparse.Namespace:
+    return argparse.Namespace(impl="host", workload=str(workload), model=model, workers=2)
+
+
 def test_the_pairing_keeps_each_value_s_serial_time_per_unit_and_busy_times(
     tmp_path: Path,
 ) -> None:
-    """Pairing.after keeps seconds per unit from its clock and the value's busy times."""
-    readings = iter([1.0, 10.0, 12.0])  # a warm-up's start; a value's start and end
-    args = argparse.Namespace(impl="host", workload=str(TEST_WORKLOADS / "tiny.py"),
-                              model="threads", workers=2)  # fmt: skip
-    pairing = gbmeasure.Pairing(args, str(tmp_path / "paired.jsonl"), lambda: next(readings))
+    """Threads: Pairing.after keeps seconds per unit from its own clock, and busy times."""
+    readings = iter([10.0, 12.0])  # a value's serial units: start and end
+    tiny = TEST_WORKLOADS / "tiny.py"
+    model = gbmodels.make_model("threads", str(tiny), 2)
+    pairing = gbmeasure.Pairing(_cell(tiny, "threads"), str(tmp_path / "paired.jsonl"), model,
+                                lambda: next(readings))  # fmt: skip
     try:
-        pairing.after(4, keep=False)  # a warm-up: nothing kept
         pairing.after(4, busy=[0.12345678, 0.2])
         pairing.write()
     finally:
@@ -230,8 +218,114 @@ def test_the_pairing_keeps_each_value_s_serial_time_per_unit_and_busy_times(
     assert json.loads(line) == {
         "impl": "host", "workload": "tiny", "model": "threads", "workers": 2,
         "pairing": pairing.token, "seconds": [0.5], "busy": [[0.123457, 0.2]],
+        "serial_in": "this process",
     }  # fmt: skip
     assert pairing.token.startswith(f"{os.getpid():x}-")
+
+
+class WorkerTimedModel:
+    """A model whose workers share no memory: each call of time_alone takes 6 s, it says."""
+
+    shares_memory = False
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def time_alone(self, units: int) -> float:
+        self.asked.append(units)
+        return 6.0
+
+
+def test_a_model_sharing_no_memory_has_its_worker_time_the_serial_units(tmp_path: Path) -> None:
+    """Processes and subinterpreters: the worker's own seconds are kept; no clock read here."""
+
+    def no_clock() -> float:
+        raise AssertionError("the pairing read a clock of its own")
+
+    model = WorkerTimedModel()
+    pairing = gbmeasure.Pairing(_cell(TEST_WORKLOADS / "tiny.py", "processes"),
+                                str(tmp_path / "paired.jsonl"), model, no_clock)  # fmt: skip
+    pairing.after(4, busy=[1.0, 1.5])
+    pairing.write()
+    pairing.close()
+    assert (model.asked, pairing.baseline) == ([4], None)  # no serial model of its own
+    (line,) = (tmp_path / "paired.jsonl").read_text().splitlines()
+    assert json.loads(line) == {
+        "impl": "host", "workload": "tiny", "model": "processes", "workers": 2,
+        "pairing": pairing.token, "seconds": [1.5], "busy": [[1.0, 1.5]],
+        "serial_in": "a worker",
+    }  # fmt: skip
+
+
+# A workload that notes, at every unit, the process and thread that ran it.
+WHERE = """\
+import os, threading
+
+CHECKSUM = 1
+
+
+def kernel():
+    with open(__file__ + ".where", "a") as out:
+        out.write("%d %d\\n" % (os.getpid(), threading.current_thread().ident))
+    return 1
+"""
+
+
+@pytest.fixture
+def where_workload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """WHERE as a workload file; its record of units is ``<file>.where``."""
+    monkeypatch.delitem(sys.modules, "gilbench_workload_where", raising=False)
+    path = tmp_path / "where.py"
+    path.write_text(WHERE)
+    return path
+
+
+def _units_ran_in(workload: Path) -> list[tuple[int, int]]:
+    """(pid, thread) of every unit run since the last call, in order."""
+    record = Path(f"{workload}.where")
+    lines = record.read_text().splitlines() if record.exists() else []
+    record.write_text("")
+    return [(int(pid), int(thread)) for pid, thread in (line.split() for line in lines)]
+
+
+def test_a_processes_cell_s_serial_units_run_in_its_worker_processes_in_turn(
+    tmp_path: Path, where_workload: Path
+) -> None:
+    """Each value's serial units run in one worker process, the next value's in the next."""
+    model = gbmodels.make_model("processes", str(where_workload), 2)
+    model.start()
+    try:
+        pairing = gbmeasure.Pairing(_cell(where_workload, "processes"),
+                                    str(tmp_path / "paired.jsonl"), model)  # fmt: skip
+        _units_ran_in(where_workload)  # forget the warm-up round's units
+        pairing.after(3)
+        pairing.after(1)
+        pids = [pid for pid, _ in _units_ran_in(where_workload)]
+        pairing.close()
+    finally:
+        model.close()
+    workers = [proc.pid for proc in model.procs]  # type: ignore[attr-defined]
+    assert pids == [workers[0]] * 3 + [workers[1]]
+    assert os.getpid() not in pids
+    assert len(pairing.seconds) == 2
+
+
+def test_a_threads_cell_s_serial_units_run_here_on_the_calling_thread(
+    tmp_path: Path, where_workload: Path
+) -> None:
+    """Threads' workers run in this process: the pairing's serial units run on this thread."""
+    model = gbmodels.make_model("threads", str(where_workload), 2)
+    model.start()
+    try:
+        pairing = gbmeasure.Pairing(_cell(where_workload, "threads"),
+                                    str(tmp_path / "paired.jsonl"), model)  # fmt: skip
+        _units_ran_in(where_workload)
+        pairing.after(2)
+        ran = _units_ran_in(where_workload)
+        pairing.close()
+    finally:
+        model.close()
+    assert ran == [(os.getpid(), threading.get_ident())] * 2
 
 
 def test_only_cells_other_than_the_serial_baseline_are_paired() -> None:

@@ -85,6 +85,81 @@ def test_a_unit_going_wrong_midway_in_a_subinterpreter_fails_the_round(
     assert got == ["wrong-checksum", "expected 41, got 42"]
 
 
+# A workload that notes, at every unit, the id of the interpreter that ran it.
+WHERE = """\
+from concurrent import interpreters
+
+CHECKSUM = 1
+
+
+def kernel():
+    with open(__file__ + ".where", "a") as out:
+        out.write("%d\\n" % interpreters.get_current().id)
+    return 1
+"""
+
+
+@pytest.mark.parametrize("prefer", [None, "private"])
+def test_a_pairing_s_serial_units_run_in_the_subinterpreters_in_turn(
+    python: Path, prefer: str | None, tmp_path: Path
+) -> None:
+    """Each value's serial units run in one of the cell's interpreters, the next in the next."""
+    where = tmp_path / "where.py"
+    where.write_text(WHERE)
+    got = _inside(
+        python,
+        f"""
+import argparse, gbmeasure
+pool = gbinterp.Subinterpreters({str(where)!r}, 2, {prefer!r})
+pool.start()
+args = argparse.Namespace(impl="3.14", workload={str(where)!r}, model="subinterpreters",
+                          workers=2)
+pairing = gbmeasure.Pairing(args, {str(tmp_path / "paired.jsonl")!r}, pool)
+open({str(where)!r} + ".where", "w").close()  # forget the warm-up round's units
+pairing.after(3)
+pairing.after(1)
+ids = [getattr(interp, "id", interp) for interp in pool.interps]
+pool.close()
+with open({str(where)!r} + ".where") as record:
+    print(json.dumps([ids, [int(line) for line in record]]))
+""",
+    )
+    assert isinstance(got, list)
+    ids, ran = got
+    assert 0 not in ids  # the main interpreter runs none of them
+    assert ran == [ids[0]] * 3 + [ids[1]]
+
+
+@pytest.mark.parametrize("prefer", [None, "private"])
+def test_a_subinterpreter_times_its_units_itself_the_call_into_it_outside(
+    python: Path, prefer: str | None
+) -> None:
+    """A call into the interpreter that takes 0.3 s more counts neither in busy nor alone."""
+    tiny = str(TEST_WORKLOADS / "tiny.py")
+    got = _inside(
+        python,
+        f"""
+import time
+pool = gbinterp.Subinterpreters({tiny!r}, 1, {prefer!r})
+pool.start()
+run = pool.api.run
+
+def slow(*args):
+    time.sleep(0.3)
+    return run(*args)
+
+pool.api.run = slow
+begun = time.perf_counter()
+pool.round(2)
+alone = pool.time_alone(2)
+took = time.perf_counter() - begun
+pool.close()
+print(json.dumps([took > 0.6, pool.busy[0] < 0.1, alone < 0.1]))
+""",
+    )
+    assert got == [True, True, True]
+
+
 def test_every_subinterpreter_has_its_own_gil(python: Path) -> None:
     """The interpreters the model creates are isolated: their config says gil='own'."""
     tiny = str(TEST_WORKLOADS / "tiny.py")

@@ -4,9 +4,11 @@
   awaited (non-blocking sockets, ``asyncio.sleep``), so W kernels wait side by side; a
   plain kernel runs on the loop itself and the W units take turns, as CPU work does in
   any asyncio program.
-- ``asyncio-to-thread``: the same W tasks, each handing its unit to a thread with
+- ``asyncio-to-thread``: the same W tasks, each handing its units to a thread with
   ``asyncio.to_thread`` (``run_in_executor`` before 3.9), which is how asyncio code
-  offloads CPU or blocking work. The loop's default executor has exactly W threads.
+  offloads CPU or blocking work. The loop's default executor has exactly W threads. As
+  in every model, a task hands off once per round: one call runs its ``units`` units
+  back to back in the thread (gbmodels.Model.round).
 
 ``start()`` creates the loop (and the executor), and the warm-up round runs W tasks at
 once, so that the executor has started all W threads before any clock runs.
@@ -135,7 +137,7 @@ class AsyncioTasks(gbmodels.Model):
 
 
 class AsyncioToThread(AsyncioTasks):
-    """W tasks on one loop, each awaiting its unit run in one of W executor threads."""
+    """W tasks on one loop, each awaiting its round's units, run in one of W executor threads."""
 
     name = "asyncio-to-thread"
 
@@ -144,11 +146,21 @@ class AsyncioToThread(AsyncioTasks):
         self.executor = ThreadPoolExecutor(max_workers=self.workers)
         self.loop.set_default_executor(self.executor)
 
-    async def _unit(self):
+    async def _units(self, units):
+        """One task's units in one hand-off: a thread runs them back to back, timing them."""
+        call = (gbunits.timed_outcomes, self.module, self.service, units)
         to_thread = getattr(asyncio, "to_thread", None)  # Python 3.9+
         if to_thread is not None:
-            return await to_thread(gbunits.outcome, self.module, self.service)
-        return await self.loop.run_in_executor(None, gbunits.outcome, self.module, self.service)
+            return await to_thread(*call)
+        return await self.loop.run_in_executor(None, *call)
+
+    def _round(self, units):
+        done, busy = [], []
+        for outcomes, seconds in self.loop.run_until_complete(self._gather(units)):
+            done.extend(outcomes)
+            busy.append(seconds)
+        self.busy = busy
+        return done
 
     def threads_started(self):
         """How many threads the executor has started (W once warm)."""

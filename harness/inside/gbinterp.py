@@ -48,21 +48,24 @@ def enter(workload_path):
 
 
 def run_here(service, units=1):
-    """In a subinterpreter: ``units`` units back to back, their outcomes squeezed.
+    """In a subinterpreter: ``units`` units back to back, timed here: ``[seconds, runs]``.
 
+    The interpreter times its own units on gbprobe.clock (gbunits.timed_outcomes), so the
+    call into it is outside its busy time, as a pipe is outside a worker process's.
     Outcomes come back as ``[count, status, value]`` runs of equal ones (see ``expand``):
     a round's units all return the same checksum, and 3.13's result pipe must hold the
     line before anyone reads it.
     """
+    done, seconds = gbunits.timed_outcomes(_workload[0], service, units)
     runs = []
-    for status, value in gbunits.outcomes(_workload[0], service, units):
+    for status, value in done:
         if status != "ok":
             value = str(value)[-MAX_DETAIL:]
         if runs and runs[-1][1:] == [status, value]:
             runs[-1][0] += 1
         else:
             runs.append([1, status, value])
-    return runs
+    return [seconds, runs]
 
 
 def expand(runs):
@@ -74,7 +77,7 @@ def expand(runs):
 
 
 def report_here(fd, service, units=1):
-    """In a subinterpreter (3.13): the units' squeezed outcomes, written to ``fd`` as a line."""
+    """In a subinterpreter (3.13): ``run_here``'s answer, written to ``fd`` as a line."""
     os.write(fd, (repr(run_here(service, units)) + "\n").encode("utf-8"))
 
 
@@ -188,9 +191,10 @@ class Subinterpreters(gbmodels.Threads):
 
     def _units(self, index, units):
         try:
-            return expand(self.api.run(self.interps[index], self.service, units))
+            seconds, runs = self.api.run(self.interps[index], self.service, units)
         except Exception:
-            return [("crashed", traceback.format_exc())]
+            return [("crashed", traceback.format_exc())], 0.0
+        return expand(runs), seconds
 
     def _stop_workers(self):
         gbmodels.Threads._stop_workers(self)

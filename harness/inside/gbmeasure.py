@@ -3,7 +3,8 @@
 runner.py hands pyperf a time function and pyperf decides which calls are calibration,
 warm-ups or values; pure_runner.py runs the same calls itself. Either way each call is
 one ``RoundTimer`` step: ``model.round(loops)`` timed with gbprobe.clock, then, after a
-value, as many serial units on the same process (``Pairing``), outside the timed value.
+value, as many serial units where the model's workers run (``Pairing``), outside the
+timed value.
 """
 
 import os
@@ -64,8 +65,8 @@ class RoundTimer(object):
     clock, read right before and right after that call and nowhere else (pyperf divides
     by ``loops`` itself; pure_runner.py does too). Calls are counted: the first
     ``warmups`` are warm-ups, the rest values. After each value, ``pairing.after`` times
-    ``loops`` serial units and keeps them with the model's busy times. After a warm-up it
-    runs them unkept, if the pairing must warm its serial path (``Pairing.warms``).
+    ``loops`` serial units and keeps them with the model's busy times; warm-ups get none
+    (``Pairing``: the serial units run code that the warm-up rounds have warmed).
     ``warmups=None`` marks a calibration run (loops or warm-ups): its calls are neither,
     and never paired.
     """
@@ -82,36 +83,42 @@ class RoundTimer(object):
         self.model.round(loops)  # each worker runs its loops units back to back
         elapsed = self.clock() - start
         self.calls += 1
-        if self.pairing is not None and self.warmups is not None:
-            value = self.calls > self.warmups
-            if value or self.pairing.warms(self.model):  # a warm-up's units only warm the path
-                self.pairing.after(loops, keep=value, busy=self.model.busy)
+        if self.pairing is not None and self.warmups is not None and self.calls > self.warmups:
+            self.pairing.after(loops, busy=self.model.busy)
         return elapsed
 
 
 class Pairing(object):
-    """Serial units timed right after each of a cell's values, in the same worker process.
+    """Serial units timed right after each of a cell's values, where its workers run.
 
     A parallel cell's speedup divides by a serial time. Taken from the serial cell's own
     processes, that time comes from other moments of the run, and a shared machine's speed
     drifts (this project's 2-vCPU VM runs the same unit at 90 or 125 ms for seconds at a
     time): the ratio then measures the drift as much as the model. So every value of a
-    non-baseline cell is followed by ``loops`` units of a separate serial model, on the
-    calling thread, and their time per unit is kept. It shares the workload module with
-    the measured model, so a JIT's compiled code serves both, as it would serve a serial
-    run. The speedup's two sides then come from the same moments, interleaved.
+    non-baseline cell is followed by ``loops`` serial units, and their time per unit is
+    kept. The speedup's two sides then come from the same moments, interleaved.
 
-    Where the measured workers run the kernel in other processes or interpreters
-    (``shares_memory`` False), warm-ups get serial units too, which are dropped: a JIT
-    then warms this process's copy of the kernel as long as theirs, and a cold baseline
-    can't flatter the speedup. Threads and asyncio warm the very code the serial units
-    run. Calibration runs get none. The units are outside every timed value.
-    ``write()`` appends one JSON line per worker process to ``path``, under ``token``,
-    which the runner also writes into this process's run metadata (``gilbench_pairing``):
-    the host joins each value with the serial units timed right after it.
+    The serial units run where the measured units ran, so that the ratio compares the
+    model's work with the same work done alone, not two places:
+
+    - threads and asyncio (``Model.shares_memory``): their workers run in this process,
+      so a separate serial model runs the units on the calling thread, timed with
+      ``clock``. It shares the workload module with the measured model, so a JIT's
+      compiled code serves both, as it would serve a serial run.
+    - processes and subinterpreters: one of the model's own workers runs them while the
+      others wait, and times them itself (``Model.time_alone``). A baseline in the
+      benchmark process ran with another heap, allocator state and JIT than the units it
+      was compared with, and the speedup measured that difference too.
+
+    Either way the serial units run code that the model's warm-up rounds have just run in
+    the same process or interpreter, so warm-ups need none; calibration runs get none
+    either. The units are outside every timed value. ``write()`` appends one JSON line
+    per worker process to ``path``, under ``token``, which the runner also writes into
+    this process's run metadata (``gilbench_pairing``): the host joins each value with
+    the serial units timed right after it. The line's ``serial_in`` says where they ran.
     """
 
-    def __init__(self, args, path, clock=None):
+    def __init__(self, args, path, model, clock=None):
         import random
 
         self.path = path
@@ -126,34 +133,37 @@ class Pairing(object):
         }
         self.seconds = []
         self.busy = []  # each kept value's per-worker busy seconds (Model.busy)
-        # Started after the measured model, so a forked worker never inherits its service.
-        self.baseline = gbmodels.Serial(args.workload, 1)
-        self.baseline.start()
+        self.model = model
+        self.baseline = None  # a serial model of this process's own, where one is needed
+        if model.shares_memory:
+            self.baseline = gbmodels.Serial(args.workload, 1)
+            self.baseline.start()
 
-    def warms(self, model):
-        """Whether warm-up calls of ``model`` must warm the serial path too."""
-        return not model.shares_memory
-
-    def after(self, loops, keep=True, busy=()):
-        """Time ``loops`` serial units now; keep the time per unit (and ``busy``) if ``keep``.
+    def after(self, loops, busy=()):
+        """Time ``loops`` serial units now; keep the time per unit, and ``busy``.
 
         ``busy``: the measured model's per-worker busy seconds in the value just timed.
         """
-        start = self.clock()
-        self.baseline.round(loops)  # one worker: its loops units back to back
-        if keep:
-            self.seconds.append((self.clock() - start) / loops)
-            self.busy.append([round(b, 6) for b in busy])
+        if self.baseline is None:
+            seconds = self.model.time_alone(loops)  # timed by the worker that ran them
+        else:
+            start = self.clock()
+            self.baseline.round(loops)  # one worker: its loops units back to back
+            seconds = self.clock() - start
+        self.seconds.append(seconds / loops)
+        self.busy.append([round(b, 6) for b in busy])
 
     def write(self):
         import json
 
-        line = dict(self.key, pairing=self.token, seconds=self.seconds, busy=self.busy)
+        line = dict(self.key, pairing=self.token, seconds=self.seconds, busy=self.busy,
+                    serial_in="a worker" if self.baseline is None else "this process")  # fmt: skip
         with open(self.path, "a") as out:
             out.write(json.dumps(line, sort_keys=True) + "\n")
 
     def close(self):
-        self.baseline.close()
+        if self.baseline is not None:
+            self.baseline.close()
 
 
 def wants_pairing(args):

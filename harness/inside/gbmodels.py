@@ -55,7 +55,9 @@ class Model(object):
 
     A subclass starts its workers in ``_start_workers()``, hands ``units`` units to each
     in ``_round(units)`` (returning their W x ``units`` outcomes, or fewer after a
-    failure) and stops them in ``_stop_workers()``.
+    failure) and stops them in ``_stop_workers()``. One with long-lived workers of its
+    own also has ``_alone(index, units)``: worker ``index`` alone runs ``units`` units and
+    returns ``gbunits.timed_outcomes``' pair (``time_alone``).
     """
 
     name = "model"
@@ -76,10 +78,12 @@ class Model(object):
         self.updates = 0  # shared-state workloads: updates made, and of those, lost
         self.lost_updates = 0
         # Seconds each worker spent on its units in the last round, where the workers run
-        # in parallel (threads, subinterpreters, processes); empty elsewhere. A round waits
-        # for its slowest worker: a spread between them shows a slowed CPU or an unfair lock.
-        # Each worker reads gbprobe.clock, the clock its round is timed with.
+        # in parallel (threads, subinterpreters, processes, asyncio-to-thread); empty
+        # elsewhere. A round waits for its slowest worker: a spread between them shows a
+        # slowed CPU or an unfair lock. Each worker reads gbprobe.clock, the clock its
+        # round is timed with (gbunits.timed_outcomes).
         self.busy = []
+        self.turns = 0  # calls of time_alone so far: the workers take turns
 
     def start(self):
         """Start every worker, then the workload's service, then warm with one round."""
@@ -117,6 +121,22 @@ class Model(object):
             )  # fmt: skip
         return values
 
+    def time_alone(self, units):
+        """``units`` units back to back on one of the W workers, the others idle: seconds.
+
+        The paired baseline of a model whose workers run in other processes or
+        interpreters (gbmeasure.Pairing): the serial units are run, and timed, where the
+        measured units are, by the worker itself on gbprobe.clock, as it times its share
+        of a round (``busy``); the hand-off to it is outside. The workers take turns, a
+        call each, so that none runs more units than the others. ``busy`` is left as the
+        last round set it. Failures raise, as in a round.
+        """
+        index = self.turns % self.workers
+        self.turns += 1
+        done, seconds = self._alone(index, units)
+        gbunits.collect(done)
+        return seconds
+
     def close(self):
         try:
             self._stop_workers()
@@ -153,17 +173,15 @@ class Threads(Model):
         self.threads = []
 
     def _units(self, index, units):
-        """What worker ``index`` does with its units; subinterpreters override it."""
-        return gbunits.outcomes(self.module, self.service, units)
+        """Worker ``index`` runs its units: (outcomes, seconds); subinterpreters override it."""
+        return gbunits.timed_outcomes(self.module, self.service, units)
 
     def _loop(self, index, inbox):
         while True:
             units = inbox.get()
             if units is None:
                 return
-            start = gbprobe.clock()
-            done = self._units(index, units)
-            self.outbox.put((done, gbprobe.clock() - start))
+            self.outbox.put(self._units(index, units))
 
     def _start_workers(self):
         for index in xrange(self.workers):
@@ -184,6 +202,10 @@ class Threads(Model):
             busy.append(seconds)
         self.busy = busy
         return done
+
+    def _alone(self, index, units):
+        self.inboxes[index].put(units)
+        return self.outbox.get()
 
     def _stop_workers(self):
         for inbox in self.inboxes:

@@ -67,9 +67,7 @@ def _process_loop(workload_path, conn):
         if message is None:
             return
         service, units = message
-        start = gbprobe.clock()
-        done = gbunits.outcomes(module, service, units)
-        conn.send((done, gbprobe.clock() - start))
+        conn.send(gbunits.timed_outcomes(module, service, units))
 
 
 class Processes(gbmodels.Model):
@@ -118,6 +116,11 @@ class Processes(gbmodels.Model):
             busy.append(seconds)
         self.busy = busy
         return done
+
+    def _alone(self, index, units):
+        conn = self.conns[index]
+        conn.send((self.service, units))
+        return conn.recv()
 
     def _stop_workers(self):
         for conn in self.conns:

@@ -9,6 +9,7 @@ import traceback
 import types
 
 import gbio
+import gbprobe
 import gbprotocol
 
 try:
@@ -57,6 +58,18 @@ def outcomes(module, service=None, units=1):
         if done[-1][0] != "ok":
             break
     return done
+
+
+def timed_outcomes(module, service=None, units=1):
+    """``outcomes``, timed by the worker that runs them: (outcomes, seconds on gbprobe.clock).
+
+    Every model's worker reports its units this way: the seconds are its busy time in a
+    round (gbmodels.Model.busy), or a paired baseline's serial time
+    (gbmodels.Model.time_alone), read around the units alone, hand-offs outside.
+    """
+    start = gbprobe.clock()
+    done = outcomes(module, service, units)
+    return done, gbprobe.clock() - start
 
 
 def collect(done):

@@ -137,7 +137,7 @@ def run_worker(args):
         else:
             pairing = None
             if gbmeasure.wants_pairing(args):
-                pairing = gbmeasure.Pairing(args, args.paired)
+                pairing = gbmeasure.Pairing(args, args.paired, model)
             timer = gbmeasure.RoundTimer(model, pairing, args.warmups)
             warmups, values = measure_values(timer, args.loops, args.warmups, args.values)
             if pairing is not None:

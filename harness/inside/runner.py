@@ -104,7 +104,7 @@ def main():
     warmups = _unpaired_calls(runner.args)
     if warmups is not None and gbmeasure.wants_pairing(args):
         try:
-            pairing = gbmeasure.Pairing(args, args.paired)
+            pairing = gbmeasure.Pairing(args, args.paired, model)
         except gbprotocol.WorkloadFailure as exc:
             _fail(exc.status, exc.detail, gbprotocol.exit_code(exc.status), exc.model_wide)
         runner.metadata["gilbench_pairing"] = pairing.token
