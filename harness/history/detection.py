@@ -46,7 +46,9 @@ from harness.history.series import HIGHER_IS_BETTER, KEY
 FIXTURE = store.ROOT / "tests" / "data" / "history"  # quick nightlies
 # Runs of the default adaptive profile (+-2%) on the cells this VM gets precise.
 PRECISE_FIXTURE = store.ROOT / "tests" / "data" / "history-precise"
-FIXTURES = (FIXTURE, PRECISE_FIXTURE)
+# Full runs (20 passes) of three workloads on 3.14 and 3.14t, 40 minutes apart.
+HOURS_FIXTURE = store.ROOT / "tests" / "data" / "history-hours"
+FIXTURES = (FIXTURE, PRECISE_FIXTURE, HOURS_FIXTURE)
 RUNS = 30  # runs per simulated history
 STEP_AT = 20  # the first run of a step
 CREEP = (15, 10, 0.01)  # first run, runs, per run
