@@ -6,12 +6,15 @@ so a finding never contradicts the table:
 - headline: the best model's speedup x the implementation's serial ratio to the reference;
 - scaling: the threads cells' speedups, a geometric mean over a category's workloads;
 - overhead: serial/1 against the default build's serial/1 (the inverse of its vs_ref);
-- break-even: free-threaded threads against the default build's best model at each
-  worker count (the threads cell's vs_ref when that best model is threads);
-- models: the fastest model's speedup over the next one's.
+- break-even: free-threaded threads against the default build's models at each worker
+  count, stated against the one the decision rests on (``_hardest``);
+- models: the fastest model's lead over the others, stated against the one the decision
+  rests on.
 
-Every row names the cells too noisy to trust (``noisy``), so that the findings can leave
-those out instead of stating them.
+A figure picked by its estimate among ``candidates`` (a best model, a rival, a leader)
+gets an interval simultaneous over them (``adjusted``), so that the pick doesn't make its
+interval lie. Every row names the cells too noisy to trust (``noisy``), so that the
+findings can leave those out instead of stating them.
 """
 
 from __future__ import annotations
@@ -130,18 +133,34 @@ def headline_terms(cells: Cells, workers: int) -> tuple[list[dict[str, Any]], li
 def compare_geomeans(
     cells: Cells, headline: Sequence[dict[str, Any]], terms: Sequence[Terms | None]
 ) -> pd.DataFrame:
-    """The headline's geometric mean over the workloads each implementation completed."""
+    """The headline's geometric mean over the workloads each implementation completed.
+
+    Each workload's figure was picked among its models, so the mean's interval is built
+    from intervals simultaneous over every candidate of every workload (Bonferroni over
+    their sum, ``candidates``): with 95% all of them hold their figures, the picked ones
+    among them, and so the geometric mean of the picked figures lies between the geometric
+    means of their ends. The figure is the geometric mean of the headline rows' figures.
+    """
     by_impl: dict[str, list[tuple[Terms | None, int]]] = {}
-    for row, one in zip(headline, terms, strict=True):
-        by_impl.setdefault(str(row["impl"]), []).append((one, int(row["candidates"])))
-    rows, means, counts = [], [], []
+    for picked, one in zip(headline, terms, strict=True):
+        by_impl.setdefault(str(picked["impl"]), []).append((one, int(picked["candidates"])))
+    out = []
     for impl, parts in by_impl.items():
         done = [(t, n) for t, n in parts if t is not None]
-        rows.append({"impl": impl, "workloads": len(done), "of": len(parts)})
-        means.append(geomean([t for t, _ in done]) if done else None)
-        # every combination of one model a workload could have been the one picked
-        counts.append(math.prod(n for _, n in done))
-    return _table(cells, rows, means, ["impl", "workloads", "of"], counts)
+        count = sum(n for _, n in done) or 1
+        row: dict[str, Any] = {"impl": impl, "workloads": len(done), "of": len(parts),
+                               "noisy": "", "ratio": math.nan, "ci_low": math.nan,
+                               "ci_high": math.nan, "candidates": count}  # fmt: skip
+        if done:
+            found = cells.estimate([t for t, _ in done], adjusted(count))
+            logs = [[math.log(v) for v in (e.value, e.low, e.high)] for e in found]
+            ratio, low, high = (
+                math.exp(sum(column) / len(logs)) for column in zip(*logs, strict=True)
+            )
+            noisy = cells.noisy(geomean([t for t, _ in done]))  # the cells it rests on
+            row.update(noisy=noisy, ratio=ratio, ci_low=low, ci_high=high)
+        out.append(row)
+    return pd.DataFrame(out, columns=["impl", "workloads", "of", *RATIO_COLUMNS])
 
 
 def compare_scaling(cells: Cells, workers: int, model: str = "threads") -> pd.DataFrame:
