@@ -33,7 +33,7 @@ VALUE_COLUMNS = [
 ]  # fmt: skip
 # ``pass``: the pass of the matrix whose attempt measured the value; ``process``: the
 # value's worker process (pyperf run) within that attempt's piece. (pass, process) names a
-# process within its cell, the unit every interval resamples (compare/intervals.py).
+# process within its cell, the unit every interval rests on (compare/intervals.py).
 # ``pairing`` names the worker process whose run and paired line a value and its serial
 # units came from; with ``value`` (the index within that run) it joins the two tables.
 PAIRED_COLUMNS = [

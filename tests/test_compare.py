@@ -431,3 +431,56 @@ def test_a_cell_that_failed_after_measuring_gets_no_speedup_or_baseline() -> Non
 def test_categories_read_as_phrases_with_the_raw_id_as_fallback(category: str, phrase: str) -> None:
     """Known categories become readable phrases; unknown ones are quoted as they are."""
     assert format_category(category) == phrase
+
+
+def test_verdicts_hold_a_5_percent_false_discovery_rate_across_the_run(quick: Cells) -> None:
+    """vs_ref_q is Benjamini-Hochberg over every cell's p-value of its ratio being 1, and a
+    cell reads faster or slower exactly where it is at most 5%: some cells whose own 95%
+    interval leaves 1 out read as no clear difference."""
+    table = quick.table.set_index(CELL)
+    tested = [c for c in quick.vs_ref if not math.isnan(table.loc[c, "vs_ref_q"])]
+    p = np.array([e.p for e in quick.estimate([quick.vs_ref[c] for c in tested])])
+    q = stats.false_discovery_control(p, method="bh")
+    assert [table.loc[c, "vs_ref_q"] for c in tested] == pytest.approx(list(q), rel=1e-12)
+    demoted = 0
+    for cell, qv in zip(tested, q, strict=True):
+        verdict = table.loc[cell, "vs_ref_verdict"]
+        if verdict == "too noisy":
+            continue
+        assert (verdict in ("faster", "slower")) == (qv <= 0.05), cell
+        row = table.loc[cell]
+        demoted += qv > 0.05 and (row["vs_ref_ci_low"] > 1 or row["vs_ref_ci_high"] < 1)
+    assert len(tested) == 48 and demoted >= 1
+
+
+class _Fixed:
+    """Stands in for Cells: each terms' estimate given, whatever the confidence."""
+
+    def __init__(self, found: dict[str, Any]) -> None:
+        self.found = found
+
+    def estimate(self, terms: list[Any], confidence: float) -> list[Any]:
+        return [self.found[t] for t in terms]
+
+
+@pytest.mark.parametrize(
+    ("ends", "named"),
+    [
+        # every interval above 1: the one with the lowest low end, not the lowest estimate
+        ({"a": (1.01, 1.6), "b": (1.05, 1.15)}, "a"),
+        # one surely beats us: it is named, though another's estimate is lower
+        ({"a": (0.7, 0.98), "b": (0.3, 1.2)}, "a"),
+        # nothing decided: the nearest rival by estimate
+        ({"a": (0.95, 1.5), "b": (0.9, 1.2)}, "b"),
+    ],
+)
+def test_a_pick_is_stated_against_the_rival_its_decision_rests_on(
+    ends: dict[str, tuple[float, float]], named: str
+) -> None:
+    """ "Beats the best" rests on every rival's simultaneous interval: the sentence names the
+    rival the decision comes from, never just the one with the best estimate."""
+    from harness.compare.estimate import Estimate
+    from harness.compare.verdicts import _hardest
+
+    found = {m: Estimate((lo + hi) / 2, lo, hi) for m, (lo, hi) in ends.items()}
+    assert _hardest(_Fixed(found), [(m, m) for m in ends])[0] == named  # type: ignore[arg-type]

@@ -4,7 +4,8 @@ Every ratio in the report is a ``Terms``: a constant times a product of samples'
 values, each raised to a power. A sample is one cell's values (``seconds``: the time of
 one round) or, where the cell paired each value with serial units timed right after it,
 the cell's per-value speedups (``ratios``: W x unit / round). A sample's typical value is
-the geometric mean over its processes of each process's median (intervals.py). So:
+the 20%-trimmed geometric mean over its processes of each process's median (intervals.py).
+So:
 
 - a paired speedup is ``typical(ratios)``; an unpaired one
   ``W x typical(serial/1) / typical(cell)``;
