@@ -67,7 +67,7 @@ def format_interval(row: Mapping[str, Any]) -> str:
     text = f"95% CI {format_range(row['ci_low'], row['ci_high'])}"
     count = int(row.get("candidates") or 1)
     if count > 1:
-        text += f" allowing for a choice among {count}"
+        text += f", one of {count} simultaneous intervals"
     return text + (", no clear difference" if holds_one(row) else "")
 
 
