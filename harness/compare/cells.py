@@ -14,16 +14,15 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from harness.compare.decisions import MARGIN, UNDECIDED, Levels, decide
 from harness.compare.estimate import (
-    NO_CLEAR_DIFFERENCE,
-    TOO_NOISY,
     Cell,
     Estimate,
     SampleKey,
@@ -35,7 +34,7 @@ from harness.compare.estimate import (
     seconds,
     units,
 )
-from harness.compare.intervals import CONFIDENCE, Sample
+from harness.compare.intervals import Sample
 from harness.compare.precision import DEFAULT_PRECISION, met_column, precision_column, target_of
 from harness.compare.roles import Roles, find_roles
 from harness.results import CELL, Run
@@ -65,18 +64,23 @@ class Cells:
     speedup: Mapping[Cell, Terms]  # every measured cell with a baseline
     vs_ref: Mapping[Cell, Terms]  # every measured cell with a measured reference cell
     roles: Roles
-    flags: dict[Cell, str]  # measured cells: why they can't support a conclusion, or ""
+    flags: dict[Cell, str]  # measured cells: what to know of their raw intervals, or ""
+    levels: Levels = field(default_factory=Levels)  # 95%, or spent over a run's looks
 
     def ok(self, cell: Cell) -> bool:
         return cell in self.flags
 
-    def noisy(self, terms: Terms) -> str:
-        """The flagged cells among those ``terms`` rest on, as ``impl workload/model/workers``."""
+    def wide(self, terms: Terms) -> str:
+        """The flagged cells among those ``terms`` rest on, as ``impl workload/model/workers``:
+        information beside a figure, never a gate on it."""
         flagged = [c for c in terms.cells if self.flags.get(c)]
         return "; ".join(f"{i} {w}/{m}/{n}" for i, w, m, n in flagged)
 
-    def estimate(self, terms: list[Terms], confidence: float = CONFIDENCE) -> list[Estimate]:
-        return estimate_all(terms, self.samples, confidence)
+    def estimate(self, terms: list[Terms], share: float = 1.0) -> list[Estimate]:
+        """Each figure with its interval at the run's level (``levels``); ``share``: of the
+        error rate, for one of several intervals held simultaneously."""
+        return estimate_all(terms, self.samples,
+                            lambda last: self.levels.confidence(last, share))  # fmt: skip
 
     @functools.cached_property
     def figures(self) -> dict[str, dict[Cell, float]]:
@@ -231,13 +235,22 @@ def summarize(run: Run) -> Cells:
         and (ref := (reference, *cell[1:])) in flags and machine[ref] == machine[cell]
     }  # fmt: skip
     speedup = _speedup_terms(list(flags), samples, machine)
-    cells = Cells(table, samples, speedup, vs_ref, roles, flags)
+    cells = Cells(table, samples, speedup, vs_ref, roles, flags, levels_of(run.manifest))
     _add_estimates(cells)
     _add_precision(cells, target_of(run.manifest))
     _add_damage(cells, run.damaged)
     _add_verdicts(cells)
     _add_worker_spreads(table, run.paired)
     return replace(cells, table=table[SUMMARY_COLUMNS].reset_index(drop=True))
+
+
+def levels_of(manifest: Mapping[str, Any]) -> Levels:
+    """The levels a run's intervals are read at: sequential for the adaptive profile,
+    which looked at its figures after its passes; the margin it was measured with."""
+    record = manifest.get("decisions")
+    margin = record.get("margin") if isinstance(record, Mapping) else None
+    adaptive = manifest.get("profile") == "adaptive"
+    return Levels(sequential=adaptive, margin=float(margin) if margin else MARGIN)
 
 
 def _add_estimates(cells: Cells) -> None:
@@ -248,10 +261,13 @@ def _add_estimates(cells: Cells) -> None:
     for prefix, terms in (("speedup", cells.speedup), ("vs_ref", cells.vs_ref)):
         keyed = list(terms)
         values = np.full((len(table), 4), np.nan)
+        spend = np.ones(len(table))
         for cell, found in zip(keyed, cells.estimate([terms[c] for c in keyed]), strict=True):
             values[index[cell]] = (found.value, found.low, found.high, found.p)
+            spend[index[cell]] = cells.levels.alpha / (1 - found.confidence)
         table[prefix], table[f"{prefix}_ci_low"], table[f"{prefix}_ci_high"] = values[:, :3].T
         table[f"{prefix}_p"] = values[:, 3]
+        table[f"{prefix}_spend"] = spend  # 1, or alpha over the rate its look spent
     # A failed cell may hold values of its earlier passes: it gets no speedup, and no baseline.
     paired = [c in cells.speedup and ratios(c) in samples for c in keys]
     table["paired"] = paired
@@ -273,8 +289,8 @@ def _add_estimates(cells: Cells) -> None:
 
 def _add_precision(cells: Cells, target: float | None) -> None:
     """Each cell's precision and whether it met the target: the run's own, if it was
-    measured to one, else the default. Only a run measured to a target withholds what
-    rests on a cell that missed it; a fixed profile's cells are judged by WIDE_CI alone."""
+    measured to one, else the default. A run measured to a target flags a cell that missed
+    it: information, as WIDE_CI's flag is, never a gate on the figures resting on it."""
     table = cells.table
     table["precision"] = precision_column(table, cells.speedup, cells.vs_ref)
     table["precise"] = met_column(table["precision"], target or DEFAULT_PRECISION)
@@ -295,7 +311,7 @@ def _add_precision(cells: Cells, target: float | None) -> None:
 
 def _add_damage(cells: Cells, damaged: Mapping[Cell, str]) -> None:
     """A measured cell with a raw piece that couldn't be read: its figure stands on part
-    of its values, so it is flagged, and what rests on it is withheld."""
+    of its values, so it is flagged (the figures resting on it say so beside them)."""
     hit = {c: why for c, why in damaged.items() if c in cells.flags}
     if not hit:
         return
@@ -305,7 +321,7 @@ def _add_damage(cells: Cells, damaged: Mapping[Cell, str]) -> None:
 
 
 def _add_verdicts(cells: Cells) -> None:
-    """Faster, slower or no clear difference against the reference, once flags are final.
+    """Faster, slower, equivalent or undecided against the reference.
 
     A run makes one verdict per cell, hundreds in a full run: at 95% each, one in twenty
     cells with no real difference would read as faster or slower. So the verdicts hold the
@@ -313,32 +329,35 @@ def _add_verdicts(cells: Cells) -> None:
     the very t statistics the intervals come from): ``vs_ref_q`` is each p-value so
     adjusted, and a cell reads faster or slower only where it is at most 5%. Cells share
     their reference's values, so their tests are positively dependent, under which the
-    procedure still holds the rate (Benjamini and Yekutieli 2001). The interval columns
-    stay the cell's own 95% intervals.
+    procedure still holds the rate (Benjamini and Yekutieli 2001). In a sequential run a
+    p-value is first scaled by the share of the error rate its look spent. A cell not read
+    faster or slower is equivalent where its interval lies within the margin, else
+    undecided. The interval columns stay the cell's own intervals.
     """
     table = cells.table
     keys = _keys(table)
-    p = table["vs_ref_p"].to_numpy(dtype=float)
+    p = table["vs_ref_p"].to_numpy(dtype=float) * table["vs_ref_spend"].to_numpy(dtype=float)
+    p = np.minimum(p, 1.0)
     tested = np.isfinite(p)
     q = np.full(len(p), np.nan)
     if tested.any():
         q[tested] = stats.false_discovery_control(p[tested], method="bh")
     table["vs_ref_q"] = q
+    columns = [table[c] for c in ("vs_ref", "vs_ref_ci_low", "vs_ref_ci_high")]
     table["vs_ref_verdict"] = [
-        _verdict(v, qv, bool(cells.noisy(cells.vs_ref[c]))) if c in cells.vs_ref else ""
-        for c, v, qv in zip(keys, table["vs_ref"], q, strict=True)
+        _verdict(Estimate(v, low, high), qv, cells.levels.margin) if c in cells.vs_ref else ""
+        for c, v, low, high, qv in zip(keys, *columns, q, strict=True)
     ]
 
 
-def _verdict(value: float, q: float, noisy: bool) -> str:
-    """faster/slower where the adjusted p-value is at most FDR; "" with no test."""
-    if noisy:
-        return TOO_NOISY
-    if math.isnan(value) or math.isnan(q):
+def _verdict(estimate: Estimate, q: float, margin: float) -> str:
+    """faster/slower where the adjusted p-value is at most FDR, equivalent where the
+    interval lies within ``margin`` of 1, else undecided; "" with no test."""
+    if math.isnan(estimate.value) or math.isnan(q):
         return ""
-    if q > FDR:
-        return NO_CLEAR_DIFFERENCE
-    return "faster" if value > 1 else "slower"
+    if q <= FDR:
+        return "faster" if estimate.value > 1 else "slower"
+    return "equivalent" if decide(estimate, margin) == "equivalent" else UNDECIDED
 
 
 def _note_superlinear(table: pd.DataFrame) -> None:

@@ -23,7 +23,7 @@ give exact reciprocals.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,8 +35,6 @@ Cell = tuple[str, str, str, int]  # impl, workload, model, workers
 Kind = Literal["seconds", "ratios", "units"]
 SampleKey = tuple[str, str, str, int, Kind]
 Samples = Mapping[SampleKey, Sample]
-NO_CLEAR_DIFFERENCE = "no clear difference"
-TOO_NOISY = "too noisy"
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,8 @@ class Estimate:
     low: float
     high: float
     p: float = math.nan
+    passes: int = 0  # the passes its interval rests on
+    confidence: float = CONFIDENCE  # the interval's level
 
 
 NO_ESTIMATE = Estimate(math.nan, math.nan, math.nan)
@@ -105,9 +105,15 @@ def geomean(terms: Sequence[Terms]) -> Terms:
     return product
 
 
+Level = float | Callable[[int], float]  # a confidence, or one given a figure's last pass
+
+
 def estimate_all(terms: Sequence[Terms], samples: Samples,
-                 confidence: float = CONFIDENCE) -> list[Estimate]:  # fmt: skip
+                 confidence: Level = CONFIDENCE) -> list[Estimate]:  # fmt: skip
     """Each terms' figure, its ``confidence`` interval and the p-value of its being 1.
+
+    ``confidence`` may be a function of the last pass a figure rests on: a sequential run's
+    level at the look that pass belongs to (decisions.Levels).
 
     NaN where a sample is missing; no interval where the samples have fewer than two
     passes (intervals.combine). The figure is ``scale`` x exp of the combination of the
@@ -121,10 +127,12 @@ def estimate_all(terms: Sequence[Terms], samples: Samples,
             out[index] = Estimate(one.scale, math.nan, math.nan)  # a baseline: 1, by definition
             continue
         found = combine([samples[k] for k, _ in one.powers], [p for _, p in one.powers])
-        low, high = found.bounds(confidence)
+        level = confidence(found.last) if callable(confidence) else confidence
+        low, high = found.bounds(level)
         shift = math.log(one.scale)
         out[index] = Estimate(one.scale * math.exp(found.log), one.scale * math.exp(low),
-                              one.scale * math.exp(high), found.p_value(-shift))  # fmt: skip
+                              one.scale * math.exp(high), found.p_value(-shift),
+                              found.passes, level)  # fmt: skip
     return out
 
 
@@ -138,12 +146,3 @@ def direction(estimate: Estimate) -> Direction:
     if estimate.low > 1:
         return "above"
     return "below" if estimate.high < 1 else "level"
-
-
-def verdict(estimate: Estimate, noisy: bool, above: str, below: str) -> str:
-    """What a ratio supports, in words: ``above``, ``below``, "no clear difference"; or
-    "too noisy" when a cell behind it is flagged; "" when there is no figure."""
-    if noisy:
-        return TOO_NOISY
-    words = {"above": above, "below": below, "level": NO_CLEAR_DIFFERENCE}
-    return words.get(direction(estimate), "")

@@ -33,7 +33,7 @@ import functools
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -98,6 +98,8 @@ class Interval:
     log: float
     se: float  # NaN: no interval (fewer than two passes)
     df: float
+    passes: int = 0  # the pass summaries it rests on (the fewest of any sample's, unpaired)
+    last: int = 0  # the last pass it rests on: where a sequential run looked at it last
 
     def bounds(self, confidence: float = CONFIDENCE) -> tuple[float, float]:
         """The interval's ends on the log scale; NaN when there is none."""
@@ -118,6 +120,7 @@ class Interval:
 NO_INTERVAL = Interval(math.nan, math.nan, math.nan)
 
 
+
 def combine(samples: Sequence[Sample], powers: Sequence[float]) -> Interval:
     """sum_j powers[j] x (sample j's log typical value), with its standard error.
 
@@ -133,8 +136,10 @@ def combine(samples: Sequence[Sample], powers: Sequence[float]) -> Interval:
             power * logs[np.searchsorted(passes, common)]
             for (passes, logs), power in zip(summaries, powers, strict=True)
         )
-        return _one_sample(np.asarray(combined, dtype=float))
-    return _welch(summaries, powers)
+        found = _one_sample(np.asarray(combined, dtype=float))
+        return replace(found, last=int(common[-1]))
+    return replace(_welch(summaries, powers), passes=min(len(p) for p, _ in summaries),
+                   last=max(int(p[-1]) for p, _ in summaries))  # fmt: skip
 
 
 def _trimmed(y: np.ndarray) -> tuple[float, float, int]:
@@ -156,8 +161,8 @@ def _trimmed(y: np.ndarray) -> tuple[float, float, int]:
 def _one_sample(y: np.ndarray) -> Interval:
     point, variance, df = _trimmed(y)
     if not df:
-        return Interval(point, math.nan, math.nan)
-    return Interval(point, math.sqrt(variance), df)
+        return Interval(point, math.nan, math.nan, len(y))
+    return Interval(point, math.sqrt(variance), df, len(y))
 
 
 def _welch(summaries: Sequence[tuple[np.ndarray, np.ndarray]], powers: Sequence[float]) -> Interval:

@@ -13,8 +13,7 @@ so a finding never contradicts the table:
 
 A figure picked by its estimate among ``candidates`` (a best model, a rival, a leader)
 gets an interval simultaneous over them (``adjusted``), so that the pick doesn't make its
-interval lie. Every row names the cells too noisy to trust (``noisy``), so that the
-findings can leave those out instead of stating them.
+interval lie. Every row carries its decision (decisions.py): what the findings state.
 """
 
 from __future__ import annotations
@@ -27,12 +26,19 @@ from typing import Any
 import pandas as pd
 
 from harness.compare.cells import Cells
-from harness.compare.estimate import Cell, Terms, geomean, ratio
+from harness.compare.decisions import MARGIN, UNDECIDED, decide, passes_to_decide
+from harness.compare.estimate import Cell, Estimate, Terms, geomean, ratio
 from harness.compare.intervals import CONFIDENCE
 from harness.compare.roles import Roles
 from harness.status import OK
 
-RATIO_COLUMNS = ["noisy", "ratio", "ci_low", "ci_high", "candidates"]
+# A comparison row's figure: the cells behind it with a wide raw interval (information, not
+# a gate), the figure and its interval at ``confidence``, the candidates it was picked
+# among, its decision (decisions.py), the passes it rests on and about how many in all
+# would decide it (NaN: more passes won't, a quieter machine might), and the cells it
+# rests on (what the adaptive profile measures again while it is undecided).
+RATIO_COLUMNS = ["wide", "ratio", "ci_low", "ci_high", "confidence", "candidates", "decision",
+                 "passes", "needed", "cells"]  # fmt: skip
 ALPHA = 1 - CONFIDENCE  # the error rate each statement is made at, selection included
 
 
@@ -50,32 +56,72 @@ class Comparison:
     models: pd.DataFrame  # the fastest model per impl x category, and by how much
     tested: int = 0  # cells with a verdict against the reference (results table)
     differ: int = 0  # of those, the cells read faster or slower at a 5% false discovery rate
+    margin: float = MARGIN  # within it, two figures are equivalent
+    sequential: bool = False  # the intervals' levels were spent over a sequential run's looks
+
+    def decisions(self) -> pd.DataFrame:
+        """Every figure the findings state, one row each: ``topic``, its table's row
+        index, and RATIO_COLUMNS. The headline's per-workload rows are not statements
+        (the geometric means are); the models' rows with one model are not decisions."""
+        parts = []
+        for topic, table in (("scaling", self.scaling), ("overhead", self.overhead),
+                             ("break-even", self.break_even), ("models", self.models),
+                             ("headline", self.geomeans)):  # fmt: skip
+            rows = table
+            if topic == "models":
+                rows = table[table["runner_up"] != ""]
+            parts.append(rows[RATIO_COLUMNS].assign(topic=topic, row=rows.index))
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        return frame[frame["ratio"].notna()].reset_index(drop=True)
 
 
 def _table(cells: Cells, rows: Sequence[dict[str, Any]], terms: Sequence[Terms | None],
-           columns: list[str], candidates: Sequence[int] = ()) -> pd.DataFrame:  # fmt: skip
-    """``rows`` with each one's terms estimated into ratio, ci_low and ci_high, and noisy.
+           columns: list[str], candidates: Sequence[int] = (),
+           higher_is_better: bool = True) -> pd.DataFrame:  # fmt: skip
+    """``rows`` with each one's terms estimated into a figure and decided (RATIO_COLUMNS).
 
     ``candidates``: per row, how many figures it was chosen among (1: none); its interval
-    is then simultaneous over them (``adjusted``).
+    is then simultaneous over them (``adjusted``). ``higher_is_better``: whether a figure
+    above 1 gains (a speedup, a throughput ratio) or loses (a time ratio).
     """
     counts = list(candidates) or [1] * len(rows)
-    out = [{**row, "noisy": "", "ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-            "candidates": count} for row, count in zip(rows, counts, strict=True)]  # fmt: skip
+    out = [{**row, **_undecided(count)} for row, count in zip(rows, counts, strict=True)]
     for i, one in enumerate(terms):
         if one is None:
             continue
         (estimate,) = cells.estimate([one], adjusted(counts[i]))
-        out[i].update(noisy=cells.noisy(one), ratio=estimate.value, ci_low=estimate.low,
-                      ci_high=estimate.high)  # fmt: skip
+        out[i].update(_decided(cells, one, estimate, higher_is_better, counts[i]))
     return pd.DataFrame(out, columns=[*columns, *RATIO_COLUMNS])
 
 
+def _undecided(count: int) -> dict[str, Any]:
+    return {"wide": "", "ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+            "confidence": math.nan, "candidates": count, "decision": UNDECIDED, "passes": 0,
+            "needed": math.nan, "cells": ()}  # fmt: skip
+
+
+def _decided(cells: Cells, terms: Terms, estimate: Estimate, higher_is_better: bool = True,
+             count: int = 1) -> dict[str, Any]:  # fmt: skip
+    """A figure's columns: its interval, its decision, and what would decide it.
+
+    ``confidence`` is the level of the ``count`` simultaneous intervals held together (95%
+    in a fixed profile), the one the figure's interval is one of."""
+    margin = cells.levels.margin
+    word = decide(estimate, margin, higher_is_better)
+    progress = passes_to_decide(estimate, estimate.passes, margin, estimate.confidence)
+    return {"wide": cells.wide(terms), "ratio": estimate.value, "ci_low": estimate.low,
+            "ci_high": estimate.high, "confidence": 1 - (1 - estimate.confidence) * count,
+            "decision": word,
+            "passes": estimate.passes,
+            "needed": math.nan if progress.needed is None else progress.needed,
+            "cells": tuple(terms.cells)}  # fmt: skip
+
+
 def adjusted(candidates: int) -> float:
-    """The confidence of each of ``candidates`` intervals that hold all their figures at
-    once with 95% (Bonferroni): the one picked from them then holds its own with 95%,
+    """The share of the error rate each of ``candidates`` intervals gets so that they hold
+    all their figures at once (Bonferroni): the one picked from them then holds its own,
     whichever it is, so a figure chosen by its estimate keeps an honest interval."""
-    return 1 - ALPHA / max(1, candidates)
+    return 1 / max(1, candidates)
 
 
 def _fastest(cells: Cells, candidates: list[Cell]) -> Cell:
@@ -149,16 +195,16 @@ def compare_geomeans(
         done = [(t, n) for t, n in parts if t is not None]
         count = sum(n for _, n in done) or 1
         row: dict[str, Any] = {"impl": impl, "workloads": len(done), "of": len(parts),
-                               "noisy": "", "ratio": math.nan, "ci_low": math.nan,
-                               "ci_high": math.nan, "candidates": count}  # fmt: skip
+                               **_undecided(count)}  # fmt: skip
         if done:
             found = cells.estimate([t for t, _ in done], adjusted(count))
             logs = [[math.log(v) for v in (e.value, e.low, e.high)] for e in found]
             ratio, low, high = (
                 math.exp(sum(column) / len(logs)) for column in zip(*logs, strict=True)
             )
-            noisy = cells.noisy(geomean([t for t, _ in done]))  # the cells it rests on
-            row.update(noisy=noisy, ratio=ratio, ci_low=low, ci_high=high)
+            level = 1 - sum(1 - e.confidence for e in found) / len(found)
+            estimate = Estimate(ratio, low, high, math.nan, min(e.passes for e in found), level)
+            row.update(_decided(cells, geomean([t for t, _ in done]), estimate, count=count))
         out.append(row)
     return pd.DataFrame(out, columns=["impl", "workloads", "of", *RATIO_COLUMNS])
 
@@ -198,7 +244,7 @@ def compare_overhead(cells: Cells) -> pd.DataFrame:
     if terms:
         rows.append({"workload": "", "category": ""})
         terms.append(geomean([t for t in terms if t is not None]))
-    return _table(cells, rows, terms, columns)
+    return _table(cells, rows, terms, columns, higher_is_better=False)
 
 
 def _hardest(cells: Cells, options: list[tuple[Any, Terms]]) -> tuple[Any, Terms]:
@@ -302,4 +348,6 @@ def compare_run(cells: Cells) -> Comparison:
         models=compare_models(cells, workers),
         tested=int(cells.table["vs_ref_q"].notna().sum()),
         differ=int(cells.table["vs_ref_verdict"].isin(["faster", "slower"]).sum()),
+        margin=cells.levels.margin,
+        sequential=cells.levels.sequential,
     )

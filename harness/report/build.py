@@ -50,10 +50,13 @@ class Report:
         return precision_sentence(self.cells.table, self.manifest)
 
 
-def build_report(run: Run) -> Report:
-    """Summarize, compare and state findings for ``run``."""
-    cells = summarize(run)
-    comparison = compare_run(cells)
+def build_report(
+    run: Run, cells: Cells | None = None, comparison: Comparison | None = None
+) -> Report:
+    """Summarize, compare and state findings for ``run``; ``cells`` and ``comparison``,
+    when given, are compare's for it already (the history computes them for its tables)."""
+    cells = summarize(run) if cells is None else cells
+    comparison = compare_run(cells) if comparison is None else comparison
     ids = [*(str(i["id"]) for i in run.manifest["impls"]), *map(str, cells.table["impl"])]
     return Report(
         manifest=run.manifest,
@@ -90,5 +93,5 @@ def precision_sentence(table: pd.DataFrame, manifest: Mapping[str, Any]) -> str:
             f"±{shown:.0%}")  # fmt: skip
     if target is None:
         return f"{head} (no target: the profile's effort is fixed{spent})."
-    rest = "" if met == measured.sum() else "; what rests on the others is withheld"
+    rest = "" if met == measured.sum() else "; the others are marked in the results table"
     return f"{head}, the run's target{spent}{rest}."

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import plotly.io
 
+from harness.compare.decisions import DECIDED
 from harness.compare.cells import throughput_interval
 from harness.report.format import format_category, format_count, format_range, format_times
 from harness.results import records
@@ -271,10 +272,10 @@ def heatmap_figure(report: Report) -> Figure:
     z, text = [], []
     for impl in impls:
         row = [cells[(impl, w)] for w in workloads]
-        mean = geo.get(impl, {"ratio": math.nan, "noisy": "", "status": "–"})
+        mean = geo.get(impl, {"ratio": math.nan, "decision": "undecided", "status": "–"})
         row.append({**mean, "model": "", "status": "–"})
         z.append([math.log2(c["ratio"]) if c["ratio"] > 0 else None for c in row])
-        text.append([_heat_text(c["ratio"], str(c["status"]), str(c["noisy"]), str(c["model"]))
+        text.append([_heat_text(c["ratio"], str(c["status"]), str(c["decision"]), str(c["model"]))
                      for c in row])  # fmt: skip
     ticks = [0.25, 0.5, 1, 2, 4, 8]
     heatmap = {
@@ -301,8 +302,8 @@ def _template() -> dict[str, Any]:
     return theme
 
 
-def _heat_text(value: float, status: str, noisy: str, model: str) -> str:
+def _heat_text(value: float, status: str, decision: str, model: str) -> str:
     if np.isnan(value):
         return format_label(status)
-    mark = " ⚠" if noisy else ""
+    mark = "" if decision in DECIDED else " ?"  # undecided against the reference
     return f"{value:.2f}×{mark}" + (f"<br>{format_label(model)}" if model else "")

@@ -1,35 +1,38 @@
-"""The report's findings, as plain sentences generated from the comparison tables.
+"""The report's findings, as plain sentences generated from the comparisons' decisions.
 
-A finding states a ratio only when every cell behind it is precise enough (no flag); the
-rest become withheld findings that name the noisy cells. A ratio whose 95% interval holds 1
-is reported as "no clear difference", never as faster or slower. Sentences are plain text:
-the HTML and Markdown writers escape them, since they quote names taken from result files.
-"""
+Every sentence states decisions (compare/decisions.py): each figure it quotes gains, loses
+or is equivalent within the margin, by its own interval; the undecided figures get a
+sentence each after the decided ones, with the figure, its interval and what would decide
+it. A cell's wide raw interval is never a reason to leave a figure out. Sentences are
+plain text: the HTML and Markdown writers escape them, since they quote names taken from
+result files."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from harness.compare.cells import FDR
-from harness.compare.estimate import direction
+from harness.compare.decisions import DECIDED
 from harness.compare.verdicts import ALPHA, Comparison
 from harness.report.format import (
     CATEGORY_PHRASES,
     format_category,
     format_count,
     format_interval,
+    format_needed,
     format_times,
-    row_estimate,
 )
 from harness.results import records
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One sentence of the report; ``stated`` is False when the data is too noisy for it."""
+    """One sentence of the report; ``stated`` is False for an undecided figure: its
+    sentence gives the figure, its interval and what would decide it."""
 
     topic: str
     text: str
@@ -45,8 +48,15 @@ def _by_category(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     )
 
 
-def _withheld(topic: str, what: str, noisy: str) -> Finding:
-    return Finding(topic, f"{what}: not stated; too noisy: {noisy}.", stated=False)
+def _undecided(topic: str, what: str, row: dict[str, Any], figure: str = "") -> Finding:
+    """An undecided figure: what it is, the figure and its interval, what would decide it."""
+    shown = figure or format_times(row["ratio"])
+    return Finding(topic, f"{what}: undecided at {shown} ({format_interval(row)}); "
+                          f"{format_needed(row)}.", stated=False)  # fmt: skip
+
+
+def _decided(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["decision"] in DECIDED]
 
 
 def _workloads_note(workloads: str) -> str:
@@ -64,68 +74,90 @@ def _geomean_span(row: dict[str, object], missing: list[str]) -> str:
     return f"over {done} of {format_count(of, 'workload')}{lacks}"
 
 
+def _open(names: list[str]) -> str:
+    """``; undecided: 3.14, pypy3.9 (below)``: the measured ones a sentence can't decide yet,
+    so that it never reads as if only the decided ones were measured."""
+    return f"; undecided: {', '.join(names)} (below)" if names else ""
+
+
+def _margin(comparison: Comparison) -> str:
+    return f"within {comparison.margin:.0%}"
+
+
+def _groups(parts: list[tuple[str, str]], words: dict[str, str]) -> str:
+    """Parts grouped by decision, in the order of ``words``: ``gain: a; b. Equivalent: c``."""
+    out = []
+    for word, phrase in words.items():
+        these = [text for decided, text in parts if decided == word]
+        if these:
+            out.append(f"{phrase}: " + "; ".join(these))
+    return "; ".join(out)
+
+
 def format_headline(comparison: Comparison) -> list[Finding]:
     """What each implementation achieves with its best model, against the reference, over
     the workloads it completed (each mean's own count, and those it lacks)."""
     geo, ref, workers = comparison.geomeans, comparison.roles.reference, comparison.workers
-    good = geo[(geo["noisy"] == "") & geo["ratio"].notna()].sort_values("ratio", ascending=False)
-    out = [
-        _withheld("headline", f"Best-model throughput of {row['impl']}", row["noisy"])
-        for row in records(geo[geo["noisy"] != ""])
-    ]
-    if good.empty:
-        return out
-    # A workload is behind a mean exactly when its headline cell has a figure.
+    rows = records(geo[geo["ratio"].notna()].sort_values("ratio", ascending=False))
     headline = comparison.headline
     lacking = headline[headline["ratio"].isna()].groupby("impl", sort=False)["workload"]
     missing = {str(impl): [str(w) for w in names] for impl, names in lacking}
-    single = int(geo["of"].max()) == 1  # one workload: its figure, no mean to qualify
-    parts = [
-        f"{row['impl']} does {format_times(row['ratio'])} "
-        + ("" if single else f"{_geomean_span(row, missing.get(str(row['impl']), []))} ")
-        + f"({format_interval(row)})"
-        for row in records(good)
-    ]
+    single = int(geo["of"].max()) == 1 if len(geo) else True  # one workload: no mean
     what = (f"on {headline['workload'].iloc[0]}" if single
             else "a geometric mean over the workloads each completed")  # fmt: skip
+    out = []
+    parts = []
+    for row in rows:
+        span = "" if single else f" {_geomean_span(row, missing.get(str(row['impl']), []))}"
+        text = f"{row['impl']} {format_times(row['ratio'])}{span} ({format_interval(row)})"
+        if row["decision"] in DECIDED:
+            parts.append((str(row["decision"]), text))
+        else:
+            out.append(_undecided("headline", f"Best-model throughput of {row['impl']} "
+                                              f"against {ref}", row))  # fmt: skip
+    if not parts:
+        return out
+    words = {"gains": "more work than it", "equivalent": f"the same work ({_margin(comparison)})",
+             "loses": "less work than it"}  # fmt: skip
     text = (
         f"With the best model for each workload at {format_count(workers, 'worker')}, "
-        f"against {ref} on one worker ({what}): " + "; ".join(parts) + "."
+        f"against {ref} on one worker ({what}), these do {_groups(parts, words)}"
+        f"{_open([str(r['impl']) for r in rows if r['decision'] not in DECIDED])}."
     )
     return [Finding("headline", text), *out]
 
 
 def format_scaling(comparison: Comparison) -> list[Finding]:
-    """Per category: the work 2 (or N) threads do against one, per implementation."""
+    """Per category: the work N threads do against one, per implementation, by decision."""
     workers = comparison.workers
     out: list[Finding] = []
-    withheld: list[Finding] = []
+    undecided: list[Finding] = []
     if workers < 2:
         return out
     for category, group in _by_category(comparison.scaling):
         phrase = format_category(category)
-        good = records(
-            group[(group["noisy"] == "") & group["ratio"].notna()].sort_values(
-                "ratio", ascending=False
-            )
-        )
-        for row in records(group[group["noisy"] != ""]):
-            what = f"Thread scaling of {row['impl']} on {phrase}"
-            withheld.append(_withheld("scaling", what, row["noisy"]))
-        if not good:
+        rows = records(group[group["ratio"].notna()].sort_values("ratio", ascending=False))
+        for row in rows:
+            if row["decision"] not in DECIDED:
+                what = (f"Thread scaling of {row['impl']} on {phrase} "
+                        f"{_workloads_note(row['workloads'])} at {workers} threads")  # fmt: skip
+                undecided.append(_undecided("scaling", what, row))
+        decided = _decided(rows)
+        if not decided:
             continue
-        first, rest = good[0], good[1:]
-        text = (
-            f"On {phrase} {_workloads_note(first['workloads'])}, {first['impl']} with "
-            f"{workers} threads does {format_times(first['ratio'])} the work of 1 thread "
-            f"({format_interval(first)})"
-        )
-        text += "".join(
-            f"; {row['impl']} does {format_times(row['ratio'])} ({format_interval(row)})"
-            for row in rest
-        )
-        out.append(Finding("scaling", text + "."))
-    return out + withheld
+        notes = {r["workloads"] for r in decided}
+        note = _workloads_note(decided[0]["workloads"]) if len(notes) == 1 else ""
+        parts = [(str(r["decision"]),
+                  f"{r['impl']} {format_times(r['ratio'])} ({format_interval(r)})"
+                  + ("" if note else f" {_workloads_note(r['workloads'])}"))
+                 for r in decided]  # fmt: skip
+        words = {"gains": "gain", "equivalent": f"no gain ({_margin(comparison)} of 1 thread)",
+                 "loses": "lose"}  # fmt: skip
+        text = (f"On {phrase}{' ' + note if note else ''}, {workers} threads against 1 thread, "
+                f"in work done: {_groups(parts, words)}"
+                f"{_open([r['impl'] for r in rows if r['decision'] not in DECIDED])}.")  # fmt: skip
+        out.append(Finding("scaling", text))
+    return out + undecided
 
 
 def format_overhead(comparison: Comparison) -> list[Finding]:
@@ -134,58 +166,71 @@ def format_overhead(comparison: Comparison) -> list[Finding]:
     if table.empty:
         return []
     ft = roles.free_threaded
-    per_workload = table[table["workload"] != ""]
-    geo = records(table[table["workload"] == ""])[0]
-    withheld = [
-        _withheld("overhead", f"Single-thread cost of {ft} on {row['workload']}", row["noisy"])
-        for row in records(per_workload[per_workload["noisy"] != ""])
-    ]
-    parts = [
-        f"{format_times(row['ratio'])} on {row['workload']} ({format_interval(row)})"
-        for row in records(per_workload[per_workload["noisy"] == ""])
-    ]
-    if len(per_workload) > 1 and geo["noisy"]:
-        what = f"Geometric mean of {ft}'s single-thread cost"
-        withheld.append(_withheld("overhead", what, geo["noisy"]))
-    elif len(per_workload) > 1:
-        parts.append(
-            f"{format_times(geo['ratio'])} as a geometric mean over "
-            f"{format_count(len(per_workload), 'workload')} ({format_interval(geo)})"
-        )
+    per_workload = records(table[table["workload"] != ""])
+    (geo,) = records(table[table["workload"] == ""])
+    undecided = []
+    parts = []
+    several = len(per_workload) > 1
+    for row in [*per_workload, *([geo] if several else [])]:
+        where = (f"on {row['workload']}" if row["workload"] else
+                 f"as a geometric mean over {format_count(len(per_workload), 'workload')}")
+        if math.isnan(row["ratio"]):
+            continue
+        if row["decision"] not in DECIDED:
+            undecided.append(_undecided("overhead", f"Single-thread cost of {ft} {where}", row))
+            continue
+        text = f"{format_times(row['ratio'])} {where} ({format_interval(row)})"
+        parts.append((str(row["decision"]), text))
     if not parts:
-        return withheld
-    text = (
-        f"Serial on one worker, {ft} takes this multiple of {roles.default}'s time: "
-        + "; ".join(parts) + "."
-    )  # fmt: skip
-    return [Finding("overhead", text), *withheld]
+        return undecided
+    words = {"loses": "slower", "equivalent": f"equivalent ({_margin(comparison)})",
+             "gains": "faster"}  # fmt: skip
+    open_ = [f.text.split(f"{ft} ", 1)[1].split(":", 1)[0] for f in undecided]
+    text = (f"Serial on one worker, {ft} against {roles.default}, in time taken: "
+            f"{_groups(parts, words)}{_open(open_)}.")  # fmt: skip
+    return [Finding("overhead", text), *undecided]
 
 
 def format_break_even(comparison: Comparison) -> list[Finding]:
-    """The fewest workers at which free-threaded threads beat the default build's best."""
+    """The fewest workers at which free-threaded threads beat the default build's best.
+
+    At a worker count where free-threaded threads gain on every model of the default build,
+    break-even is decided to be there or below; it is exactly there when every count below
+    is decided not to gain (loses or equivalent). "None up to N" is said only when every
+    count is so decided; otherwise the break-even is undecided.
+    """
     table, roles = comparison.break_even, comparison.roles
-    parts, out = [], []
+    parts, out, open_ = [], [], []
     for workload, group in table.groupby("workload", sort=False):
-        rows = records(group.sort_values("workers"))
-        win = next((r for r in rows if r["noisy"] == "" and direction(row_estimate(r)) == "above"),
-                   None)  # fmt: skip
-        unsure = [r for r in rows if r["noisy"] != ""]
+        rows = records(group[group["ratio"].notna()].sort_values("workers"))
+        if not rows:
+            continue
+        win = next((r for r in rows if r["decision"] == "gains"), None)
+        before = rows if win is None else [r for r in rows if r["workers"] < win["workers"]]
+        open_ = [r for r in before if r["decision"] not in DECIDED]
         if win is not None:
-            before = [r for r in unsure if r["workers"] < win["workers"]]
-            note = "; fewer workers too noisy to say" if before else ""
+            at = "at most " if open_ else ""
+            note = "".join(f"; at {r['workers']} undecided ({format_times(r['ratio'])}, "
+                           f"{format_interval(r)})" for r in open_)  # fmt: skip
             parts.append(
-                f"{win['workers']} on {workload} ({format_times(win['ratio'])} the throughput "
-                f"of {win['rival']}, {format_interval(win)}{note})"
+                f"{at}{win['workers']} on {workload} ({format_times(win['ratio'])} the "
+                f"throughput of {win['rival']}, {format_interval(win)}{note})"
             )
-        elif not unsure:
-            parts.append(f"none up to {rows[-1]['workers']} workers on {workload}")
+        elif not open_:
+            last = rows[-1]
+            parts.append(f"none up to {last['workers']} workers on {workload} (at "
+                         f"{last['workers']}: {format_times(last['ratio'])} the throughput "
+                         f"of {last['rival']}, {format_interval(last)})")  # fmt: skip
         else:
-            what = f"Break-even of {roles.free_threaded} threads on {workload}"
-            out.append(_withheld("break-even", what, "; ".join(r["noisy"] for r in unsure)))
+            first = open_[0]
+            what = (f"Break-even of {roles.free_threaded} threads on {workload} (at "
+                    f"{first['workers']} workers, against {first['rival']})")  # fmt: skip
+            out.append(_undecided("break-even", what, first))
+            open_.append(str(workload))
     if parts:
         text = (
             f"Break-even, the fewest workers at which {roles.free_threaded} with threads "
-            f"beats the best model on {roles.default}: " + "; ".join(parts) + "."
+            f"gains on every model of {roles.default}: " + "; ".join(parts) + _open(open_) + "."
         )
         out.insert(0, Finding("break-even", text))
     return out
@@ -194,37 +239,42 @@ def format_break_even(comparison: Comparison) -> list[Finding]:
 def format_models(comparison: Comparison) -> list[Finding]:
     """Per category: the fastest model on each implementation, and by how much."""
     out: list[Finding] = []
-    withheld: list[Finding] = []
+    undecided: list[Finding] = []
     for category, group in _by_category(comparison.models):
-        phrase, parts = format_category(category), []
+        phrase, parts, open_ = format_category(category), [], []
         for row in records(group):
-            if row["noisy"]:
-                what = f"Fastest model of {row['impl']} on {phrase}"
-                withheld.append(_withheld("models", what, row["noisy"]))
-            elif not row["runner_up"] or math.isnan(row["ratio"]):
-                parts.append(f"{row['best']} on {row['impl']} (the only model measured)")
-            elif direction(row_estimate(row)) == "above":
+            if not row["runner_up"]:
+                parts.append(f"{row['best']} on {row['impl']} (its only model measured)")
+            elif math.isnan(row["ratio"]):
+                continue
+            elif row["decision"] == "gains":
                 parts.append(
                     f"{row['best']} on {row['impl']} ({format_times(row['ratio'])} the "
                     f"throughput of {row['runner_up']}, {format_interval(row)})"
                 )
-            else:
+            elif row["decision"] == "equivalent":
                 parts.append(
-                    f"{row['best']} ≈ {row['runner_up']} on {row['impl']} "
-                    f"({format_times(row['ratio'])}, {format_interval(row)})"
+                    f"{row['best']} ≈ {row['runner_up']} on {row['impl']}, equivalent "
+                    f"{_margin(comparison)} ({format_times(row['ratio'])}, {format_interval(row)})"
                 )
+            else:
+                what = (f"Fastest model of {row['impl']} on {phrase}: {row['best']} or "
+                        f"{row['runner_up']}")  # fmt: skip
+                undecided.append(_undecided("models", what, row))
+                open_.append(str(row["impl"]))
         if parts:
             text = (
                 f"Fastest model for {phrase} at {format_count(comparison.workers, 'worker')}: "
-                + "; ".join(parts) + "."
+                + "; ".join(parts) + _open(open_) + "."
             )  # fmt: skip
             out.append(Finding("models", text))
-    return out + withheld
+    return out + undecided
 
 
 def format_findings(comparison: Comparison) -> list[Finding]:
-    """Every finding, stated ones first within each topic, in the order the report reads,
-    then how many of their decisions and of the table's verdicts may be false."""
+    """Every finding in the order the report reads: the decided ones first, topic by
+    topic, then how many of the decisions may be false, then the undecided ones, each
+    with its figure, its interval and what would decide it."""
     findings = [
         *format_scaling(comparison),
         *format_overhead(comparison),
@@ -232,24 +282,29 @@ def format_findings(comparison: Comparison) -> list[Finding]:
         *format_models(comparison),
         *format_headline(comparison),
     ]
-    return [*findings, *format_errors(comparison, findings)]
+    decided = [f for f in findings if f.stated]
+    return [*decided, *format_errors(comparison),
+            *(f for f in findings if not f.stated)]  # fmt: skip
 
 
-def format_errors(comparison: Comparison, findings: list[Finding]) -> list[Finding]:
-    """How many false decisions to expect: each figure stated above decides at 95% (a pick
-    among several at 95% for the pick), so where no difference is real it reads as one at
-    most 5% of the time; the table's verdicts hold a 5% false discovery rate."""
-    stated = " ".join(f.text for f in findings if f.stated)
-    decisions = stated.count("95% CI")
-    if not decisions and not comparison.tested:
+def format_errors(comparison: Comparison) -> list[Finding]:
+    """How many false decisions to expect: each figure's decision is taken at its
+    interval's level (a pick among several, simultaneously with them; a sequential run's
+    looks spending the rate between them), so where no difference is real it reads as one
+    at most 5% of the time; the table's verdicts hold a 5% false discovery rate."""
+    table = comparison.decisions()
+    made = table[table["decision"].isin(list(DECIDED))]
+    if made.empty and not comparison.tested:
         return []
-    differ = decisions - stated.count("no clear difference")
     parts = []
-    if decisions:
+    if len(made):
+        differ = int(made["decision"].isin(["gains", "loses"]).sum())
+        looks = ", its looks included" if comparison.sequential else ""
         parts.append(
-            f"the findings above make {format_count(decisions, 'decision')} at 95% each, "
-            f"{differ} of them a difference; were no difference real, about "
-            f"{ALPHA * decisions:.1f} would still read as one"
+            f"the findings above rest on {format_count(len(made), 'decision')}, {differ} of "
+            f"them a difference and {len(made) - differ} an equivalence, each at a 5% error "
+            f"rate{looks}: were none of them true, about {ALPHA * len(made):.1f} would still "
+            "read as made"
         )
     if comparison.tested:
         parts.append(
@@ -264,5 +319,5 @@ def format_errors(comparison: Comparison, findings: list[Finding]) -> list[Findi
 def format_findings_text(findings: list[Finding]) -> str:
     """All findings as text, one a line: the golden file's form."""
     stated = [f"- {f.text}" for f in findings if f.stated]
-    withheld = [f"- {f.text}" for f in findings if not f.stated]
-    return "\n".join(["Findings:", *stated, "", "Withheld (too noisy):", *withheld]) + "\n"
+    undecided = [f"- {f.text}" for f in findings if not f.stated]
+    return "\n".join(["Findings:", *stated, "", "Undecided:", *undecided]) + "\n"

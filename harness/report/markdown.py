@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from harness.compare.decisions import DECIDED
 from harness.compare.verdicts import Comparison
 from harness.report.charts import GEOMEAN_LABEL
 from harness.report.format import (
@@ -24,7 +25,6 @@ from harness.report.format import (
     format_seconds,
     format_shards,
     format_times,
-    holds_one,
 )
 from harness.results import records
 from harness.status import FAILED
@@ -69,9 +69,9 @@ def _cell_text(cell: dict[str, object]) -> str:
     value = float(str(cell["ratio"]))
     if math.isnan(value):
         return format_md(cell.get("status", "–"))
-    mark = " ⚠" if cell["noisy"] else ""
+    mark = "" if cell.get("decision") in DECIDED else " (undecided)"
     model = f" {format_md(cell['model'])}" if cell["model"] else ""
-    return f"{format_times(value)}{mark}{model}"
+    return f"{format_times(value)}{model}{mark}"
 
 
 def format_models_table(comparison: Comparison) -> str:
@@ -86,9 +86,9 @@ def format_models_table(comparison: Comparison) -> str:
             if math.isnan(row["ratio"])
             else (f", {format_times(row['ratio'])} {format_md(row['runner_up'])}")
         )
-        if holds_one(row):
+        if row["decision"] == "equivalent":
             lead = f" ≈ {format_md(row['runner_up'])}"
-        mark = " ⚠" if row["noisy"] else ""
+        mark = " (undecided)" if row["runner_up"] and row["decision"] not in DECIDED else ""
         text = f"{format_md(row['best'])}{lead}{mark}"
         category = format_md(format_category(str(row["category"])))
         rows.setdefault(str(row["impl"]), {"impl": format_md(row["impl"])})[category] = text
@@ -128,14 +128,16 @@ def format_markdown(report: Report) -> str:
     manifest, machine = report.manifest, report.manifest["machine"]
     summary, comparison = report.summary, report.comparison
     stated = [f for f in report.findings if f.stated]
-    withheld = [f for f in report.findings if not f.stated]
+    undecided = [f for f in report.findings if not f.stated]
     ref, workers = comparison.roles.reference, comparison.workers
     parts = [
         f"# gilbench run {format_md(manifest.get('run'))}\n",
         f"{format_md(machine.get('cpu_count'))} CPUs ({format_md(machine.get('cpu_model'))}), "
         f"{format_md(machine.get('os'))}; profile {format_md(manifest.get('profile'))}. "
-        f"Ratios are against {format_md(ref)}; intervals are 95%; "
-        "⚠ marks a spread too wide to support a conclusion.\n",
+        f"Ratios are against {format_md(ref)}. Every statement is a decision from the "
+        "interval of the figure it states: gains, loses, equivalent (within "
+        f"{comparison.margin:.0%}) or undecided. ⚠ in the cells marks a wide raw interval, "
+        "for information.\n",
     ]
     if report.precision:
         parts += [format_md(f"Precision: {report.precision}") + "\n"]
@@ -148,15 +150,14 @@ def format_markdown(report: Report) -> str:
     parts += [
         "## Findings\n",
         "\n".join(f"- {format_md(f.text)}" for f in stated)
-        or "No finding can be stated: no comparison rests on finished, precise enough cells.",
+        or "No statement is decided yet: every figure is undecided (see below).",
         "",
     ]
-    if withheld:
+    if undecided:
         parts += [
-            f"<details><summary>{len(withheld)} findings withheld: their cells are too noisy"
-            "</summary>\n",
-            "\n".join(f"- {format_md(f.text)}" for f in withheld),
-            "\n</details>\n",
+            f"## Undecided ({len(undecided)})\n",
+            "\n".join(f"- {format_md(f.text)}" for f in undecided),
+            "",
         ]
     failed = summary[summary["status"].isin(FAILED)]
     if len(failed):

@@ -21,6 +21,7 @@ from harness.report.charts import format_figure_json, heatmap_figure, scaling_ch
 from harness.report.format import (
     format_category,
     format_count,
+    format_level,
     format_range,
     format_seconds,
     format_shards,
@@ -47,7 +48,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(seconds=format_seconds, times=format_times, category=format_category,
                        url=lambda s: quote(str(s)))  # fmt: skip
     env.globals.update(interval=format_range, verdict=format_verdict, pages=PAGES,
-                       count=format_count, wide_ci=WIDE_CI, neutral=NEUTRAL,
+                       count=format_count, wide_ci=WIDE_CI, neutral=NEUTRAL, level=format_level,
                        isnan=lambda v: isinstance(v, float) and math.isnan(v))  # fmt: skip
     return env
 
@@ -79,7 +80,8 @@ def render_pages(report: Report, assets: str = "assets") -> dict[str, str]:
     context: dict[str, dict[str, Any]] = {
         "index.html": {
             "stated": [f for f in report.findings if f.stated],
-            "withheld": [f for f in report.findings if not f.stated],
+            "undecided": [f for f in report.findings if not f.stated],
+            "margin": comparison.margin,
             "anchors": TOPIC_ANCHORS,
             "failed": records(summary[summary["status"].isin(FAILED)]),
             "unavailable": [i for i in impls if i.get("unavailable")],
