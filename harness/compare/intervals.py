@@ -120,7 +120,6 @@ class Interval:
 NO_INTERVAL = Interval(math.nan, math.nan, math.nan)
 
 
-
 def combine(samples: Sequence[Sample], powers: Sequence[float]) -> Interval:
     """sum_j powers[j] x (sample j's log typical value), with its standard error.
 

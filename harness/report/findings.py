@@ -172,8 +172,11 @@ def format_overhead(comparison: Comparison) -> list[Finding]:
     parts = []
     several = len(per_workload) > 1
     for row in [*per_workload, *([geo] if several else [])]:
-        where = (f"on {row['workload']}" if row["workload"] else
-                 f"as a geometric mean over {format_count(len(per_workload), 'workload')}")
+        where = (
+            f"on {row['workload']}"
+            if row["workload"]
+            else f"as a geometric mean over {format_count(len(per_workload), 'workload')}"
+        )
         if math.isnan(row["ratio"]):
             continue
         if row["decision"] not in DECIDED:
