@@ -14,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from harness import nightly, store
-from harness.history import commands as history_commands
+from harness import nightly, publish, store
 from harness.options import UsageError, parse_args, split_list
 from harness.provision import catalog, cpython, sources
 from harness.provision.impls import Impl
@@ -360,8 +359,8 @@ COMMANDS = {
     "compare": cmd_measure,
     "run": cmd_measure,
     "merge": cmd_merge,
-    "publish": history_commands.cmd_publish,
-    "history": history_commands.cmd_history,
+    "publish": publish.cmd_publish,
+    "history": publish.cmd_history,
     "nightly": cmd_nightly,
     "report": cmd_report,
     "list": cmd_list,

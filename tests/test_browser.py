@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, sync_playwright
 
-from harness.report.site import Published, publish
+from harness.publish import Published, publish
 from tests.helpers import HOSTILE_CATEGORY, HOSTILE_WORKLOAD
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -150,7 +150,7 @@ def test_other_pages_load_offline_without_errors(
 def merged_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The frozen quick run cut into 3 shards, merged without shard 2, and published."""
     from harness.merge import merge
-    from harness.report.site import publish
+    from harness.publish import publish
     from tests.helpers import QUICK, split_run
 
     root = tmp_path_factory.mktemp("merged-site")

@@ -18,10 +18,12 @@ import pytest
 from harness import store
 from harness.cli import main
 from harness.history import archive, branch
-from harness.history.changes import Rules, find_changes
+from harness.history.changes import find_changes
+from harness.history.decision import Rules
+from harness.history.read import read_history
 from harness.machine import fingerprint as machine_fingerprint
 from harness.machine import machine_info
-from harness.report.site import publish, read_history
+from harness.publish import add_run, publish
 from tests.helpers import DATA, QUICK, assert_golden
 
 NIGHTLIES = DATA / "history"  # real quick nightlies of nbody measured here, then one pinned
@@ -88,8 +90,8 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     first = copy_run(root, "2026-11-30T03:17:00+00:00")
     second = copy_run(root, "2026-12-01T03:17:00+00:00")
     history = root / "history"
-    archive.add_run(first, history, keep_raw=1)
-    archive.add_run(second, history, keep_raw=1)
+    add_run(first, history, keep_raw=1)
+    add_run(second, history, keep_raw=1)
     return history, first, second
 
 
@@ -127,7 +129,7 @@ def test_adding_the_same_run_again_changes_nothing(two_runs: tuple[Path, Path, P
     """The second add finds the run by its id and writes not one byte."""
     history, _, second = two_runs
     before = snapshot(history)
-    entry, added = archive.add_run(second, history, keep_raw=1)
+    entry, added = add_run(second, history, keep_raw=1)
     assert not added and entry.id.startswith("20261201-031700-")
     assert snapshot(history) == before
 
@@ -140,7 +142,7 @@ def test_no_file_grows_when_a_run_is_added(
     copy = tmp_path / "history"
     shutil.copytree(history, copy)
     before = snapshot(copy)
-    archive.add_run(copy_run(tmp_path, "2026-12-02T03:17:00+00:00"), copy, keep_raw=1)
+    add_run(copy_run(tmp_path, "2026-12-02T03:17:00+00:00"), copy, keep_raw=1)
     after = snapshot(copy)
     for name, data in before.items():
         if "/raw/" not in f"/{name}":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -44,3 +45,35 @@ def test_no_module_of_the_harness_is_over_400_lines() -> None:
     long = {str(p.relative_to(ROOT)): n for p in _modules()
             if (n := len(p.read_text().splitlines())) > MAX_LINES}  # fmt: skip
     assert long == {}
+
+
+def _imported(path: Path) -> set[str]:
+    """Every module ``path`` imports, at its top or inside a function."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return found
+
+
+def _importers(package: str, prefix: str) -> dict[str, list[str]]:
+    """The modules of ``harness/<package>`` that import anything under ``prefix``."""
+    return {
+        str(p.relative_to(ROOT)): hits
+        for p in sorted((HARNESS / package).rglob("*.py"))
+        if (hits := sorted(m for m in _imported(p) if m == prefix or m.startswith(f"{prefix}.")))
+    }
+
+
+def test_the_history_imports_nothing_from_the_report() -> None:
+    """history/ builds its series from compare/ and decides its changes; report/ only renders
+    them, so no module of harness/history imports harness.report."""
+    assert _importers("history", "harness.report") == {}
+
+
+def test_the_report_renders_the_history_and_never_runs_its_change_search() -> None:
+    """report/ takes the changes history/read.py decided: no module of it imports
+    harness.history.changes, where they are searched for and tested."""
+    assert _importers("report", "harness.history.changes") == {}

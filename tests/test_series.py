@@ -8,11 +8,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from harness.history.changes import find_changes, segments
-from harness.history.series import run_figures
-from harness.report.build import build_report
+from harness.compare.cells import summarize
+from harness.compare.verdicts import compare_run
+from harness.history.changes import find_changes
+from harness.history.series import run_figures, segments
 from harness.report.trends import trend_figure
-from harness.results import load_run
+from harness.results import Run, load_run
 from tests.helpers import QUICK, impl_record, make_run, scaling_cells
 
 STEP = np.r_[np.ones(10), np.full(6, 1.25)]  # the overhead rises by a quarter at run 10
@@ -34,10 +35,16 @@ def overhead_points(compositions: Sequence[str] | None) -> pd.DataFrame:
     return points if compositions is None else points.assign(composition=list(compositions))
 
 
+def figures_of(run: Run) -> pd.DataFrame:
+    """The points ``run`` adds to a history, from compare's figures for it."""
+    cells = summarize(run)
+    return run_figures(run.manifest, cells, compare_run(cells))
+
+
 def test_the_overhead_mean_carries_the_workloads_it_is_over() -> None:
     """The quick fixture's mean is over its three workloads; a night on which 3.14t crashed
     on one is a mean over the rest. A cell's figure has no composition."""
-    figures = run_figures(build_report(load_run(QUICK)))
+    figures = figures_of(load_run(QUICK))
     overhead = figures[figures["metric"] == "overhead"]
     assert overhead["composition"].tolist() == [ALL]
     assert (figures.loc[figures["metric"] != "overhead", "composition"] == "").all()
@@ -49,7 +56,7 @@ def test_the_overhead_mean_carries_the_workloads_it_is_over() -> None:
     crashed = {("3.14t", "spin", "serial", 1): ("crashed", "Segmentation fault")}
     impls = [impl_record("3.14", 1, False), impl_record("3.14t", 0, True)]
     run = make_run(cells, impls, {"loop": "cpu", "spin": "cpu"}, failed=crashed)
-    figures = run_figures(build_report(run))
+    figures = figures_of(run)
     assert figures.loc[figures["metric"] == "overhead", "composition"].tolist() == ["loop"]
 
 

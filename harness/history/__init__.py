@@ -1,2 +1,4 @@
-"""The history of many runs: kept as immutable files (archive), followed as series
-(series), searched for change points (changes)."""
+"""The history of many runs: kept as immutable files (archive), followed as series of
+compare's figures (series), searched for change points (changes), each decided a
+regression or an improvement (decision), and read with its decisions for rendering
+(read). Nothing here imports report/."""

@@ -12,6 +12,10 @@ knows the layout.
     HISTORY/runs/<id>/report/            the run's own pages (their assets are the site's)
     HISTORY/runs/<id>/raw/               pyperf's JSON, passes joined: newest K runs only
 
+The tables and figures are compare's (series.py); the run's own pages are written by the
+``WritePages`` its caller passes (report/'s, from harness/publish.py), so that history/
+never imports report/, which renders what history/ reads.
+
 No file grows from run to run: a run's set is written into a hidden folder and renamed
 into place in one step, and is never written again, except that the raw JSON of runs
 older than the newest K is deleted. A run's id is its creation time and a digest of its
@@ -25,7 +29,7 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +38,10 @@ from typing import Any
 import pandas as pd
 
 from harness import store
+from harness.compare.cells import Cells, summarize
+from harness.compare.verdicts import Comparison, compare_run
 from harness.history.series import cell_fingerprints, machines, run_figures
 from harness.machine import fingerprint
-from harness.report.build import Report, build_report
-from harness.report.write import write_report
 from harness.results import Run, load_run
 from harness.status import FAILED
 
@@ -46,6 +50,11 @@ VERSION = 1
 KEEP_RAW = 14  # runs whose pyperf JSON is kept: two weeks of nightlies
 TABLES = ("summary", "figures", "paired", "outcomes", "cpu_speed")  # and the report's values
 ASSETS = "../../assets"  # from SITE/runs/<id>/ to the site's one copy of plotly and CSS
+
+# Writes a run's own pages into a folder, from the run and compare's figures for it, with
+# their assets at ASSETS; it leaves values.parquet there, and pyperf/ if the run has raw
+# files (both are moved into the set).
+WritePages = Callable[[Run, Cells, Comparison, Path], None]
 
 
 class HistoryError(Exception):
@@ -118,14 +127,18 @@ def run_id(run_dir: Path, manifest: dict[str, Any]) -> str:
     return f"{created:%Y%m%d-%H%M%S}-{digest.hexdigest()[:8]}"
 
 
-def add_run(run_dir: Path, history: Path, keep_raw: int = KEEP_RAW) -> tuple[Entry, bool]:
-    """Add ``run_dir`` to ``history``; return its entry and whether it was new."""
+def add_run(
+    run_dir: Path, history: Path, write_pages: WritePages, keep_raw: int = KEEP_RAW
+) -> tuple[Entry, bool]:
+    """Add ``run_dir`` to ``history``, its pages written by ``write_pages``; return its
+    entry and whether it was new."""
     run = load_run(run_dir)  # a run that can't be read stops here, before anything is written
     open_history(history, create=True)
     ident = run_id(run_dir, run.manifest)
     folder = history / "runs" / ident
     if not (folder / "manifest.json").exists():
-        _write_set(build_report(run), run, folder)
+        cells = summarize(run)
+        _write_set(run, cells, compare_run(cells), folder, write_pages)
         added = True
     else:
         added = False
@@ -133,7 +146,9 @@ def add_run(run_dir: Path, history: Path, keep_raw: int = KEEP_RAW) -> tuple[Ent
     return _entry(folder), added
 
 
-def _write_set(report: Report, run: Run, folder: Path) -> None:
+def _write_set(
+    run: Run, cells: Cells, comparison: Comparison, folder: Path, write_pages: WritePages
+) -> None:
     """Write the run's files beside the others, then rename them into place at once; an
     earlier attempt that was cut short left only a hidden folder, removed here."""
     for stale in folder.parent.glob(f".{folder.name}.*.new"):
@@ -148,10 +163,10 @@ def _write_set(report: Report, run: Run, folder: Path) -> None:
         ],
         columns=["machine", "cpu", "rate", "sample"],
     )
-    summary = report.summary.assign(fingerprint=cell_fingerprints(report))
+    summary = cells.table.assign(fingerprint=cell_fingerprints(run.manifest, cells.table))
     tables = {
         "summary": summary,
-        "figures": run_figures(report),
+        "figures": run_figures(run.manifest, cells, comparison),
         "paired": run.paired,
         "outcomes": run.outcomes,
         "cpu_speed": speeds,
@@ -160,12 +175,12 @@ def _write_set(report: Report, run: Run, folder: Path) -> None:
         data = io.BytesIO()
         tables[name].to_parquet(data, index=False)
         store.write_atomic(fresh / f"{name}.parquet", data.getvalue())
-    manifest = {**report.manifest, "history": _record(folder.name, report, summary, speeds)}
+    manifest = {**run.manifest, "history": _record(folder.name, run.manifest, summary, speeds)}
     store.write_atomic(
         fresh / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
     )
     report_dir = fresh / "report"
-    write_report(report, report_dir, assets=ASSETS)  # one copy of the assets on the site
+    write_pages(run, cells, comparison, report_dir)  # assets at ASSETS: the site's one copy
     (report_dir / "values.parquet").rename(fresh / "values.parquet")  # kept once
     if (report_dir / "pyperf").is_dir():  # each implementation's pyperf file, passes joined
         (report_dir / "pyperf").rename(fresh / "raw")
@@ -173,10 +188,9 @@ def _write_set(report: Report, run: Run, folder: Path) -> None:
 
 
 def _record(
-    ident: str, report: Report, summary: pd.DataFrame, speeds: pd.DataFrame
+    ident: str, manifest: dict[str, Any], summary: pd.DataFrame, speeds: pd.DataFrame
 ) -> dict[str, Any]:
     """What the runs index shows of a run, worked out once when it is added."""
-    manifest = report.manifest
     status = summary["status"]
     cpu = []
     for label, rows in speeds.groupby("machine", sort=True):

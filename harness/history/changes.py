@@ -39,6 +39,10 @@ workloads; nothing is ever compared across two), on the log of the figures:
   ``min_change`` away from 1, and it still persists there. These last checks only drop
   reports; the rate below is that of the segments BH passed, before them.
 
+A change that passes all of this is a decision (decision.py): a regression or an
+improvement, by which way its metric is better (series.HIGHER_IS_BETTER). Any other move
+is undecided: nothing here reports it, and nothing downstream words it as a change.
+
 What the rate rests on. The permutation test is exact when a segment's runs are
 exchangeable, every order equally likely, which is what "no change" is taken to mean.
 Nightly series can drift (a machine warming, a noisy neighbour for a week): runs close in
@@ -67,16 +71,14 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from harness.history.series import HIGHER_IS_BETTER, KEY, METRIC_LABELS, composition
-
-Kind = Literal["regression", "improvement"]
+from harness.history.decision import DEFAULT_RULES, Change, Rules, kind_of
+from harness.history.series import HIGHER_IS_BETTER, KEY, segments
 
 # Shuffles stop once this many reach the observed statistic: Besag and Clifford's h, for
 # which p = h / drawn is within about a third of the exact p where p is large.
@@ -90,62 +92,6 @@ RESOLUTION = 2
 FIRST_BATCH = 128  # shuffles in the first batch; each batch after doubles
 BATCH_ELEMENTS = 1 << 20  # a batch's shuffles x runs, to bound its memory (8 MB a table)
 TIE = 1e-9  # relative: a shuffle whose statistic differs only by rounding reaches it
-
-
-@dataclass(frozen=True)
-class Rules:
-    min_change: float = 0.05
-    persist: int = 2
-    alpha: float = 0.05
-
-
-DEFAULT_RULES = Rules()
-
-
-@dataclass(frozen=True)
-class Change:
-    """A change point that held up: where, how big, and how sure."""
-
-    metric: str
-    impl: str
-    workload: str
-    model: str
-    workers: int
-    fingerprint: str
-    before_run: str  # the last run before the change
-    after_run: str  # the first run after it
-    runs_before: int
-    runs_after: int
-    before: float  # geometric mean of the figures before and after
-    after: float
-    ratio: float  # after / before
-    ci_low: float  # 95% interval of the ratio (Student's t, pooled variance, on logs)
-    ci_high: float
-    p_value: float  # the permutation test of the stretch it was found in
-    q_value: float  # Benjamini-Hochberg adjusted, over every series segment
-    kind: Kind
-
-    @property
-    def series(self) -> tuple[str, str, str, str, int]:
-        return (self.metric, self.impl, self.workload, self.model, self.workers)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def describe(self) -> str:
-        """A change in one line: which series, how far it moved, how sure."""
-        what = METRIC_LABELS.get(self.metric, self.metric).split(" (")[0]
-        where = (
-            f"{self.impl} {self.workload}/{self.model}/{self.workers}"
-            if self.metric != "overhead"
-            else self.impl
-        )
-        return (
-            f"{self.kind}: {where} {what} {self.before:.3g} → {self.after:.3g} "
-            f"({self.ratio - 1:+.1%}, 95% interval {self.ci_low - 1:+.1%} to "
-            f"{self.ci_high - 1:+.1%}; q = {self.q_value:.2g}), from run {self.after_run} "
-            f"({self.runs_before} runs before, {self.runs_after} after)"
-        )
 
 
 @dataclass(frozen=True)
@@ -175,18 +121,6 @@ class _Segment:
 class _Split:
     at: int  # the first run after the split, in the segment
     p: float
-
-
-def segments(points: pd.DataFrame) -> pd.DataFrame:
-    """``points`` in run order, with ``segment``: a number that grows, per series, wherever
-    the fingerprint or the composition (a mean's workloads) differs from the previous run's."""
-    ordered = points.sort_values([*KEY, "order"], kind="stable").reset_index(drop=True)
-    keys = ordered[KEY]
-    starts = (keys != keys.shift()).any(axis=1)
-    moved = starts | (ordered["fingerprint"] != ordered["fingerprint"].shift())
-    mix = composition(ordered)
-    moved |= mix != mix.shift()  # a mean over other workloads is no point of the same line
-    return ordered.assign(segment=moved.astype(int).groupby(starts.cumsum()).cumsum())
 
 
 def find_changes(points: pd.DataFrame, rules: Rules = DEFAULT_RULES) -> list[Change]:
@@ -366,7 +300,7 @@ def _judge(
         ci_high=ci_high,
         p_value=p,
         q_value=q,
-        kind="improvement" if (shift > 0) == better else "regression",
+        kind=kind_of(shift > 0, better),
     )
 
 

@@ -40,7 +40,8 @@ import pandas as pd
 from harness import store
 from harness.compare.cells import WIDE_CI
 from harness.history import archive
-from harness.history.changes import DEFAULT_RULES, Rules, find_changes
+from harness.history.changes import find_changes
+from harness.history.decision import DEFAULT_RULES, Rules
 from harness.history.series import HIGHER_IS_BETTER, KEY
 
 FIXTURE = store.ROOT / "tests" / "data" / "history"  # quick nightlies

@@ -1,10 +1,12 @@
-"""The figures a history follows from run to run, taken from one run's report. Pure.
+"""The figures a history follows from run to run, taken from compare's figures for one
+run. Pure.
 
 Each row is one point of a series: a metric of one (implementation, workload, model,
 workers) measured on one machine, named by its fingerprint (machine.fingerprint). The
-figures are the report's own: the results table's speedup and serial throughput, and the
-comparison's geometric mean of the free-threaded build's single-thread overhead. Nothing
-is estimated here a second time.
+figures are compare's own, the very ones the run's report states: the results table's
+speedup and serial throughput (``Cells``), and the comparison's geometric mean of the
+free-threaded build's single-thread overhead (``Comparison``). Nothing is estimated here a
+second time.
 
 A mean over workloads carries its ``composition``, the workloads it is over: a night on
 which one of them failed gives a mean over others, which is no point of the same line
@@ -17,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from harness.compare.cells import throughput_interval
+from harness.compare.cells import Cells, throughput_interval
+from harness.compare.verdicts import Comparison
 from harness.machine import fingerprint
-from harness.report.build import Report
 from harness.results import shard_machines
 from harness.run.plan import QUICK_TAG  # a category's headline workload: the one --quick runs
 
@@ -53,25 +55,37 @@ def composition(points: pd.DataFrame) -> pd.Series:
     return points["composition"].fillna("").astype(str)
 
 
+def segments(points: pd.DataFrame) -> pd.DataFrame:
+    """``points`` in run order, with ``segment``: a number that grows, per series, wherever
+    the fingerprint or the composition (a mean's workloads) differs from the previous run's.
+    Nothing is compared, and no line drawn, across two segments."""
+    ordered = points.sort_values([*KEY, "order"], kind="stable").reset_index(drop=True)
+    keys = ordered[KEY]
+    starts = (keys != keys.shift()).any(axis=1)
+    moved = starts | (ordered["fingerprint"] != ordered["fingerprint"].shift())
+    mix = composition(ordered)
+    moved |= mix != mix.shift()  # a mean over other workloads is no point of the same line
+    return ordered.assign(segment=moved.astype(int).groupby(starts.cumsum()).cumsum())
+
+
 def machines(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The machines that measured a run's cells, by the label its cells carry: each shard's
     (``K/N``) in a merged run, the run's own ("") otherwise."""
     return shard_machines(manifest) or {"": manifest["machine"]}
 
 
-def cell_fingerprints(report: Report) -> list[str]:
+def cell_fingerprints(manifest: dict[str, Any], table: pd.DataFrame) -> list[str]:
     """The fingerprint of the machine that measured each row of the results table."""
-    found = {label: fingerprint(m) for label, m in machines(report.manifest).items()}
-    own = fingerprint(report.manifest["machine"])
-    return [found.get(str(label), own) for label in report.summary["machine"]]
+    found = {label: fingerprint(m) for label, m in machines(manifest).items()}
+    own = fingerprint(manifest["machine"])
+    return [found.get(str(label), own) for label in table["machine"]]
 
 
-def run_figures(report: Report) -> pd.DataFrame:
-    """Every point ``report`` adds to the history's series."""
-    summary = report.summary.assign(fingerprint=cell_fingerprints(report))
-    headline = {
-        str(w["name"]) for w in report.manifest["workloads"] if QUICK_TAG in w.get("tags", [])
-    }
+def run_figures(manifest: dict[str, Any], cells: Cells, comparison: Comparison) -> pd.DataFrame:
+    """Every point a run adds to the history's series, from its results table (``cells``)
+    and its comparison."""
+    summary = cells.table.assign(fingerprint=cell_fingerprints(manifest, cells.table))
+    headline = {str(w["name"]) for w in manifest["workloads"] if QUICK_TAG in w.get("tags", [])}
     ok = summary[summary["status"] == "ok"].copy()
     ok["headline"] = ok["workload"].map(lambda w: str(w).split(":", 1)[0] in headline)
     ok["noisy"] = ok["flag"].fillna("").astype(str) != ""
@@ -88,16 +102,16 @@ def run_figures(report: Report) -> pd.DataFrame:
     throughput = serial.assign(
         metric="throughput", value=serial["throughput"], ci_low=low, ci_high=high
     )
-    frames = [speedup, throughput, _overhead(report, ok)]
+    frames = [speedup, throughput, _overhead(comparison, ok)]
     table = pd.concat([f[FIGURE_COLUMNS] for f in frames if len(f)], ignore_index=True)
     return table.reindex(columns=FIGURE_COLUMNS).astype(
         {"workers": int, "value": float, "ci_low": float, "ci_high": float}
     )
 
 
-def _overhead(report: Report, ok: pd.DataFrame) -> pd.DataFrame:
+def _overhead(comparison: Comparison, ok: pd.DataFrame) -> pd.DataFrame:
     """The comparison's geometric mean row of the free-threaded build's overhead."""
-    overhead, roles = report.comparison.overhead, report.comparison.roles
+    overhead, roles = comparison.overhead, comparison.roles
     mean = overhead[overhead["workload"] == ""]
     if mean.empty or roles.free_threaded is None or roles.default is None:
         return pd.DataFrame(columns=FIGURE_COLUMNS)
@@ -120,8 +134,15 @@ def _overhead(report: Report, ok: pd.DataFrame) -> pd.DataFrame:
                 "value": row["ratio"],
                 "ci_low": row["ci_low"],
                 "ci_high": row["ci_high"],
-                "noisy": bool(row["noisy"]),
+                "noisy": _wide(row),
             }
         ],
         columns=FIGURE_COLUMNS,
     )
+
+
+def _wide(row: pd.Series) -> bool:
+    """Whether a comparison row rests on a cell with a wide raw interval: information the
+    history keeps in its ``noisy`` column, never a gate. compare/ names the cells in
+    ``wide`` (``noisy`` before issue 25's decisions); either is read."""
+    return bool(row.get("wide", row.get("noisy", "")))

@@ -7,7 +7,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from harness.report.history import History, run_fingerprints
+from harness.history.read import History, run_fingerprints
 from harness.report.markdown import format_md
 from harness.report.pages import environment
 

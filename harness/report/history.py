@@ -1,8 +1,9 @@
-"""What the history site states: the runs index, the trend charts, the changes (as a page,
-a JSON file, an Atom feed) and summary.md's section on them. Pure: strings out.
+"""What the history site states: the runs index, the trend charts and the changes page.
+Pure: strings out.
 
 Every figure comes from the history's tables (archive.py), each written once when its run
-was added; every change from ``changes.find_changes`` run once over them (site.py).
+was added; every change is a decision taken once over them (history/read.py), rendered
+here as it was decided.
 """
 
 # ruff: noqa: RUF001
@@ -10,14 +11,14 @@ was added; every change from ``changes.find_changes`` run once over them (site.p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
 from harness.history.archive import Entry
-from harness.history.changes import Change, Rules
+from harness.history.decision import Change
+from harness.history.read import History
 from harness.history.series import METRIC_LABELS
 from harness.report.charts import format_figure_json, impl_colours
 from harness.report.format import format_category
@@ -32,47 +33,21 @@ DOWNLOADS = 7
 SITE_PAGES = {"index.html": "Runs", "trends.html": "Trends", "changes.html": "Changes"}
 
 
-@dataclass(frozen=True)
-class History:
-    """The history as the site shows it: its runs, their points, the changes found."""
-
-    entries: list[Entry]  # oldest first
-    points: pd.DataFrame  # archive.points
-    changes: list[Change]  # every change found, newest first
-    new: list[Change]  # those the newest run brought to light
-    rules: Rules
-
-    @property
-    def newest(self) -> Entry:
-        return self.entries[-1]
-
-    @property
-    def dates(self) -> dict[str, str]:
-        """Each run's creation time in UTC, as plotly's date axes read it (no offset)."""
-        return {
-            e.id: datetime.fromisoformat(str(e.record["created"]))
-            .astimezone(UTC)
-            .strftime("%Y-%m-%d %H:%M:%S")
-            for e in self.entries
-        }
-
-    def comparable(self) -> tuple[Entry | None, bool]:
-        """The run before the newest, and whether it was measured on the same machines."""
-        if len(self.entries) < 2:
-            return None, False
-        before, newest = self.entries[-2], self.entries[-1]
-        return before, run_fingerprints(before) == run_fingerprints(newest)
-
-
-def run_fingerprints(entry: Entry) -> set[str]:
-    return {str(m["fingerprint"]) for m in entry.record["machines"].values()}
+def run_dates(history: History) -> dict[str, str]:
+    """Each run's creation time in UTC, as plotly's date axes read it (no offset)."""
+    return {
+        e.id: datetime.fromisoformat(str(e.record["created"]))
+        .astimezone(UTC)
+        .strftime("%Y-%m-%d %H:%M:%S")
+        for e in history.entries
+    }
 
 
 def render_site_pages(history: History) -> dict[str, str]:
     """index.html, trends.html and changes.html, by file name."""
     env = environment()
     env.globals.update(site_pages=SITE_PAGES)
-    dates = history.dates
+    dates = run_dates(history)
     colours = impl_colours(str(i) for i in history.points.get("impl", []))
     common = {"history": history, "newest": history.newest, "colours": colours}
     rows = [{**_index_row(e), "downloads": n < DOWNLOADS}

@@ -4,8 +4,8 @@ newest run beside those of a week and a month earlier. Pure: figure dicts out.
 Each run's point carries its 95% interval as an error bar. A line never joins two
 segments (a changed machine fingerprint starts a new one, and so does a mean over other
 workloads than the run before's; each is marked by a dashed rule that says which), and
-each change point found is a rule of its own, red for a regression, green for an
-improvement, labelled with its size.
+each change decided is a rule of its own, red for a regression, green for an
+improvement, labelled with its size (an undecided move has none).
 """
 
 # ruff: noqa: RUF001
@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness.history.changes import Change, segments
-from harness.history.series import composition
+from harness.history.decision import Change
+from harness.history.series import composition, segments
 from harness.report.charts import FONT, IDEAL_LINE, PALETTE, Figure, format_label
 from harness.report.format import format_count
 

@@ -1,0 +1,84 @@
+"""A history's change is a decision, in the words every statement of gilbench uses.
+
+A series that moved is decided a ``regression`` or an ``improvement`` only when the move
+passes every test changes.py makes (its size, its persistence, the intervals either side,
+the permutation test under a false discovery rate). Any other move is undecided: it is
+drawn on the trends, as every figure is, and never reported or alerted as a change.
+These are the only two words a ``Change`` carries, and the only ones changes.html,
+changes.json, the Atom feed, summary.md and ``--fail-on-regression`` use for one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from harness.history.series import METRIC_LABELS
+
+Kind = Literal["regression", "improvement"]
+KINDS: tuple[Kind, ...] = ("regression", "improvement")
+ALERTED: Kind = "regression"  # what --fail-on-regression exits 1 for
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The tests a move must pass to be decided (changes.py sets out each)."""
+
+    min_change: float = 0.05
+    persist: int = 2
+    alpha: float = 0.05
+
+
+DEFAULT_RULES = Rules()
+
+
+def kind_of(rose: bool, higher_is_better: bool) -> Kind:
+    """A decided move's kind: an improvement if it went the better way."""
+    return "improvement" if rose == higher_is_better else "regression"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change point that held up, decided a regression or an improvement: where, how
+    big, and how sure."""
+
+    metric: str
+    impl: str
+    workload: str
+    model: str
+    workers: int
+    fingerprint: str
+    before_run: str  # the last run before the change
+    after_run: str  # the first run after it
+    runs_before: int
+    runs_after: int
+    before: float  # geometric mean of the figures before and after
+    after: float
+    ratio: float  # after / before
+    ci_low: float  # 95% interval of the ratio (Student's t, pooled variance, on logs)
+    ci_high: float
+    p_value: float  # the permutation test of the stretch it was found in
+    q_value: float  # Benjamini-Hochberg adjusted, over every series segment
+    kind: Kind
+
+    @property
+    def series(self) -> tuple[str, str, str, str, int]:
+        return (self.metric, self.impl, self.workload, self.model, self.workers)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """A change in one line: the decision, which series, how far it moved, how sure."""
+        what = METRIC_LABELS.get(self.metric, self.metric).split(" (")[0]
+        where = (
+            f"{self.impl} {self.workload}/{self.model}/{self.workers}"
+            if self.metric != "overhead"
+            else self.impl
+        )
+        return (
+            f"{self.kind}: {where} {what} {self.before:.3g} → {self.after:.3g} "
+            f"({self.ratio - 1:+.1%}, 95% interval {self.ci_low - 1:+.1%} to "
+            f"{self.ci_high - 1:+.1%}; q = {self.q_value:.2g}), from run {self.after_run} "
+            f"({self.runs_before} runs before, {self.runs_after} after)"
+        )
