@@ -131,6 +131,13 @@ def coverage_bench(session: nox.Session) -> None:
     session.run("python", "-m", "harness.compare.coverage", *session.posargs)
 
 
+@nox.session(name="agreement-bench")
+def agreement_bench(session: nox.Session) -> None:
+    """Print how many of runs' decisions a long reference run contradicts (measures nothing)."""
+    _install_host(session)
+    session.run("python", "-m", "harness.compare.agreement", *session.posargs)
+
+
 @nox.session(name="precision-bench")
 def precision_bench(session: nox.Session) -> None:
     """Print the fixed full profile's time and precision per cell against the adaptive mode's."""

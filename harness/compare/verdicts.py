@@ -19,7 +19,7 @@ interval lie. Every row carries its decision (decisions.py): what the findings s
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from harness.compare.decisions import MARGIN, UNDECIDED, decide, passes_to_decid
 from harness.compare.estimate import Cell, Estimate, Terms, geomean, ratio
 from harness.compare.intervals import CONFIDENCE
 from harness.compare.roles import Roles
+from harness.results import records
 from harness.status import OK
 
 # A comparison row's figure: the cells behind it with a wide raw interval (information, not
@@ -60,18 +61,30 @@ class Comparison:
     sequential: bool = False  # the intervals' levels were spent over a sequential run's looks
 
     def decisions(self) -> pd.DataFrame:
-        """Every figure the findings state, one row each: ``topic``, its table's row
-        index, and RATIO_COLUMNS. The headline's per-workload rows are not statements
-        (the geometric means are); the models' rows with one model are not decisions."""
+        """Every figure the findings state, one row each: ``topic``, ``subject`` (what the
+        figure is of, the same in every run of the same cells), ``claim`` (the model a
+        models row names the fastest, else ""), and RATIO_COLUMNS. The headline's
+        per-workload rows are not statements (the geometric means are); the models' rows
+        with one model are not decisions."""
+        keyed: tuple[tuple[str, pd.DataFrame, Callable[[dict[str, Any]], str]], ...] = (
+            ("scaling", self.scaling, lambda r: f"{r['category']} {r['impl']}"),
+            ("overhead", self.overhead, lambda r: str(r["workload"] or "geometric mean")),
+            ("break-even", self.break_even, lambda r: f"{r['workload']} at {r['workers']}"),
+            ("models", self.models, lambda r: f"{r['category']} {r['impl']}"),
+            ("headline", self.geomeans, lambda r: str(r["impl"])),
+        )
         parts = []
-        for topic, table in (("scaling", self.scaling), ("overhead", self.overhead),
-                             ("break-even", self.break_even), ("models", self.models),
-                             ("headline", self.geomeans)):  # fmt: skip
-            rows = table
-            if topic == "models":
-                rows = table[table["runner_up"] != ""]
-            parts.append(rows[RATIO_COLUMNS].assign(topic=topic, row=rows.index))
-        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        for topic, table, subject in keyed:
+            rows = table[table["runner_up"] != ""] if topic == "models" else table
+            if rows.empty:
+                continue
+            named = [subject(r) for r in records(rows)]
+            claim = list(rows["best"]) if topic == "models" else [""] * len(rows)
+            parts.append(rows[RATIO_COLUMNS].assign(topic=topic, subject=named, claim=claim))
+        columns = ["topic", "subject", "claim", *RATIO_COLUMNS]
+        if not parts:
+            return pd.DataFrame(columns=columns)
+        frame = pd.concat(parts, ignore_index=True)[columns]
         return frame[frame["ratio"].notna()].reset_index(drop=True)
 
 
