@@ -81,6 +81,7 @@ def publish(source: Path, site: Path, site_url: str = "", rules: Rules | None = 
 def cmd_publish(args: argparse.Namespace) -> int:
     """Build the site from a history (or one run) and swap it in whole."""
     from harness.history import archive
+    from harness.report.changelog import format_decided
     from harness.report.format import format_count
     from harness.results import resolve_run
 
@@ -98,7 +99,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
             out.write((published.site / "summary.md").read_text())
     found = published.history
     _say(f"site: {published.site / 'index.html'} ({format_count(len(found.entries), 'run')}, "
-         f"{format_count(len(found.changes), 'change')} found)")  # fmt: skip
+         f"{format_decided(found.counts())} decided)")  # fmt: skip
     return _regressions(published.history, args.fail_on_regression)
 
 

@@ -19,7 +19,7 @@ from harness import store
 from harness.cli import main
 from harness.history import archive, branch
 from harness.history.changes import find_changes
-from harness.history.decision import Rules
+from harness.history.decision import KINDS, Rules
 from harness.history.read import read_history
 from harness.machine import fingerprint as machine_fingerprint
 from harness.machine import machine_info
@@ -353,6 +353,63 @@ def test_fail_on_regression_exits_1_and_names_the_regression(
     err = capsys.readouterr().err
     assert "regression:" in err and "serial throughput" in err
     assert "Traceback" not in err
+
+
+def test_the_history_decides_each_change_a_regression_or_an_improvement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """read_history's changes are decisions, "regression" or "improvement", under those words
+    on every page, in changes.json's "decision" and the feed; only regressions are alerted."""
+    history = regressed_history(tmp_path)
+    found = read_history(history)
+    assert found.changes and {c.kind for c in found.changes} <= set(KINDS)
+    assert found.alerts == [c for c in found.new if c.kind == "regression"] != []
+    site = publish(history, tmp_path / "site").site
+    records = json.loads((site / "changes.json").read_text())["changes"]
+    assert [(r["decision"], r["kind"]) for r in records] == [
+        (c.kind, c.kind) for c in found.changes
+    ]
+    feed = ET.parse(site / "changes.atom").getroot()
+    titles = [e.findtext(f"{ATOM}title") or "" for e in feed.findall(f"{ATOM}entry")]
+    assert len(titles) == len(found.changes)
+    assert all(t.split(": ", 1)[0] in KINDS for t in titles)
+    section = (site / "summary.md").read_text().split("## Changes since")[1]
+    listed = [line for line in section.splitlines() if line.startswith("- ")]
+    assert [line.removeprefix("- ").removeprefix("⚠ ").split(":")[0] for line in listed] == [
+        c.kind for c in found.new
+    ]
+    argv = ["publish", str(history), "--into", str(tmp_path / "b"), "--fail-on-regression"]
+    assert main(argv) == 1
+    said = capsys.readouterr().err.splitlines()[1:]  # after the site's line, the new decisions
+    assert [line.split(": ")[1] for line in said] == [c.kind for c in found.new]
+
+
+def test_a_history_with_nothing_decided_says_undecided_and_alerts_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The nightlies up to the pinned run, on one machine, decide nothing: summary.md, the
+    pages and the command say so, and no move is worded as a change."""
+    history = tmp_path / "history"
+    shutil.copytree(NIGHTLIES, history)
+    *kept, pinned = archive.entries(history)
+    shutil.rmtree(pinned.folder)
+    found = read_history(history)
+    assert found.changes == [] and found.counts() == {"regression": 0, "improvement": 0}
+    argv = ["publish", str(history), "--into", str(tmp_path / "site"), "--fail-on-regression"]
+    assert main(argv) == 0
+    assert capsys.readouterr().err.endswith("(6 runs, no regression or improvement decided)\n")
+    site = tmp_path / "site"
+    section = (
+        (site / "summary.md").read_text().split("## Changes since the last comparable run\n\n")[1]
+    )
+    assert section == (
+        f"No regression or improvement since run {kept[-2].id}: 16 series of run "
+        f"{kept[-1].id} followed, and none brought a decision (a move of at least 5%, held "
+        "for 2 runs, that passes the permutation test). Any other move is undecided and not "
+        "alerted.\n"
+    )
+    assert "No regression or improvement decided in 6 runs." in (site / "changes.html").read_text()
+    assert "No regression or improvement decided (" in (site / "index.html").read_text()
 
 
 @pytest.mark.parametrize(

@@ -65,8 +65,14 @@ class Change:
     def series(self) -> tuple[str, str, str, str, int]:
         return (self.metric, self.impl, self.workload, self.model, self.workers)
 
+    @property
+    def decision(self) -> Kind:
+        """What was decided: the change's kind, under the name every statement uses."""
+        return self.kind
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """changes.json's record: every field, and the decision named as such."""
+        return {**asdict(self), "decision": self.decision}
 
     def describe(self) -> str:
         """A change in one line: the decision, which series, how far it moved, how sure."""

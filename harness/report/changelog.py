@@ -1,13 +1,20 @@
-"""What the history site says of the changes found: summary.md's section, changes.json
-and the Atom feed (changes.atom). Pure: strings out."""
+"""What the history site says of the changes decided: summary.md's section, changes.json
+and the Atom feed (changes.atom). Pure: strings out.
+
+A change is a decision, a regression or an improvement (history/decision.py); any other
+move is undecided, and nothing here words it as a change.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from harness.history.decision import KINDS, Kind
 from harness.history.read import History, run_fingerprints
+from harness.report.format import format_count
 from harness.report.markdown import format_md
 from harness.report.pages import environment
 
@@ -34,17 +41,11 @@ def format_changes_section(history: History) -> str:
             "nothing is compared across it."
         )
     elif not history.new:
-        count = (
-            history.points[history.points["run"] == newest.id][
-                ["metric", "impl", "workload", "model", "workers"]
-            ]
-            .drop_duplicates()
-            .shape[0]
-        )
         lines.append(
-            f"No change since run {before.id}: {count} series of run {newest.id} "
-            f"followed; a change counts from {history.rules.min_change:.0%}, held for "
-            f"{history.rules.persist} runs."
+            f"No regression or improvement since run {before.id}: {history.followed()} series "
+            f"of run {newest.id} followed, and none brought a decision (a move of at least "
+            f"{history.rules.min_change:.0%}, held for {history.rules.persist} runs, that passes "
+            "the permutation test). Any other move is undecided and not alerted."
         )
     else:
         lines.append(f"Against the runs up to {before.id}, on the same machine:\n")
@@ -53,6 +54,13 @@ def format_changes_section(history: History) -> str:
             for c in history.new
         ]
     return "\n".join(lines) + "\n"
+
+
+def format_decided(counts: Mapping[Kind, int]) -> str:
+    """``2 regressions and 1 improvement``, ``no regression or improvement``: the changes
+    decided, in the only words a change has."""
+    named = [format_count(counts[kind], kind) for kind in KINDS if counts.get(kind)]
+    return " and ".join(named) or "no regression or improvement"
 
 
 def format_changes_json(history: History) -> str:

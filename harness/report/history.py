@@ -20,6 +20,7 @@ from harness.history.archive import Entry
 from harness.history.decision import Change
 from harness.history.read import History
 from harness.history.series import METRIC_LABELS
+from harness.report.changelog import format_decided
 from harness.report.charts import format_figure_json, impl_colours
 from harness.report.format import format_category
 from harness.report.pages import environment
@@ -49,7 +50,8 @@ def render_site_pages(history: History) -> dict[str, str]:
     env.globals.update(site_pages=SITE_PAGES)
     dates = run_dates(history)
     colours = impl_colours(str(i) for i in history.points.get("impl", []))
-    common = {"history": history, "newest": history.newest, "colours": colours}
+    decided = format_decided(history.counts())  # e.g. "2 regressions and 1 improvement"
+    common = {"history": history, "newest": history.newest, "colours": colours, "decided": decided}
     rows = [{**_index_row(e), "downloads": n < DOWNLOADS}
             for n, e in enumerate(reversed(history.entries))]  # fmt: skip
     pages: dict[str, dict[str, Any]] = {
