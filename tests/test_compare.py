@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -18,7 +20,7 @@ from harness.compare.estimate import Terms, estimate_all, geomean, ratio, ratios
 from harness.compare.intervals import Sample
 from harness.compare.roles import find_roles
 from harness.compare.verdicts import adjusted, compare_run
-from harness.report.findings import format_findings
+from harness.report.findings import format_break_even, format_findings
 from harness.report.format import format_category, format_times
 from harness.results import CELL, Run, load_run
 from tests.helpers import (
@@ -496,3 +498,36 @@ def test_a_pick_is_stated_against_the_rival_its_decision_rests_on(
 
     found = {m: Estimate((lo + hi) / 2, lo, hi) for m, (lo, hi) in ends.items()}
     assert _hardest(_Fixed(found), [(m, m) for m in ends])[0] == named  # type: ignore[arg-type]
+
+
+def _break_even_row(workload: str, workers: int, ratio_: float, low: float, high: float,
+                    decision: str) -> dict[str, Any]:  # fmt: skip
+    return {"workload": workload, "category": "cpu", "workers": workers, "rival": "processes",
+            "wide": "", "ratio": ratio_, "ci_low": low, "ci_high": high, "confidence": 0.95,
+            "candidates": 3, "decision": decision, "passes": 3, "needed": 9.0,
+            "cells": ()}  # fmt: skip
+
+
+def test_break_even_is_stated_at_most_where_a_fewer_worker_count_is_undecided(
+    quick: Cells,
+) -> None:
+    """A gain at 4 workers after an undecided 2 reads "at most 4"; a workload decided at
+    no count is "none up to", and one undecided before any gain is its own undecided
+    sentence, named in the decided one so it doesn't read as unmeasured."""
+    rows = [
+        _break_even_row("alpha", 2, 0.97, 0.80, 1.10, "undecided"),
+        _break_even_row("alpha", 4, 1.60, 1.30, 1.90, "gains"),
+        _break_even_row("beta", 2, 0.50, 0.40, 0.60, "loses"),
+        _break_even_row("gamma", 2, 1.02, 0.85, 1.20, "undecided"),
+    ]
+    comparison = replace(compare_run(quick), break_even=pd.DataFrame(rows))
+    found = [f for f in format_break_even(comparison)]
+    decided = [f.text for f in found if f.stated]
+    undecided = [f.text for f in found if not f.stated]
+    assert len(decided) == 1 and len(undecided) == 1
+    assert ": at most 4 on alpha (1.60× the throughput of processes" in decided[0]
+    assert "; at 2 undecided (0.97×, 95% CI 0.80–1.10×" in decided[0]
+    assert "none up to 2 workers on beta (at 2: 0.50×" in decided[0]
+    assert decided[0].endswith("; undecided: gamma (below).")
+    assert undecided[0].startswith("Break-even of 3.14t threads on gamma (at 2 workers, "
+                                   "against processes): undecided at 1.02×")  # fmt: skip

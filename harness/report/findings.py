@@ -168,8 +168,7 @@ def format_overhead(comparison: Comparison) -> list[Finding]:
     ft = roles.free_threaded
     per_workload = records(table[table["workload"] != ""])
     (geo,) = records(table[table["workload"] == ""])
-    undecided = []
-    parts = []
+    undecided, parts, pending = [], [], []
     several = len(per_workload) > 1
     for row in [*per_workload, *([geo] if several else [])]:
         where = (
@@ -181,6 +180,7 @@ def format_overhead(comparison: Comparison) -> list[Finding]:
             continue
         if row["decision"] not in DECIDED:
             undecided.append(_undecided("overhead", f"Single-thread cost of {ft} {where}", row))
+            pending.append(where)
             continue
         text = f"{format_times(row['ratio'])} {where} ({format_interval(row)})"
         parts.append((str(row["decision"]), text))
@@ -188,9 +188,8 @@ def format_overhead(comparison: Comparison) -> list[Finding]:
         return undecided
     words = {"loses": "slower", "equivalent": f"equivalent ({_margin(comparison)})",
              "gains": "faster"}  # fmt: skip
-    open_ = [f.text.split(f"{ft} ", 1)[1].split(":", 1)[0] for f in undecided]
     text = (f"Serial on one worker, {ft} against {roles.default}, in time taken: "
-            f"{_groups(parts, words)}{_open(open_)}.")  # fmt: skip
+            f"{_groups(parts, words)}{_open(pending)}.")  # fmt: skip
     return [Finding("overhead", text), *undecided]
 
 
@@ -203,7 +202,7 @@ def format_break_even(comparison: Comparison) -> list[Finding]:
     count is so decided; otherwise the break-even is undecided.
     """
     table, roles = comparison.break_even, comparison.roles
-    parts, out, open_ = [], [], []
+    parts, out, pending = [], [], []
     for workload, group in table.groupby("workload", sort=False):
         rows = records(group[group["ratio"].notna()].sort_values("workers"))
         if not rows:
@@ -229,11 +228,11 @@ def format_break_even(comparison: Comparison) -> list[Finding]:
             what = (f"Break-even of {roles.free_threaded} threads on {workload} (at "
                     f"{first['workers']} workers, against {first['rival']})")  # fmt: skip
             out.append(_undecided("break-even", what, first))
-            open_.append(str(workload))
+            pending.append(str(workload))
     if parts:
         text = (
             f"Break-even, the fewest workers at which {roles.free_threaded} with threads "
-            f"gains on every model of {roles.default}: " + "; ".join(parts) + _open(open_) + "."
+            f"gains on every model of {roles.default}: " + "; ".join(parts) + _open(pending) + "."
         )
         out.insert(0, Finding("break-even", text))
     return out
