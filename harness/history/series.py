@@ -134,15 +134,10 @@ def _overhead(comparison: Comparison, ok: pd.DataFrame) -> pd.DataFrame:
                 "value": row["ratio"],
                 "ci_low": row["ci_low"],
                 "ci_high": row["ci_high"],
-                "noisy": _wide(row),
+                # its cells with a wide raw interval (information, never a gate), kept under
+                # the history's column name
+                "noisy": bool(row["wide"]),
             }
         ],
         columns=FIGURE_COLUMNS,
     )
-
-
-def _wide(row: pd.Series) -> bool:
-    """Whether a comparison row rests on a cell with a wide raw interval: information the
-    history keeps in its ``noisy`` column, never a gate. compare/ names the cells in
-    ``wide`` (``noisy`` before issue 25's decisions); either is read."""
-    return bool(row.get("wide", row.get("noisy", "")))
