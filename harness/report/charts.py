@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import plotly.io
 
-from harness.compare.decisions import DECIDED
 from harness.compare.cells import throughput_interval
+from harness.compare.decisions import DECIDED
 from harness.report.format import format_category, format_count, format_range, format_times
 from harness.results import records
 
