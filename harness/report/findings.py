@@ -113,8 +113,10 @@ def format_headline(comparison: Comparison) -> list[Finding]:
         if row["decision"] in DECIDED:
             parts.append((str(row["decision"]), text))
         else:
-            out.append(_undecided("headline", f"Best-model throughput of {row['impl']} "
-                                              f"against {ref}", row))  # fmt: skip
+            against = "its own serial run" if row["impl"] == ref else f"{ref} serial"
+            subject = (f"Best-model throughput of {row['impl']} at "
+                       f"{format_count(workers, 'worker')}{span}, against {against}")  # fmt: skip
+            out.append(_undecided("headline", subject, row))
     if not parts:
         return out
     words = {"gains": "more work than it", "equivalent": f"the same work ({_margin(comparison)})",
