@@ -531,3 +531,25 @@ def test_break_even_is_stated_at_most_where_a_fewer_worker_count_is_undecided(
     assert decided[0].endswith("; undecided: gamma (below).")
     assert undecided[0].startswith("Break-even of 3.14t threads on gamma (at 2 workers, "
                                    "against processes): undecided at 1.02×")  # fmt: skip
+
+
+def test_a_break_even_gain_is_decided_on_each_rivals_own_interval() -> None:
+    """Where free-threaded threads beat every model of the default build, the gain is an
+    intersection of claims, decided on each rival's own interval (no adjustment for the
+    rivals); the closest rival is the one stated."""
+    cells = {
+        **scaling_cells("3.14", "loop", one=0.100, threads2=0.200, processes2=0.1026),
+        **scaling_cells("3.14t", "loop", one=0.110, threads2=0.0900, processes2=0.1158),
+    }
+    impls = [impl_record("3.14", 1, False), impl_record("3.14t", 0, True)]
+    summary = summarize(make_run(cells, impls, {"loop": "cpu"}))
+    break_even = compare_run(summary).break_even
+    (row,) = break_even[break_even["workers"] == 2].itertuples()
+    assert (row.decision, row.each, row.candidates, row.rival) == ("gains", True, 1, "processes")
+    table = summary.table.set_index(CELL)
+    own = table.loc[("3.14t", "loop", "threads", 2)]
+    rival = table.loc[("3.14", "loop", "processes", 2)]
+    assert row.rivals == 3 and row.ci_low > 1 and row.confidence == pytest.approx(0.95)
+    assert row.ratio == pytest.approx(rival["median_s"] / own["median_s"], rel=1e-9)
+    (text,) = [f.text for f in format_break_even(compare_run(summary)) if f.stated]
+    assert "the closest of 3 models, each gained on by its own interval, 95% CI " in text

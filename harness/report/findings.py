@@ -218,7 +218,7 @@ def format_break_even(comparison: Comparison) -> list[Finding]:
                            f"{format_interval(r)})" for r in open_)  # fmt: skip
             parts.append(
                 f"{at}{win['workers']} on {workload} ({format_times(win['ratio'])} the "
-                f"throughput of {win['rival']}, {format_interval(win)}{note})"
+                f"throughput of {win['rival']}{_closest(win)}, {format_interval(win)}{note})"
             )
         elif not open_:
             last = rows[-1]
@@ -238,6 +238,13 @@ def format_break_even(comparison: Comparison) -> list[Finding]:
         )
         out.insert(0, Finding("break-even", text))
     return out
+
+
+def _closest(row: dict[str, Any]) -> str:
+    """How a break-even's gain was decided: on each of its rivals, by their own intervals."""
+    if not row.get("each") or int(row.get("rivals") or 1) < 2:
+        return ""
+    return f", the closest of {row['rivals']} models, each gained on by its own interval"
 
 
 def format_models(comparison: Comparison) -> list[Finding]:
