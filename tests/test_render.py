@@ -47,12 +47,28 @@ def test_site_and_downloads_are_written(quick_report: Path) -> None:
     page = (quick_report / "index.html").read_text()
     for name in ("index.html", "results.html", "impls.html", "assets/plotly.min.js",
                  "assets/report.js", "assets/report.css", "summary.csv", "summary.md",
-                 "values.parquet"):  # fmt: skip
+                 "values.parquet", "decisions.csv"):  # fmt: skip
         assert (quick_report / name).is_file(), name
     links = re.findall(r'href="([^"#]+)"', page)
     for link in links:
         assert (quick_report / link.replace("%2B", "+")).is_file(), link
     assert {"summary.csv", "values.parquet", "pyperf/3.14t%2Bgil.json"} <= set(links)
+
+
+def test_decisions_csv_holds_every_decision_the_findings_count_and_every_undecided_one(
+    quick_report: Path,
+) -> None:
+    """decisions.csv is pinned; its decided rows are the decisions the findings count, and
+    its undecided rows the undecided findings (one each, in the fixture)."""
+    text = (quick_report / "decisions.csv").read_text()
+    assert_golden("report-decisions.csv", text)
+    table = pd.read_csv(quick_report / "decisions.csv")
+    summary = (quick_report / "summary.md").read_text()
+    (made,) = re.findall(r"the findings above rest on (\d+) decisions", summary)
+    assert int(made) == int((table["decision"] != "undecided").sum()) > 0
+    undecided = re.search(r"## Undecided \((\d+)\)", summary)
+    assert undecided is not None
+    assert int(undecided.group(1)) == int((table["decision"] == "undecided").sum()) > 0
 
 
 def test_a_superlinear_speedup_is_marked_with_its_note_on_the_results_page(

@@ -1,4 +1,5 @@
-"""Write a built report into a folder: the HTML site, summary.csv, summary.md, values.parquet.
+"""Write a built report into a folder: the HTML site, summary.csv, decisions.csv, summary.md,
+values.parquet.
 
 Everything written here is rebuilt from the raw results by ``python -m harness report``,
 each file replaced in one step (store.write_atomic). The chart library's JavaScript is
@@ -24,6 +25,16 @@ from harness.report.pages import TEMPLATES, render_pages
 STATIC = ("report.css", "report.js")  # copied from templates/ into assets/
 
 
+def format_decisions_csv(report: Report) -> str:
+    """decisions.csv: one row per figure the findings state, with its decision, interval,
+    level and what would decide it (Comparison.decisions, the findings' own source); the
+    cells each rests on as ``impl workload/model/workers`` joined by ``; ``."""
+    table = report.comparison.decisions().copy()
+    table["cells"] = ["; ".join(f"{i} {w}/{m}/{n}" for i, w, m, n in cells)
+                      for cells in table["cells"]]  # fmt: skip
+    return str(table.to_csv(index=False, float_format="%.6g"))
+
+
 def write_report(report: Report, folder: Path, assets: str = "assets") -> None:
     """Write every derived file of ``report`` into ``folder``.
 
@@ -33,6 +44,7 @@ def write_report(report: Report, folder: Path, assets: str = "assets") -> None:
     folder.mkdir(parents=True, exist_ok=True)
     store.write_atomic(folder / "summary.csv",
                        report.summary.to_csv(index=False, float_format="%.6g"))  # fmt: skip
+    store.write_atomic(folder / "decisions.csv", format_decisions_csv(report))
     store.write_atomic(folder / "summary.md", format_markdown(report))
     parquet = io.BytesIO()
     report.values.to_parquet(parquet, index=False)
