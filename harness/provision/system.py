@@ -20,6 +20,7 @@ TEST_PACKAGES = (
     "jython",  # Debian's Jython 2.7.3 (and the JRE): the workload tests; rows take Maven's 2.7.4
     "shellcheck",  # actionlint checks the workflow's run: scripts with it
     "maven",  # GraalPy's jars come from Maven Central (on a JDK 25, which apt doesn't have)
+    "valgrind",  # instruction counts (run/counts.py) run the interpreters under cachegrind
 )
 
 
