@@ -5,6 +5,8 @@
 ``paired``: one row per serial unit time taken right after a value (gbmeasure.Pairing).
 ``outcomes``: one row per benchmark attempt, with its status.
 ``cpu_speed``: each CPU's speed (iterations per second) in every sample (run/cpuspeed.py).
+``counts``: one row per repeat of a serial cell's instruction count (run/counts.py); empty
+for a run that counted nothing, as every run before counts did.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pandas as pd
 import pyperf
 
 from harness import store
+from harness.countsfile import COUNT_COLUMNS, load_counts
 from harness.run.protocol import METADATA_VERSION
 
 CELL = ["impl", "workload", "model", "workers"]
@@ -73,6 +76,7 @@ class Run:
     cpu_machines: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()  # damaged files and lines, skipped: one line each
     damaged: dict[CellKey, str] = field(default_factory=dict)  # cell -> why
+    counts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COUNT_COLUMNS))
 
 
 def resolve_run(reports: Path, name: str = "latest") -> Path:
@@ -341,17 +345,20 @@ def assemble_run(
     cpu_machines: tuple[str, ...] = (),
     problems: tuple[str, ...] = (),
     damaged: dict[CellKey, str] | None = None,
+    counts: pd.DataFrame | None = None,
 ) -> Run:
     """A Run from its parts, with the planned cells worked out from them."""
     paired = pd.DataFrame(columns=PAIRED_COLUMNS) if paired is None else paired
     cells = plan_cells(manifest, outcomes, values, damaged or {})
     machines = cpu_machines or ("",) * len(cpu_speed)
+    counts = pd.DataFrame(columns=COUNT_COLUMNS) if counts is None else counts
     return Run(directory, manifest, cells, outcomes, values, paired, cpu_speed, machines,
-               problems, dict(damaged or {}))  # fmt: skip
+               problems, dict(damaged or {}), counts)  # fmt: skip
 
 
 def load_run(run_dir: Path) -> Run:
-    """Read a whole run: manifest, planned cells, outcomes, values, paired units, CPU speed.
+    """Read a whole run: manifest, planned cells, outcomes, values, paired units, CPU speed,
+    instruction counts.
 
     A damaged piece or line is skipped and named in ``Run.problems``; a manifest that
     can't be read, or values of another metadata version, refuse the run.
@@ -361,8 +368,11 @@ def load_run(run_dir: Path) -> Run:
     damaged: dict[CellKey, str] = {}
     outcomes = load_outcomes(run_dir, problems)
     values = load_values(run_dir, problems, damaged, piece_cells(run_dir, outcomes))
-    return assemble_run(run_dir, manifest, outcomes, values, load_paired(run_dir, problems),
-                        *load_cpu_speed(run_dir, problems), tuple(problems), damaged)  # fmt: skip
+    paired = load_paired(run_dir, problems)
+    cpu_speed = load_cpu_speed(run_dir, problems)
+    counts = load_counts(run_dir, problems)
+    return assemble_run(run_dir, manifest, outcomes, values, paired, *cpu_speed,
+                        tuple(problems), damaged, counts)  # fmt: skip
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

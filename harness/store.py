@@ -6,6 +6,7 @@
     reports/<run>/raw/<impl>/<pass>-<bench>.paired.jsonl  serial units timed beside its values
     reports/<run>/pyperf/<impl>.json  the attempts joined, for ``pyperf compare_to`` (derived)
     reports/<run>/cpu_speed.jsonl   every CPU's speed, sampled between benchmarks (cpuspeed)
+    reports/<run>/counts.jsonl      instructions per unit of the serial cells, written once
     reports/<run>/logs/<impl>/...   each benchmark's output
     reports/<run>/superseded/       raw files of an implementation measured again (tox)
     reports/<run>/torn/             pieces of attempts cut off by a kill, set aside on resume
@@ -98,6 +99,22 @@ def outcomes_path(run_dir: Path) -> Path:
 def cpu_speed_path(run_dir: Path) -> Path:
     """Where the CPU speed samples of a run go (cpuspeed.Sampler), one JSON line each."""
     return run_dir / "cpu_speed.jsonl"
+
+
+# counts.jsonl's lines (run/counts.py), each carrying "version". History:
+# 1 - one line per counted serial cell per repeat: units N and N+k, the instructions of
+#     each run, the valgrind that counted; a cell not counted has one line with why.
+COUNTS_VERSION = 1
+
+
+def counts_path(run_dir: Path) -> Path:
+    """Where a run's instruction counts go (run/counts.py): written once, whole."""
+    return run_dir / "counts.jsonl"
+
+
+def count_log_path(run_dir: Path, impl_id: str, workload: str) -> Path:
+    """The output of the valgrind runs that counted a serial cell."""
+    return run_dir / "logs" / impl_id / f"{workload}-serial-1.count.log"
 
 
 def raw_path(run_dir: Path, impl_id: str) -> Path:

@@ -22,6 +22,7 @@ EXIT_GIL_MISMATCH = 18
 EXIT_UNSUPPORTED = 19
 STATUS_PREFIX = "GILBENCH-STATUS"
 MODEL_WIDE_LINE = "GILBENCH-SCOPE model"  # the status that follows holds for any workload
+COUNT_PREFIX = "GILBENCH-COUNT"  # counter.py's one line of JSON: the units it ran, checked
 
 MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio", "asyncio-to-thread")
 

@@ -16,12 +16,14 @@ INSIDE: Final = Path(__file__).resolve().parent.parent / "inside"
 RUNNER: Final = INSIDE / "runner.py"  # pyperf front end, run by the measured interpreter's venv
 PURE_RUNNER: Final = INSIDE / "pure_runner.py"  # pyperf's method without pyperf (Jython, ...)
 SCRIPT_SITE: Final = INSIDE / "pyperf_site"  # sitecustomize for unchanged pyperf scripts
+COUNTER: Final = INSIDE / "counter.py"  # serial units under valgrind, for instruction counts
 
 # The models gbprotocol knows, in the order the report shows them.
 MODELS: Final = ("serial", "threads", "processes", "subinterpreters", "asyncio",
                  "asyncio-to-thread")  # fmt: skip
 STATUS_PREFIX: Final = "GILBENCH-STATUS"  # the line a runner prints for a failed benchmark
 MODEL_WIDE_LINE: Final = "GILBENCH-SCOPE model"  # the status after it holds for any workload
+COUNT_PREFIX: Final = "GILBENCH-COUNT"  # counter.py's line: the units it ran, checked
 # Exit statuses, for a worker that dies before it can print its status line.
 EXIT_STATUSES: Final[dict[int, Status]] = {17: "wrong-checksum", 18: "gil-mismatch",
                                            19: "unsupported"}  # fmt: skip

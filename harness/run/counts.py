@@ -1,0 +1,293 @@
+"""Instructions per unit of each serial cell, counted under valgrind's cachegrind.
+
+On a shared machine a unit's wall time moves by percents from one minute to the next; the
+instructions it executes hardly move (issue 26). For each serial/1 cell, inside/counter.py
+runs under ``valgrind --tool=cachegrind --cache-sim=no`` with the interpreter, flags and
+environment the timed runs use: once for N units and once for N+k, each after the same
+warm-up round. (I(N+k) - I(N)) / k is the count per unit: start-up, imports and the
+warm-up, the same in both runs, cancel. That pair of runs is one repeat. A cell gets R of
+them, each under a hash seed of its own (the same seed in both of its runs), as pyperf
+runs each process under its own, so the spread over repeats is the count's real spread.
+The runs are otherwise deterministic: two runs with one seed gave the same total to the
+instruction here.
+
+Before the valgrind runs, one run outside valgrind checks the cell (checksum, GIL state)
+in a fraction of a second, writes the .pyc files of inside/ that both counted runs then
+read alike, and times a unit: k is sized from it so the k units take seconds under
+valgrind (``units_for``).
+
+counts.jsonl gets one line per counted cell per repeat (one line for a cell not counted,
+with why), written once when counting ends (store.write_atomic); results.load_counts
+reads it back and ``summarize`` turns its lines into each cell's figure.
+
+What a count is not: valgrind runs one thread at a time, so it says nothing of
+parallelism; it counts instructions, not cycles, so cache misses, atomic operations'
+cost and the clock's frequency are outside it. valgrind also presents a CPU of its own,
+without some of the machine's extensions (3.19 has no AVX-512), so C code that picks its
+path by CPU (OpenSSL's hashes, zlib) may take another path when counted than when timed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from harness import store
+from harness.provision.impls import Impl
+from harness.provision.valgrind import Valgrind, probe_valgrind
+from harness.results import records
+from harness.run import cachegrind
+from harness.run.bench import runner_environ
+from harness.run.plan import Bench
+
+# The spread over repeats needs some: 3 states a coefficient of variation, instructions-
+# bench takes 5.
+REPEATS = 3
+MIN_REPEATS = 3
+# N: one unit after the warm-up round in both runs, so that anything a first unit does
+# once (a cache the warm-up left half-built) cancels too, not only start-up.
+FIRST_UNITS = 1
+# Native seconds the k extra units should take. cachegrind without its cache simulation
+# ran an nbody unit 35x slower here (54 ms against ~1.9 s), so k units take ~2 s counted.
+TARGET_S = 0.05
+MAX_MORE_UNITS = 200  # k at most: 200 units of 0.25 ms already hold 10^8 instructions
+NOT_COUNTED = "not counted"
+JVM_FAMILIES = ("jython", "graalpy")
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """One repeat of a cell's count: the runs of N and of N+k units; a line of counts.jsonl."""
+
+    impl: str
+    workload: str
+    repeat: int  # 1..R; 0 on the one line of a cell that wasn't counted
+    status: str  # "ok", NOT_COUNTED, or the failure's status word (harness.status)
+    detail: str = ""
+    hash_seed: int = 0  # PYTHONHASHSEED of both runs
+    units: tuple[int, ...] = ()  # (N, N+k)
+    instructions: tuple[int, ...] = ()  # of the run of N units, then of N+k
+    valgrind: str = ""  # valgrind --version
+    elapsed_s: float = 0.0  # wall seconds of both runs
+    checksum: str = ""  # what the units returned, checked against CHECKSUM
+    gil_enabled: int | None = None  # in force during the counted runs
+
+    @property
+    def per_unit(self) -> float:
+        """Instructions per unit: the difference between the two runs over k."""
+        if self.status != "ok" or len(self.units) != 2 or len(self.instructions) != 2:
+            return math.nan
+        return (self.instructions[1] - self.instructions[0]) / (self.units[1] - self.units[0])
+
+
+@dataclass(frozen=True)
+class Count:
+    """A serial cell's instructions per unit over its repeats, or why it has none."""
+
+    impl: str
+    workload: str
+    status: str  # "ok", NOT_COUNTED, or the failure's status word
+    detail: str
+    per_unit: float  # mean over the repeats; NaN without a count
+    stdev: float  # sample standard deviation over the repeats; NaN under 2
+    repeats: int  # repeats counted
+    elapsed_s: float  # wall seconds of every counted run
+    valgrind: str
+
+    @property
+    def cv(self) -> float:
+        """The coefficient of variation over the repeats."""
+        return self.stdev / self.per_unit if self.per_unit else math.nan
+
+
+def not_counted(bench: Bench) -> str:
+    """Why ``bench``'s serial cell gets no count; empty if it gets one."""
+    impl = bench.impl
+    if impl.family in JVM_FAMILIES:
+        return (f"{impl.id} runs on a JVM, whose JIT compiler and garbage collector threads "
+                "valgrind would count with the units, one thread at a time")  # fmt: skip
+    if impl.family == "ironpython":
+        return (f"{impl.id} runs on .NET, whose JIT compiler and garbage collector threads "
+                "valgrind would count with the units, one thread at a time")  # fmt: skip
+    if bench.workload.kind == "pyperf":
+        return "a pyperf script times its own loops; gilbench can't run it for N units"
+    return ""
+
+
+def units_for(seconds_per_unit: float, target_s: float = TARGET_S) -> int:
+    """k: the extra units that take about ``target_s`` natively (at least 1, at most
+    MAX_MORE_UNITS). Wall time, not CPU time: a unit that waits waits as long counted."""
+    if not seconds_per_unit > 0:
+        return MAX_MORE_UNITS
+    return max(1, min(MAX_MORE_UNITS, math.ceil(target_s / seconds_per_unit)))
+
+
+def count_environ(impl: Impl, hash_seed: int) -> dict[str, str]:
+    """A timed run's environment (PYTHON_GIL=1 for 3.14t+gil...), with the repeat's seed."""
+    return {**runner_environ(impl), "PYTHONHASHSEED": str(hash_seed)}
+
+
+def count_repeat(bench: Bench, python: Path, valgrind: Valgrind, repeat: int, first: int,
+                 more: int, log: Path) -> Repeat:  # fmt: skip
+    """Repeat number ``repeat`` of ``bench``'s count: ``first`` units, then ``first + more``."""
+    assert valgrind.path is not None
+    env = count_environ(bench.impl, repeat)
+    base = Repeat(bench.impl.id, bench.workload.name, repeat, "ok", hash_seed=repeat,
+                  valgrind=valgrind.version)  # fmt: skip
+    units = (first, first + more)
+    runs: list[tuple[cachegrind.Ran, int]] = []
+    for n in units:
+        runs.append(cachegrind.run_counted(bench, python, valgrind.path, n, env, log))
+        elapsed = sum(ran.elapsed_s for ran, _ in runs)
+        failed = runs[-1][0]
+        if failed.status != "ok":
+            return replace(base, status=failed.status, detail=failed.detail, elapsed_s=elapsed)
+    (first_ran, first_total), (_, more_total) = runs
+    return replace(base, units=units, instructions=(first_total, more_total), elapsed_s=elapsed,
+                   checksum=str(first_ran.said.get("checksum", "")),
+                   gil_enabled=first_ran.said.get("gil_enabled"))  # fmt: skip
+
+
+def count_cell(bench: Bench, python: Path, valgrind: Valgrind, repeats: int, log: Path,
+               first: int = FIRST_UNITS, more: int | None = None) -> list[Repeat]:  # fmt: skip
+    """Every repeat of one serial cell's count, ending at the first failure; or the one
+    line saying why it isn't counted. ``more`` (k) is sized by a native run when None."""
+    reason = not_counted(bench)
+    if reason:
+        return [Repeat(bench.impl.id, bench.workload.name, 0, NOT_COUNTED, reason)]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = count_environ(bench.impl, 1)
+    native = cachegrind.run_counter(cachegrind.counter_args(bench, python, first), env, log,
+                                    cachegrind.NATIVE_TIMEOUT_S)  # fmt: skip
+    if native.status != "ok":  # fails in a second what would fail counted in a minute
+        return [Repeat(bench.impl.id, bench.workload.name, 1, native.status, native.detail,
+                       valgrind=valgrind.version)]  # fmt: skip
+    if more is None:
+        more = units_for(float(native.said.get("seconds", 0.0)) / max(first, 1))
+    done: list[Repeat] = []
+    for number in range(1, repeats + 1):
+        done.append(count_repeat(bench, python, valgrind, number, first, more, log))
+        if done[-1].status != "ok":
+            break
+    return done
+
+
+def count_cells(
+    benches: Sequence[Bench],
+    pythons: Mapping[str, Path],
+    run_dir: Path,
+    repeats: int = REPEATS,
+    *,
+    valgrind: Valgrind | None = None,
+    install: bool | None = None,
+    say: Callable[[str], None] = print,
+) -> list[Count]:
+    """Count the instructions per unit of every serial/1 cell among ``benches`` whose
+    implementation has an interpreter in ``pythons`` (the timed runs' own); write the
+    repeats to the run's counts.jsonl, once; return each cell's Count.
+
+    valgrind comes from ``probe_valgrind(install)`` unless given. Without it nothing is
+    counted or written, and ``say`` gets one line that says what to do.
+    """
+    if repeats < MIN_REPEATS:
+        raise ValueError(f"repeats={repeats!r}: a count's spread needs at least {MIN_REPEATS}")
+    path = store.counts_path(run_dir)
+    if path.exists():
+        raise store.StoreError(f"{path} already holds this run's counts, which are written "
+                               "once; count into another run")  # fmt: skip
+    serial = [b for b in benches
+              if (b.model, b.workers) == ("serial", 1) and b.impl.id in pythons]  # fmt: skip
+    if not serial:
+        return []
+    valgrind = valgrind or probe_valgrind(install, say)
+    if not valgrind.available:
+        say(f"instructions not counted: {valgrind.unavailable}")
+        return []
+    lines: list[Repeat] = []
+    for bench in serial:
+        log = store.count_log_path(run_dir, bench.impl.id, bench.workload.name)
+        cell = count_cell(bench, pythons[bench.impl.id], valgrind, repeats, log)
+        lines.extend(cell)
+        say(format_count(summarize(cell)[0]))
+    write_counts(run_dir, lines)
+    return summarize(lines)
+
+
+def write_counts(run_dir: Path, repeats: Sequence[Repeat]) -> None:
+    """counts.jsonl, whole, in one step (store.write_atomic): a reader finds all or none."""
+    text = "".join(json.dumps(record(r), sort_keys=True) + "\n" for r in repeats)
+    store.write_atomic(store.counts_path(run_dir), text)
+
+
+def record(repeat: Repeat) -> dict[str, object]:
+    """A repeat as its line of counts.jsonl (results.load_counts reads it back)."""
+    return {
+        "version": store.COUNTS_VERSION,
+        "impl": repeat.impl,
+        "workload": repeat.workload,
+        "model": "serial",
+        "workers": 1,
+        "repeat": repeat.repeat,
+        "status": repeat.status,
+        "detail": repeat.detail,
+        "hash_seed": repeat.hash_seed,
+        "units": list(repeat.units),
+        "instructions": list(repeat.instructions),
+        "valgrind": repeat.valgrind,
+        "elapsed_s": round(repeat.elapsed_s, 3),
+        "checksum": repeat.checksum,
+        "gil_enabled": repeat.gil_enabled,
+    }
+
+
+def repeats_of(counts: pd.DataFrame) -> list[Repeat]:
+    """results.load_counts' table (Run.counts) back as repeats, for ``summarize``."""
+    done = []
+    for row in records(counts):
+        counted = not pd.isna(row["units"])
+        units = (int(row["units"]), int(row["more_units"])) if counted else ()
+        totals = (int(row["instructions"]), int(row["more_instructions"])) if counted else ()
+        gil = None if pd.isna(row["gil_enabled"]) else int(row["gil_enabled"])
+        done.append(Repeat(str(row["impl"]), str(row["workload"]), int(row["repeat"]),
+                           str(row["status"]), str(row["detail"]), int(row["hash_seed"]),
+                           units, totals, str(row["valgrind"]), float(row["elapsed_s"]),
+                           str(row["checksum"]), gil))  # fmt: skip
+    return done
+
+
+def summarize(repeats: Sequence[Repeat]) -> list[Count]:
+    """Each cell's Count from its repeats, cells in the order they first appear. A cell
+    with a failed repeat has no count: the failure is its status."""
+    cells: dict[tuple[str, str], list[Repeat]] = {}
+    for repeat in repeats:
+        cells.setdefault((repeat.impl, repeat.workload), []).append(repeat)
+    counts = []
+    for (impl, workload), done in cells.items():
+        failed = [r for r in done if r.status != "ok"]
+        values = [r.per_unit for r in done if r.status == "ok"]
+        valgrind = next((r.valgrind for r in done if r.valgrind), "")
+        elapsed = sum(r.elapsed_s for r in done)
+        if failed or not values:
+            why = failed[0] if failed else done[0]
+            counts.append(Count(impl, workload, why.status, why.detail, math.nan, math.nan,
+                                len(values), elapsed, valgrind))  # fmt: skip
+            continue
+        spread = statistics.stdev(values) if len(values) > 1 else math.nan
+        counts.append(Count(impl, workload, "ok", "", statistics.fmean(values), spread,
+                            len(values), elapsed, valgrind))  # fmt: skip
+    return counts
+
+
+def format_count(count: Count) -> str:
+    """One line: a cell's instructions per unit, their spread and cost, or why none."""
+    head = f"instructions {count.impl} {count.workload}"
+    if count.status != "ok":
+        return f"{head}: {count.status}: {count.detail}"
+    return (f"{head}: {count.per_unit / 1e6:,.3f} M a unit, CV {count.cv:.4%} over "
+            f"{count.repeats} repeats, counted in {count.elapsed_s:.1f} s")  # fmt: skip

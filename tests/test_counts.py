@@ -1,0 +1,268 @@
+"""Instruction counts of serial cells under valgrind's cachegrind (harness/run/counts.py).
+
+The tests that run valgrind count tests/data/workloads/tiny.py on the interpreter running
+the tests: about 1.5 s a run, start-up included.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import store
+from harness.countsfile import COUNT_COLUMNS, load_counts
+from harness.provision.impls import Impl
+from harness.provision.valgrind import Valgrind, probe_valgrind
+from harness.results import load_run
+from harness.run import cachegrind, counts, protocol
+from harness.run.counts import NOT_COUNTED, Repeat
+from harness.run.plan import Bench
+from harness.run.workloads import parse_workload
+from tests.helpers import QUICK, TEST_WORKLOADS, require_or_skip
+from tests.test_protocol import inside_constants
+
+VALGRIND = Valgrind(Path("/usr/bin/valgrind"), "valgrind-3.19.0")  # never started below
+JYTHON = Impl(id="jython2.7", family="jython", python=Path("/usr/bin/jython"), runner="pure")
+GRAALPY = Impl(id="graalpy", family="graalpy", python=Path("/opt/graalpy/bin/graalpy"))
+
+
+def _serial(impl: Impl, name: str = "tiny") -> Bench:
+    return Bench(impl, parse_workload(TEST_WORKLOADS / f"{name}.py"), "serial", 1)
+
+
+def _valgrind() -> Valgrind:
+    """The machine's valgrind; the test skips only where it is truly absent (fails in CI)."""
+    found = probe_valgrind(install=False, say=lambda _: None)
+    require_or_skip(found.available, "valgrind")
+    return found
+
+
+def test_the_difference_of_two_runs_cancels_start_up(host_impl: Impl, tmp_path: Path) -> None:
+    """Runs of 1, 2 and 4 units give the same instructions per unit from (1, 2) and (2, 4),
+    while a whole run's total over its units is mostly start-up."""
+    valgrind = _valgrind()
+    assert valgrind.path is not None
+    bench, python = _serial(host_impl), Path(sys.executable)
+    env = counts.count_environ(host_impl, 1)
+    totals = {}
+    for units in (1, 2, 4):
+        ran, totals[units] = cachegrind.run_counted(bench, python, valgrind.path, units, env,
+                                             tmp_path / "count.log")  # fmt: skip
+        assert (ran.status, ran.said["checksum"]) == ("ok", "2666466670000"), ran.detail
+    near, far = totals[2] - totals[1], (totals[4] - totals[2]) / 2
+    assert abs(far / near - 1) < 1e-3
+    assert totals[1] > 3 * near  # start-up, imports and the warm-up: what the difference drops
+
+
+def test_a_count_repeat_records_both_runs_and_valgrinds_version(
+    host_impl: Impl, tmp_path: Path
+) -> None:
+    """One repeat is N and N+k units under one hash seed, each run's total, and the checksum
+    and GIL state the counted units ran with."""
+    valgrind = _valgrind()
+    repeat = counts.count_repeat(_serial(host_impl), Path(sys.executable), valgrind, 2, 1, 1,
+                                 tmp_path / "count.log")  # fmt: skip
+    assert (repeat.status, repeat.units, repeat.hash_seed) == ("ok", (1, 2), 2), repeat.detail
+    assert repeat.valgrind == valgrind.version and repeat.valgrind.startswith("valgrind-3.")
+    assert (repeat.checksum, repeat.gil_enabled) == ("2666466670000", 1)
+    assert 10e6 < repeat.per_unit < 20e6  # 20000 multiply-adds of Python ints
+
+
+@pytest.mark.parametrize(("impl", "runs_on"), [(JYTHON, "a JVM"), (GRAALPY, "a JVM")])
+def test_a_jvm_implementation_is_not_counted_with_its_reason(
+    impl: Impl, runs_on: str, tmp_path: Path
+) -> None:
+    """Jython and GraalPy get one 'not counted' line with the reason, and no run at all."""
+    said: list[str] = []
+    (count,) = counts.count_cells([_serial(impl)], {impl.id: Path("/nonexistent")}, tmp_path,
+                                  valgrind=VALGRIND, say=said.append)  # fmt: skip
+    reason = (f"{impl.id} runs on {runs_on}, whose JIT compiler and garbage collector threads "
+              "valgrind would count with the units, one thread at a time")  # fmt: skip
+    assert (count.status, count.detail, count.repeats) == (NOT_COUNTED, reason, 0)
+    assert math.isnan(count.per_unit)
+    assert said == [f"instructions {impl.id} tiny: not counted: {reason}"]
+    (line,) = store.counts_path(tmp_path).read_text().splitlines()
+    assert json.loads(line)["status"] == "not counted"
+
+
+def test_only_serial_cells_with_an_interpreter_are_counted(tmp_path: Path) -> None:
+    """A threads cell, or an implementation without an interpreter, gets no line."""
+    benches = [Bench(JYTHON, _serial(JYTHON).workload, "threads", 2), _serial(GRAALPY)]
+    assert counts.count_cells(benches, {"jython2.7": Path("/x")}, tmp_path, valgrind=VALGRIND) == []
+    assert not store.counts_path(tmp_path).exists()
+
+
+def test_a_missing_valgrind_is_one_clear_line(
+    host_impl: Impl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without valgrind, and not allowed to install it, counting says what to run in one
+    line, counts nothing and writes nothing."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no valgrind, no dpkg, no apt-get
+    said: list[str] = []
+    result = counts.count_cells([_serial(host_impl)], {"host": Path(sys.executable)}, tmp_path,
+                                install=False, say=said.append)  # fmt: skip
+    assert result == []
+    assert said == ["instructions not counted: valgrind is not installed; run: sudo apt-get "
+                    "install -y valgrind (or pass --install-system-packages)"]  # fmt: skip
+    assert not store.counts_path(tmp_path).exists()
+
+
+def test_valgrind_that_cant_be_installed_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Allowed to install but with no apt-get, the probe says why and what to run."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    found = probe_valgrind(install=True, say=lambda _: None)
+    assert not found.available
+    assert found.unavailable == ("valgrind could not be installed: missing system packages "
+                                 "['valgrind']; run: sudo apt-get install -y valgrind")  # fmt: skip
+
+
+def test_a_wrong_checksum_fails_the_count_before_valgrind_runs(
+    host_impl: Impl, tmp_path: Path
+) -> None:
+    """The run outside valgrind checks the units: a wrong checksum is the cell's status,
+    found in a fraction of a second, and no counted run follows."""
+    log = tmp_path / "count.log"
+    (repeat,) = counts.count_cell(_serial(host_impl, "wrong_checksum"), Path(sys.executable),
+                                  VALGRIND, 3, log)  # fmt: skip
+    assert (repeat.status, repeat.detail) == ("wrong-checksum", "expected 41, got 42")
+    assert "valgrind" not in log.read_text()
+
+
+def test_the_count_runs_with_the_timed_runs_environment() -> None:
+    """3.14t+gil is counted with PYTHON_GIL=1 as it is timed; 3.14 never inherits one; both
+    under the repeat's hash seed."""
+    ft_gil = Impl(id="3.14t+gil", family="cpython", python=Path("/p"), expect_gil=1,
+                  env={"PYTHON_GIL": "1"})  # fmt: skip
+    plain = Impl(id="3.14", family="cpython", python=Path("/p"), unset_env=("PYTHON_GIL",))
+    base = {"PATH": "/bin", "PYTHON_GIL": "0"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in base.items():
+            patch.setenv(name, value)
+        assert counts.count_environ(ft_gil, 3)["PYTHON_GIL"] == "1"
+        assert "PYTHON_GIL" not in counts.count_environ(plain, 3)
+        assert counts.count_environ(plain, 3)["PYTHONHASHSEED"] == "3"
+
+
+def test_the_count_command_is_cachegrind_without_cache_simulation(host_impl: Impl) -> None:
+    """valgrind runs the counter with the timed runs' interpreter and cachegrind's cache
+    simulation off, its totals in the named file."""
+    bench = _serial(host_impl)
+    command = cachegrind.count_command(Path("/usr/bin/valgrind"), Path("/t/out"), bench,
+                                   Path("/venv/bin/python"), 3)  # fmt: skip
+    assert command == [
+        "/usr/bin/valgrind", "--tool=cachegrind", "--cache-sim=no", "-q",
+        "--cachegrind-out-file=/t/out", "/venv/bin/python", str(protocol.COUNTER),
+        "--workload", str(bench.workload.path), "--units", "3", "--impl", "host", "--build=",
+        "--expect-gil", "1",
+    ]  # fmt: skip
+
+
+def test_k_is_sized_to_take_seconds_under_valgrind() -> None:
+    """k units take about TARGET_S natively: one nbody unit, fifty units of a millisecond,
+    never more than MAX_MORE_UNITS, and a wait counts as long as work."""
+    assert counts.units_for(0.054) == 1  # nbody on 3.14
+    assert counts.units_for(0.001) == 50
+    assert counts.units_for(0.08) == 1  # io_sleep: 8 waits of 10 ms
+    assert counts.units_for(1e-7) == counts.MAX_MORE_UNITS
+    assert counts.units_for(0.0) == counts.MAX_MORE_UNITS
+
+
+def test_cachegrinds_summary_line_gives_the_instructions() -> None:
+    """The Ir column of the summary line, wherever the events put it."""
+    text = "desc: I1 cache: 32768 B\ncmd: python x.py\nevents: Ir\nfl=a.c\n1 5\nsummary: 2537201\n"
+    assert cachegrind.parse_cachegrind(text) == 2537201
+    assert cachegrind.parse_cachegrind("events: Dr Ir\nsummary: 7 11\n") == 11
+    with pytest.raises(ValueError, match="no 'events:' line"):
+        cachegrind.parse_cachegrind("events: Ir\n")
+
+
+def _repeats() -> list[Repeat]:
+    ok = [Repeat("3.14", "nbody", n, "ok", hash_seed=n, units=(1, 2),
+                 instructions=(2_000_000_000 + n, 3_107_000_000 + 3 * n),
+                 valgrind="valgrind-3.19.0", elapsed_s=12.5, checksum="'-0.169089263'",
+                 gil_enabled=1) for n in (1, 2, 3)]  # fmt: skip
+    failed = Repeat("3.14t", "nbody", 1, "timeout", "still running after 900 s; killed",
+                    hash_seed=1, valgrind="valgrind-3.19.0", elapsed_s=900.0)  # fmt: skip
+    jvm = Repeat("jython2.7", "nbody", 0, NOT_COUNTED, "jython2.7 runs on a JVM")
+    return [*ok, failed, jvm]
+
+
+def test_counts_jsonl_round_trips_through_results_loading(tmp_path: Path) -> None:
+    """Repeats written to counts.jsonl come back from load_run as the same repeats, and
+    summarize to the same figures: the table rebuilds from the raw file alone."""
+    run_dir = tmp_path / "quick"
+    shutil.copytree(QUICK, run_dir)
+    counts.write_counts(run_dir, _repeats())
+    run = load_run(run_dir)
+    assert list(run.counts.columns) == COUNT_COLUMNS
+    assert counts.repeats_of(run.counts) == _repeats()
+    assert list(run.counts["per_unit"][:3]) == [1_107_000_002, 1_107_000_004, 1_107_000_006]
+    figures = counts.summarize(counts.repeats_of(run.counts))
+    assert figures == counts.summarize(_repeats())
+    assert [counts.format_count(c) for c in figures] == [
+        "instructions 3.14 nbody: 1,107.000 M a unit, CV 0.0000% over 3 repeats, counted in "
+        "37.5 s",
+        "instructions 3.14t nbody: timeout: still running after 900 s; killed",
+        "instructions jython2.7 nbody: not counted: jython2.7 runs on a JVM",
+    ]  # fmt: skip
+    assert run.problems == ()
+
+
+def test_a_run_without_counts_loads_with_an_empty_table() -> None:
+    """Runs from before counting have no counts.jsonl: their counts table is empty."""
+    run = load_run(QUICK)
+    assert run.counts.empty and list(run.counts.columns) == COUNT_COLUMNS
+
+
+def test_a_count_line_of_another_version_is_skipped_and_named(tmp_path: Path) -> None:
+    """A line this gilbench can't read is left out, with the file, line and what to do."""
+    counts.write_counts(tmp_path, _repeats()[:1])
+    with store.counts_path(tmp_path).open("a") as out:
+        out.write(json.dumps({**counts.record(_repeats()[1]), "version": 99}) + "\n")
+    problems: list[str] = []
+    table = load_counts(tmp_path, problems)
+    assert list(table["repeat"]) == [1]
+    assert problems == [f"{store.counts_path(tmp_path)}:2 has counts version 99; this gilbench "
+                        "reads 1, skipped: use the gilbench that wrote it"]  # fmt: skip
+
+
+def test_a_runs_counts_are_written_once(tmp_path: Path) -> None:
+    """Counting into a run that already has counts.jsonl is refused, the file untouched."""
+    counts.write_counts(tmp_path, _repeats())
+    before = store.counts_path(tmp_path).read_text()
+    with pytest.raises(store.StoreError, match="written once"):
+        counts.count_cells([_serial(JYTHON)], {"jython2.7": Path("/x")}, tmp_path,
+                           valgrind=VALGRIND)  # fmt: skip
+    assert store.counts_path(tmp_path).read_text() == before
+
+
+def test_a_cells_spread_is_its_coefficient_of_variation_over_repeats() -> None:
+    """Mean and sample standard deviation of the per-unit counts; a failed repeat leaves
+    the cell without a figure, with the failure as its status."""
+    ok = [Repeat("a", "w", n, "ok", units=(1, 3), instructions=(0, 2 * per))
+          for n, per in enumerate((99.0, 100.0, 101.0), start=1)]  # fmt: skip
+    (count,) = counts.summarize(ok)
+    assert (count.per_unit, count.stdev, count.repeats) == (100.0, 1.0, 3)
+    assert count.cv == pytest.approx(0.01)
+    crashed = Repeat("a", "w", 4, "crashed", "exit status 1: boom")
+    (failed,) = counts.summarize([*ok, crashed])
+    assert (failed.status, failed.detail, failed.repeats) == ("crashed", "exit status 1: boom", 3)
+    assert math.isnan(failed.per_unit)
+
+
+def test_the_host_reads_the_counters_line() -> None:
+    """COUNT_PREFIX has one value in the counter's gbprotocol and the host's protocol."""
+    assert inside_constants()["COUNT_PREFIX"] == protocol.COUNT_PREFIX
+
+
+def test_repeats_below_the_minimum_are_refused(tmp_path: Path) -> None:
+    """Two repeats can't state a spread worth the name: the call says so."""
+    with pytest.raises(ValueError, match="at least 3"):
+        counts.count_cells([], {}, tmp_path, 2)
