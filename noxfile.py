@@ -145,6 +145,13 @@ def precision_bench(session: nox.Session) -> None:
     session.run("python", "-m", "harness.run.precisionbench", *session.posargs)
 
 
+@nox.session(name="instructions-bench")
+def instructions_bench(session: nox.Session) -> None:
+    """Print instructions per unit of the quick serial cells, their CV over repeats and cost."""
+    _install_host(session)
+    session.run("python", "-m", "harness.run.instructionsbench", *session.posargs)
+
+
 @nox.session
 def nightly(session: nox.Session) -> None:
     """The nightly workflow here: plan, N shards in turn, merge, keep in history, publish site."""

@@ -19,7 +19,7 @@ from harness.countsfile import COUNT_COLUMNS, load_counts
 from harness.provision.impls import Impl
 from harness.provision.valgrind import Valgrind, probe_valgrind
 from harness.results import load_run
-from harness.run import cachegrind, counts, protocol
+from harness.run import cachegrind, counts, instructionsbench, protocol
 from harness.run.counts import NOT_COUNTED, Repeat
 from harness.run.plan import Bench
 from harness.run.workloads import parse_workload
@@ -266,3 +266,25 @@ def test_repeats_below_the_minimum_are_refused(tmp_path: Path) -> None:
     """Two repeats can't state a spread worth the name: the call says so."""
     with pytest.raises(ValueError, match="at least 3"):
         counts.count_cells([], {}, tmp_path, 2)
+
+
+def test_instructions_bench_prints_each_cells_count_spread_cost_and_the_ratio() -> None:
+    """Per cell the count, its CV over repeats, N, k and seconds; how many cells meet the
+    0.1% target; 3.14t over 3.14 per workload; the valgrind that counted."""
+    repeats = [
+        *(Repeat(impl, "nbody", n, "ok", units=(1, 2), instructions=(0, per + n * 100_000),
+                 valgrind="valgrind-3.19.0", elapsed_s=10.0)
+          for impl, per in (("3.14", 1_107_000_000), ("3.14t", 1_542_000_000))
+          for n in (1, 2, 3)),
+        Repeat("3.14t+gil", "nbody", 1, "wrong-checksum", "expected 1, got 2"),
+    ]  # fmt: skip
+    assert instructionsbench.format_table(repeats).splitlines() == [
+        "impl       workload      instructions/unit        CV repeats   N    k  count s",
+        "3.14       nbody             1,107,200,000   0.0090%       3   1    1     30.0",
+        "3.14t      nbody             1,542,200,000   0.0065%       3   1    1     30.0",
+        "3.14t+gil  nbody        wrong-checksum: expected 1, got 2",
+        "CV at most 0.1%: 2 of 2 counted cells; counting took 60 s in all",
+        "free-threaded build's instructions over the default build's:",
+        "  nbody        3.14t/3.14 1.393x",
+        "counted by valgrind-3.19.0 (cachegrind, --cache-sim=no)",
+    ]
