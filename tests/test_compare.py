@@ -20,6 +20,7 @@ from harness.compare.estimate import Terms, estimate_all, geomean, ratio, ratios
 from harness.compare.intervals import Sample
 from harness.compare.roles import find_roles
 from harness.compare.verdicts import adjusted, compare_run
+from harness.countsfile import COUNT_COLUMNS
 from harness.report.findings import format_break_even, format_findings
 from harness.report.format import format_category, format_times
 from harness.results import CELL, Run, load_run
@@ -552,3 +553,49 @@ def test_a_break_even_gain_is_decided_on_each_rivals_own_interval() -> None:
     assert row.ratio == pytest.approx(rival["median_s"] / own["median_s"], rel=1e-9)
     (text,) = [f.text for f in format_break_even(compare_run(summary)) if f.stated]
     assert "the closest of 3 models, each gained on by its own interval, 95% CI " in text
+
+
+def _counted(run: Run, per_unit: dict[str, float], jitter: float = 1e-5) -> Run:
+    """``run`` with five repeats of an instruction count for each impl's serial/1 cell."""
+    rows = []
+    for impl, mean in per_unit.items():
+        for repeat in range(5):
+            count = mean * (1 + jitter * (repeat - 2))
+            rows.append({"impl": impl, "workload": "loop", "model": "serial", "workers": 1,
+                         "repeat": repeat, "status": "ok", "detail": "", "hash_seed": repeat,
+                         "units": 2, "more_units": 7, "instructions": 2 * count,
+                         "more_instructions": 7 * count, "per_unit": count,
+                         "valgrind": "valgrind-3.19.0", "elapsed_s": 2.0, "checksum": "1",
+                         "gil_enabled": impl == "3.14"})  # fmt: skip
+    return replace(run, counts=pd.DataFrame(rows, columns=COUNT_COLUMNS))
+
+
+def test_the_single_thread_cost_is_also_an_instruction_ratio_where_both_builds_are_counted(
+    tight_run: Run,
+) -> None:
+    """Counted serial cells give summary.csv their instructions and spread, and the
+    overhead its instruction ratio, decided and stated as such beside the time ratio."""
+    cells = summarize(_counted(tight_run, {"3.14": 100e6, "3.14t": 139e6}))
+    row = _row(cells, ("3.14t", "loop", "serial", 1))
+    assert row["instructions"] == pytest.approx(139e6) and row["counted"] == "ok"
+    assert 0 < row["instructions_cv"] < 1e-4
+    assert math.isnan(_row(cells, ("3.14t", "loop", "threads", 2))["instructions"])
+    comparison = compare_run(cells)
+    (overhead, _) = comparison.overhead.itertuples()
+    assert overhead.instr_ratio == pytest.approx(1.39, rel=1e-6)
+    assert overhead.instr_ci_low > 1.38 and overhead.instr_decision == "loses"
+    texts = [f.text for f in format_findings(comparison) if f.stated]
+    (text,) = [t for t in texts if "instructions executed" in t]
+    assert "an instruction ratio" in text and "more: 1.39× on loop (95% CI " in text
+    assert "time 1.10×, loses" in text and "decide differently" not in text
+    topics = set(comparison.decisions()["topic"])
+    assert "overhead in instructions" in topics
+
+
+def test_time_and_instructions_that_decide_differently_are_said_to(tight_run: Run) -> None:
+    """Where the time ratio says slower and the instruction count says the same, the
+    finding says they disagree, and why that can be."""
+    comparison = compare_run(summarize(_counted(tight_run, {"3.14": 100e6, "3.14t": 100e6})))
+    (text,) = [f.text for f in format_findings(comparison) if "instructions executed" in f.text]
+    assert "the same (within 5%): 1.00× on loop" in text
+    assert "Time and instructions decide differently on loop" in text

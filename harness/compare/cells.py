@@ -29,6 +29,7 @@ from harness.compare.estimate import (
     Samples,
     Terms,
     estimate_all,
+    instructions,
     ratio,
     ratios,
     seconds,
@@ -46,7 +47,7 @@ SUMMARY_COLUMNS = [
     "paired", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_note", "efficiency",
     "worker_spread", "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "vs_ref_q",
     "spread", "flag", "precision", "precise", "cpu_count", "checksum", "updates", "lost_updates",
-    "machine",
+    "machine", "instructions", "instructions_cv", "counted",
 ]  # fmt: skip
 FDR = 0.05  # the false discovery rate the run's per-cell verdicts are held to
 # A 95% interval wider than this share of its median (+-12.5%) can't tell apart the
@@ -158,6 +159,11 @@ def _samples(run: Run) -> dict[SampleKey, Sample]:
         if len(pairs):
             found[ratios(cell)] = _sample(pairs, "sample")
             found[units(cell)] = _sample(pairs, "unit")
+    counted = run.counts[(run.counts["status"] == "ok") & (run.counts["per_unit"] > 0)]
+    for key, group in counted.groupby(CELL, sort=False):
+        repeats = group["repeat"].to_numpy(dtype=int) + 1
+        found[instructions(_key(key))] = Sample(group["per_unit"].to_numpy(dtype=float),
+                                                 repeats, repeats)  # fmt: skip
     return found
 
 
@@ -241,7 +247,25 @@ def summarize(run: Run) -> Cells:
     _add_damage(cells, run.damaged)
     _add_verdicts(cells)
     _add_worker_spreads(table, run.paired)
+    _add_counts(table, run.counts)
     return replace(cells, table=table[SUMMARY_COLUMNS].reset_index(drop=True))
+
+
+def _add_counts(table: pd.DataFrame, counts: pd.DataFrame) -> None:
+    """``instructions``: a serial cell's mean instructions per unit over its count's
+    repeats, ``instructions_cv`` their coefficient of variation; ``counted``: "ok", or why
+    the cell has no count ("not counted: ...", a failure); "" where nothing was asked."""
+    ok = counts[(counts["status"] == "ok") & (counts["per_unit"] > 0)]
+    stats_ = ok.groupby(CELL)["per_unit"].agg(["mean", "std", "size"])
+    found = {_key(k): (float(r["mean"]), float(r["std"]) / float(r["mean"])
+                       if r["size"] > 1 else math.nan)
+             for k, r in stats_.iterrows()}  # fmt: skip
+    notes = {_key(k): f"{r['status']}: {r['detail']}" if r["detail"] else str(r["status"])
+             for k, r in counts[counts["status"] != "ok"].set_index(CELL).iterrows()}  # fmt: skip
+    keys = _keys(table)
+    table["instructions"] = [found.get(k, (math.nan, math.nan))[0] for k in keys]
+    table["instructions_cv"] = [found.get(k, (math.nan, math.nan))[1] for k in keys]
+    table["counted"] = ["ok" if k in found else notes.get(k, "") for k in keys]
 
 
 def levels_of(manifest: Mapping[str, Any]) -> Levels:

@@ -32,7 +32,9 @@ from harness.compare.intervals import CONFIDENCE, Sample, combine
 Cell = tuple[str, str, str, int]  # impl, workload, model, workers
 # seconds: a cell's round times; ratios: its per-value paired speedups; units: the serial
 # unit times those were paired with (the speedup's baseline, shown as baseline_s).
-Kind = Literal["seconds", "ratios", "units"]
+# instructions: a serial cell's instructions per unit, one value per repeat of its count
+# (run/counts.py), each repeat its own "pass" (repeats share a hash seed across cells).
+Kind = Literal["seconds", "ratios", "units", "instructions"]
 SampleKey = tuple[str, str, str, int, Kind]
 Samples = Mapping[SampleKey, Sample]
 
@@ -86,6 +88,10 @@ def seconds(cell: Cell) -> SampleKey:
 
 def ratios(cell: Cell) -> SampleKey:
     return (*cell, "ratios")
+
+
+def instructions(cell: Cell) -> SampleKey:
+    return (*cell, "instructions")
 
 
 def units(cell: Cell) -> SampleKey:

@@ -27,7 +27,15 @@ import pandas as pd
 
 from harness.compare.cells import Cells
 from harness.compare.decisions import MARGIN, UNDECIDED, decide, passes_to_decide
-from harness.compare.estimate import Cell, Estimate, Terms, geomean, ratio
+from harness.compare.estimate import (
+    Cell,
+    Estimate,
+    Terms,
+    estimate_all,
+    geomean,
+    instructions,
+    ratio,
+)
 from harness.compare.intervals import CONFIDENCE
 from harness.compare.roles import Roles
 from harness.results import records
@@ -81,6 +89,16 @@ class Comparison:
             named = [subject(r) for r in records(rows)]
             claim = list(rows["best"]) if topic == "models" else [""] * len(rows)
             parts.append(rows[RATIO_COLUMNS].assign(topic=topic, subject=named, claim=claim))
+        counted = self.overhead[self.overhead["instr_ratio"].notna()]
+        if not counted.empty:
+            named = [str(w or "geometric mean") for w in counted["workload"]]
+            frame = counted.assign(ratio=counted["instr_ratio"], ci_low=counted["instr_ci_low"],
+                                   ci_high=counted["instr_ci_high"], confidence=CONFIDENCE,
+                                   candidates=1, decision=counted["instr_decision"],
+                                   needed=math.nan, wide="")  # fmt: skip
+            frame["cells"] = pd.Series([()] * len(frame), index=frame.index, dtype=object)
+            parts.append(frame[RATIO_COLUMNS].assign(topic="overhead in instructions",
+                                                     subject=named, claim=""))  # fmt: skip
         columns = ["topic", "subject", "claim", *RATIO_COLUMNS]
         if not parts:
             return pd.DataFrame(columns=columns)
@@ -240,24 +258,56 @@ def compare_overhead(cells: Cells) -> pd.DataFrame:
     """Time of the free-threaded build over the default build's, serial on one worker.
 
     One row per workload, then their geometric mean (``workload`` empty); no rows when the
-    run has no such pair of builds.
+    run has no such pair of builds. Where both serial cells were counted (run/counts.py),
+    the row also holds the same ratio in instructions per unit (``instr_*``): a
+    deterministic count, whose interval rests on the count's repeats (paired by repeat,
+    which share a hash seed), decided the same way; NaN where either cell has no count.
     """
     columns = ["workload", "category"]
     free_threaded, default = cells.roles.free_threaded, cells.roles.default
     if free_threaded is None or default is None:
-        return _table(cells, [], [], columns)
+        return _with_instructions(cells, _table(cells, [], [], columns, higher_is_better=False), [])
     rows: list[dict[str, Any]] = []
     terms: list[Terms | None] = []
+    counted: list[Terms | None] = []
     for category, workloads in _categories(cells.table).items():
         for workload in workloads:
             ours, theirs = (free_threaded, workload, "serial", 1), (default, workload, "serial", 1)
             if cells.ok(ours) and cells.ok(theirs):
                 rows.append({"workload": workload, "category": category})
                 terms.append(ratio(ours, theirs))
+                pair = Terms.of([(instructions(ours), 1.0), (instructions(theirs), -1.0)])
+                both = all(k in cells.samples for k, _ in pair.powers)
+                counted.append(pair if both else None)
     if terms:
         rows.append({"workload": "", "category": ""})
         terms.append(geomean([t for t in terms if t is not None]))
-    return _table(cells, rows, terms, columns, higher_is_better=False)
+        known = [t for t in counted if t is not None]
+        counted.append(geomean(known) if known and len(known) == len(counted) else None)
+    table = _table(cells, rows, terms, columns, higher_is_better=False)
+    return _with_instructions(cells, table, counted)
+
+
+INSTRUCTION_COLUMNS = ["instr_ratio", "instr_ci_low", "instr_ci_high", "instr_decision"]
+
+
+def _with_instructions(cells: Cells, table: pd.DataFrame,
+                       counted: Sequence[Terms | None]) -> pd.DataFrame:  # fmt: skip
+    """``table`` with each row's instruction ratio, its 95% interval and its decision."""
+    out = records(table)
+    for row, one in zip(out, [*counted, *[None] * (len(out) - len(counted))], strict=True):
+        row.update(instr_ratio=math.nan, instr_ci_low=math.nan, instr_ci_high=math.nan,
+                   instr_decision="")  # fmt: skip
+        if one is None:
+            continue
+        (estimate,) = estimate_all([one], cells.samples, CONFIDENCE)
+        row.update(
+            instr_ratio=estimate.value,
+            instr_ci_low=estimate.low,
+            instr_ci_high=estimate.high,
+            instr_decision=decide(estimate, cells.levels.margin, higher_is_better=False),
+        )
+    return pd.DataFrame(out, columns=[*table.columns, *INSTRUCTION_COLUMNS])
 
 
 def _hardest(cells: Cells, options: list[tuple[Any, Terms]]) -> tuple[Any, Terms]:

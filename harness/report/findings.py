@@ -195,6 +195,47 @@ def format_overhead(comparison: Comparison) -> list[Finding]:
     return [Finding("overhead", text), *undecided]
 
 
+def format_instructions(comparison: Comparison) -> list[Finding]:
+    """The same single-thread cost in instructions per unit, where both builds were counted:
+    each figure labelled an instruction ratio, with the time ratio and its decision beside
+    it, and where the two decide differently, said so."""
+    table, roles = comparison.overhead, comparison.roles
+    if table.empty or table["instr_ratio"].isna().all():
+        return []
+    ft = roles.free_threaded
+    words = {"loses": "more", "equivalent": f"the same ({_margin(comparison)})",
+             "gains": "fewer"}  # fmt: skip
+    rows = records(table[table["instr_ratio"].notna()])
+    parts, undecided, disagree = [], [], []
+    for row in rows:
+        where = f"on {row['workload']}" if row["workload"] else "as a geometric mean"
+        figure = {"ratio": row["instr_ratio"], "ci_low": row["instr_ci_low"],
+                  "ci_high": row["instr_ci_high"], "confidence": 0.95, "candidates": 1}  # fmt: skip
+        time = f"time {format_times(row['ratio'])}, {row['decision']}"
+        shown = format_times(row["instr_ratio"])
+        if row["instr_decision"] in ("gains", "loses") and round(row["instr_ratio"], 2) == 1:
+            shown = format_times(row["instr_ratio"]).replace("1.00", f"{row['instr_ratio']:.4f}")
+        text = f"{shown} {where} ({format_interval(figure)}; {time})"
+        if row["instr_decision"] not in DECIDED:
+            undecided.append(Finding("overhead", f"Instructions per unit of {ft} against "
+                                     f"{roles.default} {where}: undecided at {text}.",
+                                     stated=False))  # fmt: skip
+            continue
+        parts.append((str(row["instr_decision"]), text))
+        if row["decision"] in DECIDED and row["decision"] != row["instr_decision"]:
+            disagree.append(where)
+    if not parts:
+        return undecided
+    text = (f"Serial on one worker, {ft} against {roles.default}, in instructions executed "
+            f"per unit (an instruction ratio, counted under cachegrind: no parallelism, no "
+            f"cache misses, no clock speed): {_groups(parts, words)}.")  # fmt: skip
+    if disagree:
+        text += (f" Time and instructions decide differently {', '.join(disagree)}: the "
+                 "difference is in what an instruction costs (atomic operations, cache "
+                 "misses, the clock), not in how many run.")  # fmt: skip
+    return [Finding("overhead", text), *undecided]
+
+
 def format_break_even(comparison: Comparison) -> list[Finding]:
     """The fewest workers at which free-threaded threads beat the default build's best.
 
@@ -289,6 +330,7 @@ def format_findings(comparison: Comparison) -> list[Finding]:
     findings = [
         *format_scaling(comparison),
         *format_overhead(comparison),
+        *format_instructions(comparison),
         *format_break_even(comparison),
         *format_models(comparison),
         *format_headline(comparison),
