@@ -286,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--keep-raw", type=_whole, default=None, metavar="K",
                      help="keep pyperf's raw JSON of the newest K runs (default 14); the "
                      "tables of every run are always kept")  # fmt: skip
+    add.add_argument("--night", default=None, metavar="ID",
+                     help="the nightly's run this run is a night of (its workflow run id): "
+                     "a later --attempt of it replaces its entry")  # fmt: skip
+    add.add_argument("--attempt", type=_count, default=None, metavar="N",
+                     help="with --night: that run's attempt (a re-run's is 2, 3, ...)")  # fmt: skip
     _add_regression_flag(add)
     fetch = history_sub.add_parser("fetch", help="unpack the history from a data branch")
     fetch.add_argument("--into", type=Path, required=True, metavar="DIR", help="a new folder")

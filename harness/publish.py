@@ -25,7 +25,7 @@ from harness.options import UsageError
 if TYPE_CHECKING:
     from harness.compare.cells import Cells
     from harness.compare.verdicts import Comparison
-    from harness.history.archive import Entry
+    from harness.history.archive import Entry, Night
     from harness.history.decision import Rules
     from harness.history.read import History
     from harness.results import Run
@@ -41,13 +41,16 @@ def _say(message: str) -> None:
     print(f"gilbench: {message}", file=sys.stderr, flush=True)
 
 
-def add_run(run_dir: Path, history: Path, keep_raw: int | None = None) -> tuple[Entry, bool]:
+def add_run(
+    run_dir: Path, history: Path, keep_raw: int | None = None, night: Night | None = None
+) -> tuple[Entry, bool]:
     """Add ``run_dir`` to ``history``, with its own pages; its entry, and whether it was new.
-    ``keep_raw``: the runs whose raw JSON is kept (archive.KEEP_RAW by default)."""
+    ``keep_raw``: the runs whose raw JSON is kept (archive.KEEP_RAW by default); ``night``:
+    the nightly's run and attempt, whose later attempt replaces an earlier one's entry."""
     from harness.history import archive
 
     keep = archive.KEEP_RAW if keep_raw is None else keep_raw
-    return archive.add_run(run_dir, history, write_run_pages, keep)
+    return archive.add_run(run_dir, history, write_run_pages, keep, night)
 
 
 def write_run_pages(run: Run, cells: Cells, comparison: Comparison, folder: Path) -> None:
@@ -105,15 +108,22 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     """``history add RUN --into HISTORY``: the run's files, written once."""
+    from harness.history.archive import Night
     from harness.history.read import read_history
     from harness.report.format import format_count
+    from harness.report.history import format_night
 
     if args.history_command in ("fetch", "push"):
         return _branch(args)
-    entry, added = add_run(args.run, args.into, args.keep_raw)
+    if args.attempt is not None and args.night is None:
+        raise UsageError(f"--attempt {args.attempt} says which attempt of a night the run is: "
+                         "name the night with --night ID too")  # fmt: skip
+    asked = None if args.night is None else Night(args.night, args.attempt or 1)
+    entry, added = add_run(args.run, args.into, args.keep_raw, asked)
     history = read_history(args.into)
     state = "added as" if added else "already in the history, unchanged:"
-    _say(f"{args.run} {state} {entry.id} ({format_count(len(history.entries), 'run')})")
+    night = f", {format_night(entry.night)}" if entry.night else ""
+    _say(f"{args.run} {state} {entry.id}{night} ({format_count(len(history.entries), 'run')})")
     return _regressions(history, args.fail_on_regression)
 
 

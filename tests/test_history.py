@@ -151,6 +151,73 @@ def test_no_file_grows_when_a_run_is_added(
     assert [e.has_raw for e in archive.entries(copy)] == [False, False, True]
 
 
+def test_a_re_run_of_a_night_replaces_its_entry_and_the_site_says_so(
+    two_runs: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Attempt 2 of a night takes attempt 1's place (one entry, noted on the runs index);
+    adding it again changes nothing, and attempt 1 is then refused."""
+    history, _, _ = two_runs
+    copy = tmp_path / "history"
+    shutil.copytree(history, copy)
+    first = copy_run(tmp_path / "a1", "2026-12-02T03:17:00+00:00")
+    rerun = copy_run(tmp_path / "a2", "2026-12-02T04:40:00+00:00")
+    entry, added = add_run(first, copy, keep_raw=1, night=archive.Night("123", 1))
+    assert added and entry.night == {"id": "123", "attempt": 1, "replaces": []}
+    assert len(archive.entries(copy)) == 3
+    code = main(["history", "add", str(rerun), "--into", str(copy), "--night", "123",
+                 "--attempt", "2"])  # fmt: skip
+    assert code == 0
+    said = capsys.readouterr().err
+    assert "attempt 2 of night 123, replaces attempt 1 (3 runs)" in said
+    found = archive.entries(copy)
+    assert len(found) == 3 and found[-1].night == {"id": "123", "attempt": 2, "replaces": [1]}
+    assert not entry.folder.exists()
+    assert sorted(p.name for p in (copy / "runs").iterdir()) == sorted(e.id for e in found)
+    before = snapshot(copy)
+    again, added = add_run(rerun, copy, keep_raw=1, night=archive.Night("123", 2))
+    assert not added and again.id == found[-1].id and snapshot(copy) == before
+    with pytest.raises(archive.HistoryError, match=r"holds attempt 2 of night '123' already"):
+        add_run(first, copy, keep_raw=1, night=archive.Night("123", 1))
+    site = publish(copy, tmp_path / "site").site
+    index = (site / "index.html").read_text()
+    assert index.count("replaces attempt 1") == 1
+    assert "attempt 2 of night 123, replaces attempt 1" in index
+
+
+def test_a_replaced_attempt_left_behind_is_passed_over_and_then_deleted(
+    two_runs: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """An add cut off between its rename and its delete leaves the older attempt's folder:
+    readers see only the newer attempt, and the next add deletes the older one."""
+    history, _, second = two_runs
+    copy = tmp_path / "history"
+    shutil.copytree(history, copy)
+    older, _ = add_run(copy_run(tmp_path / "a1", "2026-12-02T03:17:00+00:00"), copy,
+                       keep_raw=1, night=archive.Night("9", 1))  # fmt: skip
+    kept = tmp_path / "kept"
+    shutil.copytree(older.folder, kept)
+    newer, _ = add_run(copy_run(tmp_path / "a3", "2026-12-02T05:00:00+00:00"), copy,
+                       keep_raw=1, night=archive.Night("9", 3))  # fmt: skip
+    shutil.copytree(kept, older.folder)  # as if the delete never happened
+    assert [e.id for e in archive.entries(copy)][-1] == newer.id
+    assert len(archive.entries(copy)) == 3
+    add_run(second, copy, keep_raw=1)  # already there: only the leftover goes
+    assert not older.folder.exists() and newer.folder.exists()
+
+
+def test_history_add_wants_the_night_with_an_attempt(
+    two_runs: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--attempt alone is refused with one line: which night is it an attempt of?"""
+    history, _, second = two_runs
+    code = main(["history", "add", str(second), "--into", str(history), "--attempt", "2"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "gilbench: error: --attempt 2 says which attempt of a night the run is: name the "
+        "night with --night ID too\n"
+    )
+
+
 def test_the_fingerprint_follows_the_machine_not_its_name() -> None:
     """Affinity, memory or the runner's image change it; the host's or runner's name don't."""
     machine = machine_info()

@@ -20,6 +20,11 @@ No file grows from run to run: a run's set is written into a hidden folder and r
 into place in one step, and is never written again, except that the raw JSON of runs
 older than the newest K is deleted. A run's id is its creation time and a digest of its
 manifest and outcomes, so adding the same run again finds it there and changes nothing.
+
+A nightly's run is added with its ``Night``: the workflow run it came from, which a re-run
+shares, and the attempt. One night is one entry: a later attempt's set is renamed into
+place beside the earlier one's, which readers then pass over (that rename is the one step
+that replaces it) and which is deleted right after; its record says which it replaced.
 """
 
 from __future__ import annotations
@@ -62,6 +67,15 @@ class HistoryError(Exception):
 
 
 @dataclass(frozen=True)
+class Night:
+    """The night a nightly's run measured: the workflow run's id, which a re-run of it
+    shares, and which attempt of that run this is."""
+
+    id: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
 class Entry:
     """One run of the history: its folder and the record the index shows."""
 
@@ -82,6 +96,12 @@ class Entry:
     @property
     def has_raw(self) -> bool:
         return (self.folder / "raw").is_dir()
+
+    @property
+    def night(self) -> dict[str, Any] | None:
+        """The night and attempt the run was added as (id, attempt, replaces), or None."""
+        night = self.manifest["history"].get("night")
+        return dict(night) if night else None
 
 
 def is_history(folder: Path) -> bool:
@@ -117,28 +137,42 @@ def open_history(folder: Path, create: bool = False) -> Path:
     return folder
 
 
-def run_id(run_dir: Path, manifest: dict[str, Any]) -> str:
-    """When the run was made, and a digest of what it recorded: the same run, the same id."""
+def run_id(run_dir: Path, manifest: dict[str, Any], night: Night | None = None) -> str:
+    """When the run was made, and a digest of what it recorded (and of its night and
+    attempt, if it has one): the same run, the same id."""
     digest = hashlib.sha256(store.manifest_path(run_dir).read_bytes())
     outcomes = store.outcomes_path(run_dir)
     if outcomes.exists():
         digest.update(outcomes.read_bytes())
+    if night is not None:  # a re-run's merge of unchanged shards is still its own attempt
+        digest.update(f"night {night.id} attempt {night.attempt}".encode())
     created = datetime.fromisoformat(str(manifest["created"])).astimezone(UTC)
     return f"{created:%Y%m%d-%H%M%S}-{digest.hexdigest()[:8]}"
 
 
 def add_run(
-    run_dir: Path, history: Path, write_pages: WritePages, keep_raw: int = KEEP_RAW
+    run_dir: Path,
+    history: Path,
+    write_pages: WritePages,
+    keep_raw: int = KEEP_RAW,
+    night: Night | None = None,
 ) -> tuple[Entry, bool]:
     """Add ``run_dir`` to ``history``, its pages written by ``write_pages``; return its
-    entry and whether it was new."""
+    entry and whether it was new. A run of a ``night`` the history holds an earlier
+    attempt of replaces that attempt's entry (the entry's ``night`` says which)."""
     run = load_run(run_dir)  # a run that can't be read stops here, before anything is written
     open_history(history, create=True)
-    ident = run_id(run_dir, run.manifest)
+    _drop_replaced(history)  # what an add cut off between its rename and its delete left
+    ident = run_id(run_dir, run.manifest, night)
     folder = history / "runs" / ident
     if not (folder / "manifest.json").exists():
+        earlier = _earlier_attempts(history, night) if night is not None else []
         cells = summarize(run)
-        _write_set(run, cells, compare_run(cells), folder, write_pages)
+        record = None if night is None else {
+            "id": night.id, "attempt": night.attempt,
+            "replaces": sorted({a for e in earlier for a in _attempts(e)})}  # fmt: skip
+        _write_set(run, cells, compare_run(cells), folder, write_pages, record)
+        _drop_replaced(history)
         added = True
     else:
         added = False
@@ -146,8 +180,46 @@ def add_run(
     return _entry(folder), added
 
 
+def _earlier_attempts(history: Path, night: Night) -> list[Entry]:
+    """The entries of ``night`` that its attempt replaces; a HistoryError if the history
+    already holds this attempt or a later one (a run of it that is not this one)."""
+    found = [e for e in _all_entries(history) if (e.night or {}).get("id") == night.id]
+    for entry in found:
+        held = int((entry.night or {})["attempt"])
+        if held >= night.attempt:
+            raise HistoryError(
+                f"{history} holds attempt {held} of night {night.id!r} already ({entry.id}), "
+                f"and this is attempt {night.attempt} of it: add a re-run of the night "
+                f"with a higher --attempt"
+            )
+    return found
+
+
+def _attempts(entry: Entry) -> list[int]:
+    """The attempts of its night an entry stands for: its own and those it replaced."""
+    night = entry.night or {}
+    return [*map(int, night.get("replaces", [])), int(night["attempt"])]
+
+
+def _drop_replaced(history: Path) -> None:
+    """Delete every entry that a later attempt of its night replaced: renamed out of the
+    way first, so that a delete cut short leaves nothing a reader takes for a run."""
+    kept = {e.folder for e in entries(history)}
+    for entry in _all_entries(history):
+        if entry.folder not in kept:
+            gone = entry.folder.with_name(f".{entry.folder.name}.replaced")
+            entry.folder.rename(gone)
+    for gone in (history / "runs").glob(".*.replaced"):
+        shutil.rmtree(gone, ignore_errors=True)
+
+
 def _write_set(
-    run: Run, cells: Cells, comparison: Comparison, folder: Path, write_pages: WritePages
+    run: Run,
+    cells: Cells,
+    comparison: Comparison,
+    folder: Path,
+    write_pages: WritePages,
+    night: dict[str, Any] | None = None,
 ) -> None:
     """Write the run's files beside the others, then rename them into place at once; an
     earlier attempt that was cut short left only a hidden folder, removed here."""
@@ -175,7 +247,10 @@ def _write_set(
         data = io.BytesIO()
         tables[name].to_parquet(data, index=False)
         store.write_atomic(fresh / f"{name}.parquet", data.getvalue())
-    manifest = {**run.manifest, "history": _record(folder.name, run.manifest, summary, speeds)}
+    record = _record(folder.name, run.manifest, summary, speeds)
+    if night is not None:
+        record["night"] = night
+    manifest = {**run.manifest, "history": record}
     store.write_atomic(
         fresh / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
     )
@@ -244,7 +319,20 @@ def _entry(folder: Path) -> Entry:
 
 
 def entries(history: Path) -> list[Entry]:
-    """Every run of the history, oldest first (by creation time, then id)."""
+    """Every run of the history, oldest first (by creation time, then id); of a night's
+    attempts, only the newest."""
+    found = _all_entries(history)
+    newest: dict[str, int] = {}
+    for entry in found:
+        if entry.night:
+            night, attempt = str(entry.night["id"]), int(entry.night["attempt"])
+            newest[night] = max(newest.get(night, attempt), attempt)
+    return [e for e in found
+            if not e.night or int(e.night["attempt"]) == newest[str(e.night["id"])]]  # fmt: skip
+
+
+def _all_entries(history: Path) -> list[Entry]:
+    """Every run folder, a replaced attempt's too, oldest first."""
     open_history(history)
     folders = [p for p in (history / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")]
     return sorted((_entry(p) for p in folders), key=lambda e: (e.record["created"], e.id))

@@ -65,6 +65,16 @@ def render_site_pages(history: History) -> dict[str, str]:
     }
 
 
+def format_night(night: Mapping[str, Any]) -> str:
+    """``attempt 2 of night 123, replaces attempt 1``: what a re-run's entry stands for."""
+    said = f"attempt {night['attempt']} of night {night['id']}"
+    replaced = [str(a) for a in night.get("replaces", [])]
+    if replaced:
+        plural = "s" if len(replaced) > 1 else ""
+        said += f", replaces attempt{plural} {', '.join(replaced)}"
+    return said
+
+
 def _index_row(entry: Entry) -> dict[str, Any]:
     record = entry.record
     versions = record["versions"]
@@ -96,6 +106,8 @@ def _index_row(entry: Entry) -> dict[str, Any]:
         "speed": speed,
         "profile": record["profile"],
         "raw": entry.has_raw,
+        # a re-run's entry says so; a night's first attempt reads as any run
+        "night": format_night(entry.night) if entry.night and entry.night["attempt"] > 1 else "",
     }
 
 
