@@ -214,7 +214,8 @@ def _add_sources(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--install-system-packages",
         action="store_true",
-        help="apt-get install PyPy and Jython if missing (automatic as root)",
+        help="apt-get install CPython's build dependencies, PyPy and Jython if missing "
+        "(automatic as root)",
     )
 
 

@@ -70,6 +70,26 @@ def test_impls_table_shows_reasons_and_fixes() -> None:
     assert catalog.format_impls(rows) == (DATA / "golden" / "impls.txt").read_text()
 
 
+def test_install_system_packages_lets_the_cpython_build_install_its_dependencies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--install-system-packages reaches CPython's provisioning (as it does PyPy's and
+    Jython's); a build refused all the same makes its rows unavailable, with the reason."""
+    asked: list[bool] = []
+
+    def provision(*args: object, install: bool = False, **kwargs: object) -> None:
+        asked.append(install)
+        raise catalog.cpython.ProvisionError("missing build dependencies: ffi.h")
+
+    monkeypatch.setattr(catalog.cpython, "provision_cpython", provision)
+    monkeypatch.setattr(catalog.os, "geteuid", lambda: 1000)  # not root: only when asked
+    for install in (True, False):
+        rows = catalog.gather(["3.14"], catalog.Sources(install=install), lambda _: None)
+        assert [(r.id, r.unavailable) for r in rows] == [
+            ("3.14", "missing build dependencies: ffi.h")]  # fmt: skip
+    assert asked == [True, False]
+
+
 def test_missing_jython_is_unavailable_with_the_apt_command_when_installing_is_not_allowed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -290,6 +290,37 @@ def test_missing_build_deps_are_named_with_apt_packages(
         provision.require_build_deps()
 
 
+def test_install_brings_cpythons_build_dependencies_with_apt_before_a_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With install (--install-system-packages, or root) and apt present, the build
+    dependencies are apt-installed, then checked; an apt failure is said and the check
+    decides; without install, or without apt, they are only checked."""
+    asked: list[tuple[str, ...]] = []
+    checked: list[bool] = []
+    said: list[str] = []
+
+    def install(names: tuple[str, ...], say: object, allow: bool) -> None:
+        asked.append(tuple(names))
+        if len(asked) == 2:
+            raise provision.system.SystemPackagesError("'apt-get update -q' failed (offline)")
+
+    monkeypatch.setattr(provision.system, "ensure_packages", install)
+    monkeypatch.setattr(provision, "require_build_deps", lambda: checked.append(True))
+    monkeypatch.setattr(provision.shutil, "which", lambda name: f"/usr/bin/{name}")
+    provision.ensure_build_deps(True, said.append)
+    assert asked == [provision.system.CPYTHON_BUILD_PACKAGES] and checked == [True]
+    provision.ensure_build_deps(True, said.append)  # apt fails: said, and still checked
+    assert said == ["CPython's build dependencies could not be installed: 'apt-get update -q' "
+                    "failed (offline)"] and checked == [True, True]  # fmt: skip
+    provision.ensure_build_deps(False, said.append)
+    monkeypatch.setattr(provision.shutil, "which", lambda name: None)
+    provision.ensure_build_deps(True, said.append)
+    assert len(asked) == 2 and checked == [True] * 4
+    for header, package in provision.HEADERS.items():  # every header checked is installed
+        assert package in provision.system.CPYTHON_BUILD_PACKAGES, header
+
+
 def test_missing_compiler_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without any C compiler, the error asks for gcc."""
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -32,7 +32,7 @@ class Sources:
     cpython: str | None = None  # X.Y.Z to build, or None for the newest pinned
     cpython_source: Path | None = None
     jython_jar: Path | None = None
-    install: bool = False  # may apt-get install PyPy and Jython (always true as root)
+    install: bool = False  # may apt-get install build dependencies, PyPy, Jython (true as root)
     unverified: bool = False  # --unverified-source: build a tarball that matches no pin
 
 
@@ -134,8 +134,8 @@ def _installable(row: impls.Impl) -> impls.Impl:
 def _cpython(sources: Sources, series: str, say: Callable[[str], None]) -> list[impls.Impl]:
     try:
         default, free_threaded = cpython.provision_cpython(
-            sources.cpython, sources.cpython_source, progress=say, unverified=sources.unverified
-        )
+            sources.cpython, sources.cpython_source, progress=say, unverified=sources.unverified,
+            install=sources.install or os.geteuid() == 0)  # fmt: skip
     except cpython.ProvisionError as exc:
         if sources.cpython or sources.cpython_source:
             raise  # asked for explicitly: one line and exit 2, not a row of unavailable cells

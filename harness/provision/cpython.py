@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.provision import sources
+from harness.provision import sources, system
 from harness.provision.sources import PINS, ProvisionError, Source, SourceUnavailable
 
 __all__ = [
@@ -168,18 +168,21 @@ def provision_cpython(
     source: Path | None = None,
     progress: Callable[[str], None] = print,
     unverified: bool = False,
+    install: bool = False,
 ) -> tuple[CPythonBuild, CPythonBuild]:
     """Return (default build, free-threaded build), building them if needed; ``unverified``
-    lets a ``source`` tarball that matches no pin be built, marked so."""
+    lets a ``source`` tarball that matches no pin be built, marked so; ``install``
+    (--install-system-packages) apt-installs the build dependencies before a build."""
     sources_dir = cache_dir() / "sources"
     if source is not None:
         src = sources.fetch_source(version, source, sources_dir, progress, unverified=unverified)
-        return build_pair(src, progress)
+        return build_pair(src, progress, install)
     if version is not None:
         if built := find_builds(version):  # also an unpinned version built from a user's source
             return built
         sources.require_pinned(version)
-        return build_pair(sources.fetch_source(version, None, sources_dir, progress), progress)
+        src = sources.fetch_source(version, None, sources_dir, progress)
+        return build_pair(src, progress, install)
     candidates = sources.pinned_versions()
     for candidate in candidates:  # newest first; the first that is built or fetched wins
         if built := find_builds(candidate):
@@ -188,7 +191,7 @@ def provision_cpython(
             src = sources.fetch_source(candidate, None, sources_dir, progress)
         except SourceUnavailable:
             continue
-        return build_pair(src, progress)
+        return build_pair(src, progress, install)
     mirrors = ", ".join(sources.load_mirror_uris()) or "none configured"
     raise ProvisionError(
         f"could not fetch any pinned CPython ({', '.join(candidates)}) from python.org or the "
@@ -196,8 +199,11 @@ def provision_cpython(
     )
 
 
-def build_pair(src: Source, progress: Callable[[str], None]) -> tuple[CPythonBuild, CPythonBuild]:
-    """Both builds from `src`, reusing a complete one only if it came from the same source."""
+def build_pair(
+    src: Source, progress: Callable[[str], None], install: bool = False
+) -> tuple[CPythonBuild, CPythonBuild]:
+    """Both builds from `src`, reusing a complete one only if it came from the same source;
+    ``install``: apt-install the build dependencies first, if a build is needed."""
     if sources.parse_version(src.version) < (3, 13, 0):
         raise ProvisionError(
             f"CPython {src.version!r} has no free-threaded build; pass 3.13.0 or newer"
@@ -212,7 +218,7 @@ def build_pair(src: Source, progress: Callable[[str], None]) -> tuple[CPythonBui
                 progress(f"the cached build in {root / KINDS[free_threaded]} is broken "
                          f"({why}): building it again")  # fmt: skip
             if build is None or not same_source(build, src):
-                require_build_deps()
+                ensure_build_deps(install, progress)
                 build = build_one(src, free_threaded, root, progress)
             pair.append(build)
     return pair[0], pair[1]
@@ -360,6 +366,17 @@ def missing_build_deps() -> list[tuple[str, str]]:
     if shutil.which("make") is None:
         missing.append(("make", "make"))
     return missing
+
+
+def ensure_build_deps(install: bool, progress: Callable[[str], None]) -> None:
+    """With ``install``, apt-get install what the builds need (system.CPYTHON_BUILD_PACKAGES)
+    where apt is; then refuse, naming the packages, if anything is still missing."""
+    if install and shutil.which("apt-get") and shutil.which("dpkg-query"):
+        try:
+            system.ensure_packages(system.CPYTHON_BUILD_PACKAGES, say=progress, allow=True)
+        except system.SystemPackagesError as exc:  # the check below names what is missing
+            progress(f"CPython's build dependencies could not be installed: {exc}")
+    require_build_deps()
 
 
 def require_build_deps() -> None:

@@ -23,6 +23,26 @@ TEST_PACKAGES = (
     "valgrind",  # instruction counts (run/counts.py) run the interpreters under cachegrind
 )
 
+# What CPython's configure and make need for the modules gilbench's builds are checked for
+# and the standard library's usual ones (Debian's and Ubuntu's names alike): without their
+# headers configure still succeeds and the modules silently go missing. Tk (GUI, dozens of
+# X11 packages) and gdbm are left out: no workload imports them, and the machines gilbench
+# is built on lack them too, so builds here and on CI have the same modules.
+CPYTHON_BUILD_PACKAGES = (
+    "gcc",
+    "make",
+    "pkg-config",  # configure finds libffi and OpenSSL through it
+    "libffi-dev",  # ctypes
+    "libssl-dev",  # ssl, hashlib's OpenSSL digests
+    "zlib1g-dev",  # zlib, and so ensurepip
+    "libbz2-dev",  # bz2
+    "liblzma-dev",  # lzma
+    "libreadline-dev",  # readline
+    "libncurses-dev",  # curses
+    "libsqlite3-dev",  # sqlite3
+    "uuid-dev",  # _uuid
+)
+
 
 class SystemPackagesError(Exception):
     """Packages are missing and can't be installed from here."""
