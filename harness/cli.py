@@ -268,18 +268,22 @@ def cmd_measure(args: argparse.Namespace) -> int:
                          "--shard K/N --into NAME (--resume continues any other run)")  # fmt: skip
     impls, pythons = prepare_pythons(gather_impls(args), getattr(args, "python", None))
     benches = plan_with(request, impls)
-    extra = None
+    extra: dict[str, object] | None = None
+    expected: list[str] = []  # a nightly's shard fails when one of these is unavailable
     if sharding is not None:
         index, total, owner = sharding
-        extra = {"shard": nightly.shard_record(args, index, total, owner, benches)}
+        expected = nightly.expected_impls(impls, [n for i in args.impl for n in split_list(i)])
+        record = nightly.shard_record(args, index, total, owner, benches)
+        extra = {"shard": record, "expected": expected}
         benches = shards.shard(benches, index, owner)
         if args.resume_from is not None:
-            taken = take_up_attempt(args, request.profile, extra["shard"], impls, pythons)
+            taken = take_up_attempt(args, request.profile, record, impls, pythons)
             if taken is not None:
-                return taken
+                return nightly.check_expected(impls, expected, taken, _say)
     earlier = nightly.latest_run(args.reports)  # before this run becomes the latest
     run_dir = open_run(args, request, impls, benches, extra)
-    return measure(run_dir, benches, pythons, request.profile, earlier)
+    code = measure(run_dir, benches, pythons, request.profile, earlier)
+    return nightly.check_expected(impls, expected, code, _say)
 
 
 def plan_with(request: Request, impls: list[Impl]) -> list[Bench]:

@@ -254,6 +254,7 @@ def _write(chosen: list[Shard], older: Mapping[int, list[int]], refused: list[st
     for record in records:
         if record["index"] not in present:
             outcomes += _missing_lines(first, record)
+    outcomes += _unavailable_lines(first, chosen, present)
     for name, benches in suites.items():
         (tmp / "raw" / name).parent.mkdir(parents=True, exist_ok=True)
         pyperf.BenchmarkSuite(benches).dump(str(tmp / "raw" / name), replace=True)
@@ -290,6 +291,28 @@ def _missing_lines(manifest: Mapping[str, Any], record: Mapping[str, Any]) -> li
     ]  # fmt: skip
 
 
+def _unavailable_lines(manifest: Mapping[str, Any], chosen: Sequence[Shard],
+                       present: set[int]) -> list[dict[str, Any]]:  # fmt: skip
+    """An outcome line for each cell of an implementation that a merged shard lacked and
+    another shard had: the merged run has it, so its cells there read missing, with the
+    reason that shard gave."""
+    somewhere = {r["id"] for s in chosen for r in s.manifest["impls"] if not r.get("unavailable")}
+    lines = []
+    for shard in chosen:
+        if shard.index not in present:
+            continue  # its cells are missing already, with the reason it was
+        mine = set(_workloads(manifest, shard.index))
+        for record in shard.manifest["impls"]:
+            if record.get("unavailable") and record["id"] in somewhere:
+                reason = f"unavailable on shard {shard.label}: {record['unavailable']}"
+                lines += [{"impl": impl, "workload": workload, "model": model,
+                           "workers": workers, "pass": 0, "status": "missing",
+                           "detail": reason, "elapsed_s": 0.0}
+                          for impl, workload, model, workers in manifest["shard"]["plan"]
+                          if impl == record["id"] and workload in mine]  # fmt: skip
+    return lines
+
+
 def _manifest(chosen: Sequence[Shard], records: list[dict[str, Any]], refused: list[str],
               name: str) -> dict[str, Any]:  # fmt: skip
     """The merged run's manifest: the shards' common facts, each shard's own, every cell."""
@@ -297,16 +320,21 @@ def _manifest(chosen: Sequence[Shard], records: list[dict[str, Any]], refused: l
     impls: dict[str, Any] = {}
     plan: dict[tuple[Any, ...], None] = {}
     for shard in chosen:
-        for record in shard.manifest["impls"]:
-            impls.setdefault(record["id"], record)
+        for record in shard.manifest["impls"]:  # a shard that had it, where any had it
+            held = impls.setdefault(record["id"], record)
+            if held.get("unavailable") and not record.get("unavailable"):
+                impls[record["id"]] = record
         plan.update(dict.fromkeys(tuple(cell) for cell in shard.manifest["shard"]["plan"]))
     return {
         **{k: first[k] for k in ("format", "version", "profile", "selection", "workloads")},
+        **{k: first[k] for k in ("decisions",) if k in first},  # --margin, as measured with
         "run": name,
         "created": max(s.manifest["created"] for s in chosen),
         "gilbench": store.gilbench_info(),
         "machine": first["machine"],  # the first shard's; "shards" has each one's
         "impls": list(impls.values()),
+        # what the shards expected to measure: unavailable, their cells read missing
+        "expected": list(dict.fromkeys(e for s in chosen for e in s.manifest.get("expected", []))),
         "plan": [list(cell) for cell in plan],
         "shards": records,
         "refused": refused,

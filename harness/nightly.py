@@ -32,6 +32,11 @@ SESSIONS = {"plan": "compare", "measure": "compare", "merge": "merge", "fetch": 
 SITE = "site"  # reports/site: where the nightly publishes
 EARLIER = "earlier-attempts"  # where a re-run measure job finds the attempts before it
 HISTORY = "history"  # reports/history: every nightly's run, kept (history/archive.py)
+# What a nightly's shard provisions itself, so must measure: both CPython builds (their
+# build dependencies from apt), PyPy and Jython from apt. Any other it was asked for by
+# name (--impl) is expected too; the rest (IronPython, a GraalPy not asked for) may be
+# unavailable without failing the night.
+EXPECTED_FAMILIES = ("cpython", "pypy", "jython")
 
 
 def plan_args(count: str, selection: Sequence[str]) -> list[str]:
@@ -73,6 +78,31 @@ def shard_record(args: argparse.Namespace, index: int, total: int, owner: Mappin
     batch = args.batch if args.batch is not None else os.environ.get("GITHUB_RUN_ID", "")
     return {"index": index, "of": total, "attempt": attempt, "batch": batch,
             "assignment": dict(owner), "plan": [list(b.cell) for b in benches]}  # fmt: skip
+
+
+def expected_impls(impls: Sequence[Impl], named: Sequence[str]) -> list[str]:
+    """The implementations a shard must measure: those of EXPECTED_FAMILIES, and any the
+    command line named (``--impl``)."""
+    return [i.id for i in impls if i.family in EXPECTED_FAMILIES or i.id in named
+            or i.family in named]  # fmt: skip
+
+
+def check_expected(impls: Sequence[Impl], expected: Sequence[str], code: int,
+                   say: Callable[[str], None]) -> int:  # fmt: skip
+    """A shard's exit status: 1 when an implementation it expected is unavailable (its
+    cells are recorded missing, with the reason), after one line per reason naming it;
+    else ``code``. On GitHub Actions the line is also an error annotation of the run."""
+    absent: dict[str, list[str]] = {}
+    for impl in impls:
+        if impl.id in expected and not impl.available:
+            absent.setdefault(impl.unavailable, []).append(impl.id)
+    if not absent or code not in (0, 1):
+        return code
+    mark = "::error::" if os.environ.get("GITHUB_ACTIONS") == "true" else ""
+    for reason, ids in absent.items():
+        names = " and ".join([", ".join(ids[:-1]), ids[-1]] if len(ids) > 1 else ids)
+        say(f"{mark}error: the nightly expects {names}, unavailable here: {reason}")
+    return 1
 
 
 def cache_key(impls: Sequence[Impl]) -> str:

@@ -49,6 +49,7 @@ OUTCOME_COLUMNS = [
 ]  # fmt: skip
 NOT_REACHED = "not measured: the run ended before this cell"
 NO_VALUES = "the runner wrote no values"
+EXPECTED_UNAVAILABLE = "{impl} was expected, but is unavailable: {reason}"
 
 
 class ResultsError(Exception):
@@ -271,12 +272,15 @@ def plan_cells(
 ) -> pd.DataFrame:  # fmt: skip
     """Every cell the run planned, with the status it was left in.
 
-    An unavailable implementation's cells are ``unavailable``; the others carry their last
-    outcome, or ``missing`` when the run never reached them or no values came back. A
+    An unavailable implementation's cells are ``unavailable``, or ``missing`` with the reason
+    when the run expected it (a nightly's shard: ``expected`` in the manifest); the others
+    carry their last outcome, or ``missing`` when the run never reached them or no values
+    came back. A
     pyperf script that defines several benchmarks stands for one cell per benchmark
     (``bm_x:<name>``), each with the script's status.
     """
     impls = {str(i["id"]): i for i in manifest["impls"]}
+    expected = set(manifest.get("expected", []))
     categories = {str(w["name"]): str(w.get("category", "")) for w in manifest["workloads"]}
     last = outcomes.drop_duplicates(subset=CELL, keep="last")
     status = {
@@ -291,7 +295,10 @@ def plan_cells(
     for impl, workload, model, workers in manifest["plan"]:
         cell = (str(impl), str(workload), str(model), int(workers))
         reason = str(impls.get(cell[0], {}).get("unavailable") or "")
-        planned = ("unavailable", reason) if reason else status.get(cell, ("missing", NOT_REACHED))
+        if reason and cell[0] in expected:  # a gap that fails the night, not an expected one
+            reason = EXPECTED_UNAVAILABLE.format(impl=cell[0], reason=reason)
+        planned = (("missing" if cell[0] in expected else "unavailable", reason) if reason
+                   else status.get(cell, ("missing", NOT_REACHED)))  # fmt: skip
         parts = subs.get(cell, [])
         for key in ([cell] if cell in measured or not parts else []) + parts:
             found, detail = planned

@@ -186,3 +186,59 @@ def test_a_merge_never_writes_over_a_folder_that_holds_files(
     with pytest.raises(MergeError, match="already holds files"):
         merge(three, into)
     assert [p.name for p in into.iterdir()] == ["keep"]
+
+
+def _lose(shard: Path, impl_id: str, reason: str) -> None:
+    """As if ``impl_id`` had been unavailable on ``shard``: its record says why, and
+    nothing of it was measured there."""
+    manifest = store.load_manifest(shard)
+    for record in manifest["impls"]:
+        if record["id"] == impl_id:
+            record["unavailable"] = reason
+    store.write_manifest(shard, manifest)
+    for path in shard.glob(f"raw/{impl_id}.*"):
+        path.unlink()
+    outcomes = store.outcomes_path(shard)
+    lines = [line for line in outcomes.read_text().splitlines()
+             if json.loads(line)["impl"] != impl_id]  # fmt: skip
+    outcomes.write_text("".join(line + "\n" for line in lines))
+
+
+def test_an_implementation_one_shard_lacked_reads_missing_there_with_its_reason(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """PyPy unavailable on shard 1 only: the merged run has PyPy, its cells of shard 1's
+    workloads are missing with that shard's reason, and the other shards' are as measured."""
+    _lose(three[0], "pypy3.9", "apt-get install failed")
+    merged = merge(three, tmp_path / "merged")
+    (pypy,) = [i for i in store.load_manifest(merged)["impls"] if i["id"] == "pypy3.9"]
+    assert not pypy["unavailable"]
+    table = _table(merged).xs("pypy3.9", level="impl", drop_level=False)
+    lost = table[table["machine"] == "1/3"]
+    assert len(lost) and set(lost["status"]) <= {"missing", "unsupported"}
+    missing = lost[lost["status"] == "missing"]
+    assert set(missing["detail"]) == {"unavailable on shard 1/3: apt-get install failed"}
+    kept = table[table["machine"] != "1/3"]
+    expected = _table(QUICK).loc[kept.index]
+    assert list(kept["status"]) == list(expected["status"])
+
+
+def test_an_expected_implementation_that_is_unavailable_reads_missing_with_the_reason(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """Jython, which the nightly provisions (``expected``), unavailable on every shard: its
+    cells read missing with the reason; IronPython, not expected, stays unavailable."""
+    for shard in three:
+        _lose(shard, "jython2.7", "jython is not on PATH")
+        manifest = store.load_manifest(shard)
+        ids = ["3.14", "3.14t", "3.14t+gil", "pypy3.9", "jython2.7"]
+        store.write_manifest(shard, {**manifest, "expected": ids})
+    merged = merge(three, tmp_path / "merged")
+    assert store.load_manifest(merged)["expected"] == ids
+    table = _table(merged)
+    jython = table.xs("jython2.7", level="impl")
+    planned = jython[jython["status"] != "unsupported"]
+    assert set(planned["status"]) == {"missing"}
+    assert set(planned["detail"]) == {
+        "jython2.7 was expected, but is unavailable: jython is not on PATH"}  # fmt: skip
+    assert set(table.xs("ironpython3.4", level="impl")["status"]) == {"unavailable"}
