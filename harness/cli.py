@@ -317,7 +317,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_nightly(args: argparse.Namespace) -> int:
     """The nightly workflow's steps, on this machine, one shard after another."""
-    return nightly.run_nightly(args.shards, args.selection, args.reports, main)
+    return nightly.run_nightly(args.shards, args.selection, args.reports, main, args.night,
+                               args.attempt)  # fmt: skip
 
 
 def cmd_report(args: argparse.Namespace) -> int:

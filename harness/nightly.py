@@ -5,6 +5,10 @@ The steps are command lines of ``python -m harness``, written once here. The Git
 workflow (.github/workflows/nightly.yml) runs each as a nox session on its own runner;
 ``nightly`` runs the very same command lines here, one shard after another, and
 tests/test_workflow.py holds the workflow's ``run:`` steps to them.
+
+A night is one workflow run: its id names the shards' batch and the history's entry, and
+a re-run of it (``--attempt N`` here) takes up the shards measured before and replaces
+the night's entry in the history.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import store
+from harness.options import UsageError
 from harness.provision import cpython, sources
 from harness.provision.impls import Impl
 from harness.run import shards
@@ -44,11 +49,13 @@ def plan_args(count: str, selection: Sequence[str]) -> list[str]:
     return ["--plan", "--shards", count, "--json", *selection]
 
 
-def measure_args(shard: str, name: str, selection: Sequence[str]) -> list[str]:
+def measure_args(shard: str, name: str, selection: Sequence[str],
+                 earlier: str | None = EARLIER) -> list[str]:  # fmt: skip
     """A measure job's compare arguments: one shard into reports/NAME, taking up what an
     earlier attempt of the job measured (a re-run downloads them into EARLIER)."""
-    return ["--shard", shard, "--into", name, "--resume-from", EARLIER,
-            "--install-system-packages", *selection]  # fmt: skip
+    resume = ["--resume-from", earlier] if earlier is not None else []
+    return ["--shard", shard, "--into", name, *resume, "--install-system-packages",
+            *selection]  # fmt: skip
 
 
 def merge_args(folders: Sequence[str], into: str) -> list[str]:
@@ -59,8 +66,9 @@ def fetch_args(history: str) -> list[str]:
     return ["fetch", "--into", history]
 
 
-def add_args(run: str, history: str) -> list[str]:
-    return ["add", run, "--into", history]
+def add_args(run: str, history: str, night: str, attempt: str) -> list[str]:
+    """history add: the merged run, as this attempt of the night (a later one replaces it)."""
+    return ["add", run, "--into", history, "--night", night, "--attempt", attempt]
 
 
 def push_args(history: str) -> list[str]:
@@ -153,13 +161,49 @@ def latest_run(reports: Path) -> Path | None:
     return latest.resolve() if store.manifest_path(latest).is_file() else None
 
 
+def pick_night(reports: Path, night: str | None, attempt: int) -> str:
+    """The night to measure: a new one (attempt 1), else the one named or the newest."""
+    nights = reports / "nightly"
+    if attempt == 1:
+        if night is not None:
+            raise UsageError(f"--night {night} names a night to re-run: give its --attempt (2 "
+                             "or more), or leave --night out to measure a new night")  # fmt: skip
+        return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    found = sorted(p.name for p in nights.glob("*") if p.is_dir()) if nights.is_dir() else []
+    if night is None and not found:
+        raise UsageError(f"--attempt {attempt} re-runs a night, and {nights} holds none: "
+                         "measure one first, without --attempt")  # fmt: skip
+    chosen = night or found[-1]
+    if chosen not in found:
+        raise UsageError(f"no night {chosen!r} in {nights}; nights there: "
+                         f"{', '.join(found) or 'none'}")  # fmt: skip
+    if (nights / chosen / attempt_folder(attempt)).exists() and attempt > 1:
+        raise UsageError(f"night {chosen} has an attempt {attempt} already: re-run it as "
+                         f"--attempt {attempt + 1}")  # fmt: skip
+    return chosen
+
+
+def attempt_folder(attempt: int) -> str:
+    """Where an attempt's shards and merge go in its night's folder: the first attempt's
+    at the top, a re-run's in attempt-N/."""
+    return "" if attempt == 1 else f"attempt-{attempt}"
+
+
 def run_nightly(count: int, selection: Sequence[str], reports: Path,
-                main: Callable[[Sequence[str] | None], int]) -> int:  # fmt: skip
-    """Plan, measure every shard here one after another, merge, publish into reports/site."""
+                main: Callable[[Sequence[str] | None], int], night: str | None = None,
+                attempt: int = 1) -> int:  # fmt: skip
+    """Plan, measure every shard here one after another, merge, add to the history and
+    publish into reports/site; 1 if a shard failed (as its job fails on GitHub).
+
+    ``attempt`` 2 or more re-runs ``night`` (the newest by default) as GitHub's "re-run"
+    does: each shard takes up the newest earlier attempt of it, and the history's entry
+    of the night is replaced by this attempt's."""
     from harness.run.progress import format_duration
 
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    folder = f"nightly/{stamp}"
+    stamp = pick_night(reports, night, attempt)
+    if attempt > 1:
+        print(f"re-running night {stamp} as attempt {attempt}")
+    folder = "/".join(filter(None, ["nightly", stamp, attempt_folder(attempt)]))
     hidden = ["--reports", str(reports)]  # where the tests put their runs; the default on CI
     timings: list[tuple[str, float]] = []
 
@@ -175,18 +219,23 @@ def run_nightly(count: int, selection: Sequence[str], reports: Path,
         return code
     plan = json.loads(text)
     print(format_plan(plan))
-    made = []
+    made, failed = [], []
+    night_flags = ["--batch", stamp, "--attempt", str(attempt)]
     for row in plan["shards"]:
         name = f"{folder}/{row['name']}"
-        argv = ["compare", *measure_args(row["shard"], name, [*selection, "--batch", stamp])]
+        earlier = _earlier_attempt(reports / "nightly" / stamp, row["name"], attempt)
+        argv = ["compare", *measure_args(row["shard"], name, [*selection, *night_flags],
+                                         earlier)]  # fmt: skip
         code, _ = step(f"shard {row['shard']}", [*argv, *hidden])
         if code == 2:
             return code
+        if code != 0:
+            failed.append(row["shard"])
         made.append(str(reports / name))
     merged, site = str(reports / folder / "merged"), str(reports / SITE)
     history = str(reports / HISTORY)  # here the history stays in reports/, not on a branch
     for name, argv in (("merge", ["merge", *merge_args(made, merged)]),
-                       ("history", ["history", *add_args(merged, history)]),
+                       ("history", ["history", *add_args(merged, history, stamp, str(attempt))]),
                        ("publish", ["publish", *publish_args(history, site)])):  # fmt: skip
         code, _ = step(name, argv)
         if code != 0:
@@ -197,4 +246,17 @@ def run_nightly(count: int, selection: Sequence[str], reports: Path,
         guess = f" (estimated {format_duration(estimates[name])})" if name in estimates else ""
         print(f"  {name:>12}: {format_duration(seconds)}{guess}")
     print(f"merged run: {merged}\nhistory: {history}\nsite: {site}/index.html")
+    if failed:
+        print(f"shard {', '.join(failed)} failed (see above); the night is published without "
+              "its failed cells, and its job would fail on GitHub")  # fmt: skip
+        return 1
     return 0
+
+
+def _earlier_attempt(night: Path, shard: str, attempt: int) -> str | None:
+    """The newest earlier attempt's folder of ``shard`` in ``night``, for --resume-from."""
+    for earlier in range(attempt - 1, 0, -1):
+        folder = night / attempt_folder(earlier) / shard
+        if folder.is_dir():
+            return str(folder)
+    return None

@@ -308,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nightly.add_argument("--shards", type=_count, default=2, metavar="N",
                          help="how many shards, measured in turn (default 2)")  # fmt: skip
+    nightly.add_argument("--attempt", type=_count, default=1, metavar="N",
+                         help="re-run a night as attempt N: shards take up the attempt "
+                         "before, and the history's entry of the night is replaced")  # fmt: skip
+    nightly.add_argument("--night", default=None, metavar="STAMP",
+                         help="with --attempt: the night (reports/nightly/STAMP; default: the "
+                         "newest)")  # fmt: skip
     nightly.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
     sub.add_parser("list", help="list the workloads")
     cpus = sub.add_parser(

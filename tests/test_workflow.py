@@ -57,7 +57,12 @@ def test_every_run_step_is_a_nox_session_of_the_local_nightly(workflow: dict[Any
     assert _sessions(jobs["merge"]) == [
         (s["merge"], nightly.merge_args(["shards/*"], "reports/merged")),
         (s["fetch"], nightly.fetch_args(nightly.HISTORY)),
-        (s["add"], nightly.add_args("reports/merged", nightly.HISTORY)),
+        (
+            s["add"],
+            nightly.add_args(
+                "reports/merged", nightly.HISTORY, "$GITHUB_RUN_ID", "$GITHUB_RUN_ATTEMPT"
+            ),
+        ),
         (s["push"], nightly.push_args(nightly.HISTORY)),
         (
             s["publish"],
