@@ -4,7 +4,8 @@ merged run to the history, publish the site from the history.
 The steps are command lines of ``python -m harness``, written once here. The GitHub
 workflow (.github/workflows/nightly.yml) runs each as a nox session on its own runner;
 ``nightly`` runs the very same command lines here, one shard after another, and
-tests/test_workflow.py holds the workflow's ``run:`` steps to them.
+tests/test_workflow.py holds the workflow's ``run:`` steps to them. The one step that is
+not gilbench's, the history's push with the write token, runs git alone (PUSH_HISTORY).
 
 A night is one workflow run: its id names the shards' batch and the history's entry, and
 a re-run of it (``--attempt N`` here) takes up the shards measured before and replaces
@@ -33,15 +34,34 @@ from harness.run.plan import Bench, Profile
 
 # The nox session each step runs in, by step.
 SESSIONS = {"plan": "compare", "measure": "compare", "merge": "merge", "fetch": "history",
-            "add": "history", "push": "history", "publish": "publish"}  # fmt: skip
+            "add": "history", "publish": "publish"}  # fmt: skip
 SITE = "site"  # reports/site: where the nightly publishes
 EARLIER = "earlier-attempts"  # where a re-run measure job finds the attempts before it
 HISTORY = "history"  # reports/history: every nightly's run, kept (history/archive.py)
+BRANCH = "gilbench-history"  # the data branch that keeps the history on GitHub (branch.py)
 # What a nightly's shard provisions itself, so must measure: both CPython builds (their
 # build dependencies from apt), PyPy and Jython from apt. Any other it was asked for by
 # name (--impl) is expected too; the rest (IronPython, a GraalPy not asked for) may be
 # unavailable without failing the night.
 EXPECTED_FAMILIES = ("cpython", "pypy", "jython")
+
+# The history's push, the one step that holds the token that may write contents: git
+# alone, on a runner where nothing was installed, from the folder the merge job uploaded.
+# The folder becomes one parentless commit that replaces the data branch (as branch.py's
+# push does). Its repository lives outside the folder, so nothing in the folder can
+# configure git; the token reaches git through a credential helper, never a command line.
+PUSH_HISTORY = f"""\
+export GIT_DIR="$RUNNER_TEMP/history.git" GIT_WORK_TREE=.
+cd {HISTORY}
+git init --quiet --initial-branch=history
+git add --all --force .
+git -c user.name=gilbench -c user.email=gilbench@localhost commit --quiet \\
+  --message "gilbench history: run $GITHUB_RUN_ID, attempt $GITHUB_RUN_ATTEMPT"
+# shellcheck disable=SC2016 # the helper expands $GITHUB_TOKEN when git runs it
+helper='!f() {{ echo username=x-access-token; echo "password=$GITHUB_TOKEN"; }}; f'
+git -c credential.helper= -c credential.helper="$helper" \\
+  push --force "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git" "HEAD:refs/heads/{BRANCH}"
+"""
 
 
 def plan_args(count: str, selection: Sequence[str]) -> list[str]:
@@ -69,10 +89,6 @@ def fetch_args(history: str) -> list[str]:
 def add_args(run: str, history: str, night: str, attempt: str) -> list[str]:
     """history add: the merged run, as this attempt of the night (a later one replaces it)."""
     return ["add", run, "--into", history, "--night", night, "--attempt", attempt]
-
-
-def push_args(history: str) -> list[str]:
-    return ["push", history]
 
 
 def publish_args(history: str, site: str, *extra: str) -> list[str]:

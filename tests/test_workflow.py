@@ -2,8 +2,9 @@
 
 GitHub Actions can't run here, so the workflow is held to what can be checked: its
 ``run:`` steps are exactly harness/nightly.py's command lines (which `nox -s nightly`
-runs in tests/test_e2e.py), its shape is what a nightly needs, and actionlint and zizmor
-find nothing in it.
+runs in tests/test_e2e.py) and its git-only push of the history (run here against a
+local repository), its shape is what a nightly needs, and actionlint and zizmor find
+nothing in it.
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ def workflow() -> dict[Any, Any]:
 
 
 def _sessions(job: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """Each run: step of a job as (nox session, its arguments); the bootstrap left out."""
+    """Each run: step of a job as (nox session, its arguments); the bootstrap and the
+    history's git-only push left out."""
     calls = []
     for step in job["steps"]:
         if "run" not in step or step["run"].strip() == BOOTSTRAP:
+            continue
+        if step["run"] == nightly.PUSH_HISTORY:
             continue
         words = shlex.split(step["run"])
         assert words[:4] == ["python", "-m", "nox", "-s"] and words[5] == "--", step["run"]
@@ -54,16 +58,12 @@ def test_every_run_step_is_a_nox_session_of_the_local_nightly(workflow: dict[Any
     assert _sessions(jobs["plan"]) == [(s["plan"], nightly.plan_args("$SHARDS", SELECTION))]
     assert _sessions(jobs["measure"]) == [
         (s["measure"], nightly.measure_args("$SHARD", "$NAME", SELECTION))]  # fmt: skip
+    night = nightly.add_args("reports/merged", nightly.HISTORY, "$GITHUB_RUN_ID",
+                             "$GITHUB_RUN_ATTEMPT")  # fmt: skip
     assert _sessions(jobs["merge"]) == [
         (s["merge"], nightly.merge_args(["shards/*"], "reports/merged")),
         (s["fetch"], nightly.fetch_args(nightly.HISTORY)),
-        (
-            s["add"],
-            nightly.add_args(
-                "reports/merged", nightly.HISTORY, "$GITHUB_RUN_ID", "$GITHUB_RUN_ATTEMPT"
-            ),
-        ),
-        (s["push"], nightly.push_args(nightly.HISTORY)),
+        (s["add"], night),
         (
             s["publish"],
             nightly.publish_args(
@@ -71,7 +71,7 @@ def test_every_run_step_is_a_nox_session_of_the_local_nightly(workflow: dict[Any
             ),
         ),
     ]
-    assert _sessions(jobs["publish"]) == []
+    assert _sessions(jobs["history"]) == _sessions(jobs["publish"]) == []
     listed = (DATA / "golden" / "nox-l.txt").read_text()
     assert all(f"- {name} -> " in listed or f"* {name} -> " in listed for name in s.values())
 
@@ -88,31 +88,98 @@ def test_the_triggers_are_a_schedule_off_the_hour_and_a_dispatch_with_inputs(
 
 
 def test_permissions_are_the_fewest_each_job_needs(workflow: dict[Any, Any]) -> None:
-    """contents: read for all but the history's push; the token reaches git alone; Pages only
-    to deploy."""
+    """contents: read for all but the history job's push; Pages only to deploy; the token
+    is handed to the history's fetch (read-only there) and to the git-only push."""
     assert workflow["permissions"] == {"contents": "read"}
     jobs = workflow["jobs"]
     assert "permissions" not in jobs["plan"]
     assert jobs["measure"]["permissions"] == {"contents": "read", "actions": "read"}
-    assert jobs["merge"]["permissions"] == {"contents": "write", "actions": "read"}
-    with_token = [step for job in jobs.values() for step in job["steps"]
+    assert jobs["merge"]["permissions"] == {"contents": "read", "actions": "read"}
+    assert jobs["history"]["permissions"] == {"contents": "write", "actions": "read"}
+    writers = [name for name, job in jobs.items()
+               if job.get("permissions", {}).get("contents") == "write"]  # fmt: skip
+    assert writers == ["history"]
+    with_token = [(name, step["run"]) for name, job in jobs.items() for step in job["steps"]
                   if "GITHUB_TOKEN" in step.get("env", {})]  # fmt: skip
-    assert [shlex.split(step["run"])[6] for step in with_token] == ["fetch", "push"]
+    assert [(name, run.split()[:6]) for name, run in with_token[:1]] == [
+        ("merge", ["python", "-m", "nox", "-s", "history", "--"])]  # fmt: skip
+    assert shlex.split(with_token[0][1])[6] == "fetch"
+    assert with_token[1:] == [("history", nightly.PUSH_HISTORY)]
     assert jobs["publish"]["permissions"] == {"pages": "write", "id-token": "write"}
     assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_job_that_may_write_contents_runs_git_alone(workflow: dict[Any, Any]) -> None:
+    """The history job installs nothing and runs nothing of pip's or gilbench's: it
+    downloads the merge job's history and its one run: step is git commands (and the
+    shell's cd, export and an assignment), after the merge job finished."""
+    job = workflow["jobs"]["history"]
+    assert job["needs"] == "merge"
+    download, push = job["steps"]
+    assert download["uses"].split("@")[0] == "actions/download-artifact"
+    assert download["with"]["name"] == "${{ needs.merge.outputs.history }}"
+    assert download["with"]["path"] == nightly.HISTORY
+    assert push["run"] == nightly.PUSH_HISTORY and push["shell"] == "bash"
+    assert push["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    commands = nightly.PUSH_HISTORY.replace("\\\n", " ").splitlines()
+    words = [shlex.split(line)[0] for line in commands if not line.startswith("#")]
+    assert set(words) == {"export", "cd", "git", "helper=!f() { echo username=x-access-token; "
+                          'echo "password=$GITHUB_TOKEN"; }; f'}  # fmt: skip
+    assert "$GITHUB_TOKEN" not in " ".join(line for line in commands if line.startswith("git"))
+    merge = workflow["jobs"]["merge"]
+    upload = next(s for s in merge["steps"] if s.get("with", {}).get("path") == nightly.HISTORY)
+    assert upload["with"]["name"] == merge["outputs"]["history"]
+    assert merge["outputs"]["history"] == "history-attempt-${{ github.run_attempt }}"
+
+
+def test_the_push_makes_the_branch_one_parentless_commit_of_the_history(tmp_path: Path) -> None:
+    """PUSH_HISTORY, run as the workflow runs it against a local origin, replaces the data
+    branch with one parentless commit of the folder, twice over; a .git in the folder is
+    not taken for the repository."""
+    origin = tmp_path / "srv" / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    work = tmp_path / "work"
+    commits = []
+    for attempt in ("1", "2"):
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(DATA / "history", work / nightly.HISTORY)
+        (work / nightly.HISTORY / ".git").mkdir()
+        (work / nightly.HISTORY / ".git" / "config").write_text("[core]\n\tbare = true\n")
+        temp = tmp_path / f"temp-{attempt}"
+        temp.mkdir()
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "RUNNER_TEMP": str(temp),
+               "GITHUB_SERVER_URL": f"file://{tmp_path / 'srv'}", "GITHUB_REPOSITORY": "origin",
+               "GITHUB_TOKEN": "not-a-token", "GITHUB_RUN_ID": "7",
+               "GITHUB_RUN_ATTEMPT": attempt}  # fmt: skip
+        subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
+                        nightly.PUSH_HISTORY], cwd=work, env=env, check=True,
+                       capture_output=True, timeout=120)  # fmt: skip
+        log = subprocess.run(["git", "-C", str(origin), "log", "--format=%H %P|%s",
+                              nightly.BRANCH], capture_output=True, text=True,
+                             check=True).stdout.splitlines()  # fmt: skip
+        (line,) = log
+        head, subject = line.split("|")
+        assert subject == f"gilbench history: run 7, attempt {attempt}"
+        assert len(head.split()) == 1  # the commit alone: no parent
+        commits.append(head)
+    listing = ["git", "-C", str(origin), "ls-tree", "-r", "--name-only", nightly.BRANCH]
+    files = subprocess.run(listing, capture_output=True, text=True, check=True)
+    expected = sorted(str(p.relative_to(DATA / "history")) for p in (DATA / "history").rglob("*")
+                      if p.is_file())  # fmt: skip
+    assert sorted(files.stdout.split()) == expected
+    assert commits[0] != commits[1]
 
 
 def test_shards_run_apart_and_their_artifacts_keep_attempts_apart(
     workflow: dict[Any, Any],
 ) -> None:
-    """fail-fast off, a matrix from the plan, one artifact per shard and attempt, a build cache."""
+    """fail-fast off, a matrix from the plan, one artifact per shard and attempt."""
     measure = workflow["jobs"]["measure"]
     assert measure["strategy"]["fail-fast"] is False
     assert "fromJSON(needs.plan.outputs.matrix)" in measure["strategy"]["matrix"]["shard"]
     uses = {step["uses"].split("@")[0]: step for step in measure["steps"] if "uses" in step}
     upload = uses["actions/upload-artifact"]["with"]
     assert upload["name"] == "${{ matrix.shard.name }}-attempt-${{ github.run_attempt }}"
-    assert "cpython_key" in uses["actions/cache"]["with"]["key"]
     download = next(s for s in workflow["jobs"]["merge"]["steps"]
                     if s.get("uses", "").startswith("actions/download-artifact"))  # fmt: skip
     assert download["with"]["pattern"] == "shard-*"
@@ -135,6 +202,48 @@ def test_a_re_run_measure_job_takes_up_the_uploads_of_the_attempts_before_it(
     measure_args = nightly.measure_args("$SHARD", "$NAME", SELECTION)
     assert measure_args[measure_args.index("--resume-from") + 1] == nightly.EARLIER
     assert steps[names.index("actions/upload-artifact")]["if"] == "${{ always() }}"
+
+
+def test_the_build_cache_is_saved_in_a_step_of_its_own_even_when_the_shard_fails(
+    workflow: dict[Any, Any],
+) -> None:
+    """Restored before the shard, saved after it under the same key and paths with
+    always(), only when the restore missed and both builds finished, where gilbench's
+    cache is (GILBENCH_CACHE)."""
+    measure = workflow["jobs"]["measure"]
+    steps = measure["steps"]
+    names = [step.get("uses", "").split("@")[0] or "run" for step in steps]
+    assert "actions/cache" not in names  # its save runs only when the job succeeds
+    restore = steps[names.index("actions/cache/restore")]
+    save = steps[names.index("actions/cache/save")]
+    shard = next(i for i, s in enumerate(steps) if "--shard" in s.get("run", ""))
+    assert names.index("actions/cache/restore") < shard < names.index("actions/cache/save")
+    assert "cpython_key" in restore["with"]["key"]
+    assert save["with"]["key"] == f"${{{{ steps.{restore['id']}.outputs.cache-primary-key }}}}"
+    assert save["with"]["path"] == restore["with"]["path"]
+    condition = save["if"]
+    assert condition.startswith("${{ always() && ") and "cache-hit != 'true'" in condition
+    for kind in ("default", "freethreaded"):
+        assert f"hashFiles('gilbench-cache/cpython/*/{kind}/gilbench-provenance.json')" in condition
+    assert measure["env"]["GILBENCH_CACHE"] == "${{ github.workspace }}/gilbench-cache"
+    assert restore["with"]["path"].split() == ["gilbench-cache/cpython", "gilbench-cache/sources"]
+
+
+def test_each_attempt_deploys_the_pages_artifact_its_merge_uploaded(
+    workflow: dict[Any, Any],
+) -> None:
+    """The Pages artifact is named per attempt, and deploy-pages takes the name the merge
+    job gave (a re-run of the publish job alone finds the earlier attempt's)."""
+    merge = workflow["jobs"]["merge"]
+    assert merge["outputs"]["pages"] == "github-pages-${{ github.run_attempt }}"
+    upload = next(s for s in merge["steps"]
+                  if s.get("uses", "").startswith("actions/upload-pages-artifact@"))  # fmt: skip
+    assert upload["with"]["name"] == merge["outputs"]["pages"]
+    publish = workflow["jobs"]["publish"]
+    (deploy,) = publish["steps"]
+    assert deploy["uses"].startswith("actions/deploy-pages@")
+    assert deploy["with"]["artifact_name"] == "${{ needs.merge.outputs.pages }}"
+    assert "merge" in publish["needs"] and "history" in publish["needs"]
 
 
 def test_the_machine_fingerprint_names_the_runner_label_it_runs_on(
