@@ -31,10 +31,11 @@ time interval plays no part: it is information in the results table, never a gat
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from scipy import stats
 
 from harness.compare.estimate import Estimate
@@ -125,14 +126,16 @@ class Progress:
 
 
 def passes_to_decide(estimate: Estimate, passes: int, margin: float = MARGIN,
-                     confidence: float = 0.95) -> Progress:  # fmt: skip
+                     confidence: float = 0.95,
+                     later: Callable[[int], float] | None = None) -> Progress:  # fmt: skip
     """About how many passes in all would make ``estimate`` a decision.
 
     The interval's half-width on the log scale is t(n - 1) x s / sqrt(n); with the spread
     s as measured, the fewest n for which it falls below the distance the figure is from a
     decision: from 1 (to tell a difference) or from the margin's nearer end (to tell an
     equivalence), whichever is larger. The estimate is assumed to stay where it is: a
-    projection, not a promise.
+    projection, not a promise. ``later``: the level an interval over n passes would be
+    read at, where that is not ``confidence`` (a sequential run's later looks spend less).
     """
     value, low, high = estimate.value, estimate.low, estimate.high
     if passes < 2 or not all(math.isfinite(x) and x > 0 for x in (value, low, high)):
@@ -144,10 +147,11 @@ def passes_to_decide(estimate: Estimate, passes: int, margin: float = MARGIN,
     if half <= distance:
         return Progress(passes, passes)  # decided already (or on its edge)
     spread = half * math.sqrt(passes) / _t(passes, confidence)
-    for n in range(passes + 1, MAX_PASSES + 1):
-        if _t(n, confidence) * spread / math.sqrt(n) <= distance:
-            return Progress(passes, n)
-    return Progress(passes, None)
+    counts = np.arange(passes + 1, MAX_PASSES + 1)  # every n in one call: t.ppf is dear
+    levels = np.array([later(int(n)) if later else confidence for n in counts])
+    widths = stats.t.ppf(0.5 + levels / 2, np.maximum(1, counts - 1)) * spread / np.sqrt(counts)
+    fits = np.flatnonzero(widths <= distance)
+    return Progress(passes, int(counts[fits[0]]) if len(fits) else None)
 
 
 def _t(n: int, confidence: float) -> float:
