@@ -69,7 +69,7 @@ def parse_request(args: argparse.Namespace) -> Request:
         sources.require_pinned(version)
     quick = args.quick or args.profile == "quick"
     profile = planning.PROFILES["quick" if quick else args.profile or "adaptive"]
-    if args.precision is not None and profile.precision is None:
+    if args.precision is not None and profile.name != "adaptive":
         raise UsageError(f"--precision sets the adaptive profile's target; the {profile.name} "
                          "profile measures a fixed effort: drop one of them")  # fmt: skip
     if quick and not args.model:
@@ -159,10 +159,11 @@ def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profi
     """Run the matrix with a progress bar, sampling the CPUs' speed between benchmarks,
     then report it; the exit status.
 
-    The adaptive profile measures each cell to its precision within the budget; its
-    first passes' times are estimated from the ``earlier`` run's (or measured defaults).
-    A ``resumed`` run keeps the attempts it recorded. Ctrl-C stops after the running
-    benchmark and reports what was measured; the run stays resumable.
+    The adaptive profile measures until every figure is decided (and each cell is at
+    its precision, if one was asked) within the budget; its first passes' times are
+    estimated from the ``earlier`` run's (or measured defaults). A ``resumed`` run keeps
+    the attempts it recorded. Ctrl-C stops after the running benchmark and reports what
+    was measured; the run stays resumable.
     """
     from harness.run.cpuspeed import Sampler
     from harness.run.matrix import Stop
@@ -172,7 +173,7 @@ def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profi
     sampler = Sampler(store.cpu_speed_path(run_dir))
     try:
         with stop_on_interrupt(_say):
-            if profile.precision is not None:
+            if profile.name == "adaptive":
                 from harness.run.adaptive import run_adaptive
 
                 costs = shards.load_costs(run_dir if resumed else earlier)

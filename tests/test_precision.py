@@ -202,11 +202,12 @@ def test_a_budget_too_short_for_the_first_passes_cuts_the_most_worker_cells_ever
 
 
 def test_the_plan_says_nothing_is_cut_when_the_first_passes_fit() -> None:
-    """Within the budget, the plan says the imprecise cells are measured again."""
+    """Within the budget, the plan says the cells are measured again until every figure
+    is decided and every cell is at the precision asked."""
     costs = Costs({name: (10.0, 10.0) for name in "abc"}, "test")
     line = first_plan(spread(_matrix()), costs, 3600.0, 0.02)
     assert line.startswith("36 cells to measure to ±2% within 60m00s")
-    assert line.endswith("then the cells not yet precise are measured again, cheapest first")
+    assert line.endswith("until every figure is decided and every cell is at the precision asked")
 
 
 @pytest.mark.parametrize(
@@ -241,9 +242,10 @@ def test_precision_with_a_fixed_profile_is_refused(capsys: pytest.CaptureFixture
 
 
 def test_compare_is_adaptive_by_default_and_the_fixed_profiles_stay() -> None:
-    """No flag: adaptive at +-2% within the default budget; quick and full keep their passes."""
+    """No flag: adaptive, aimed at decisions with no width asked, within the default budget;
+    quick and full keep their passes."""
     default = parse_request(parse_args(["compare"])).profile
-    assert (default.name, default.precision, default.budget_s) == ("adaptive", 0.02, 90 * 60.0)
+    assert (default.name, default.precision, default.budget_s) == ("adaptive", None, 90 * 60.0)
     asked = parse_request(parse_args(["compare", "--precision", "1%", "--budget", "1h30m"]))
     assert (asked.profile.precision, asked.profile.budget_s) == (0.01, 5400.0)
     full = parse_request(parse_args(["compare", "--profile", "full", "--budget", "2h"])).profile
@@ -261,11 +263,27 @@ def _run(reports: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.e2e
+def test_an_adaptive_run_stops_once_every_figure_is_decided(
+    cpython_builds: tuple[cpython.CPythonBuild, cpython.CPythonBuild], tmp_path: Path
+) -> None:
+    """By default the run measures until its figures are decided: a steady workload's
+    threads scale clearly after the pilot, and nothing is measured again."""
+    done = _run(tmp_path, "--budget", "5m")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "cells to measure within 5m00s" in done.stderr
+    assert "after pass 3: 2 of 2 figures decided, 0 undecided; nothing is left" in done.stderr
+    run = (tmp_path / "latest").resolve()
+    assert load_run(run).outcomes["pass"].max() == MIN_PASSES
+    assert "2 of 2 figures decided, 0 undecided, in " in done.stderr
+
+
+@pytest.mark.e2e
 def test_an_adaptive_run_stops_a_cell_once_its_figures_are_precise(
     cpython_builds: tuple[cpython.CPythonBuild, cpython.CPythonBuild], tmp_path: Path
 ) -> None:
-    """A steady workload reaches +-2% in its first passes and is not measured again."""
-    done = _run(tmp_path, "--budget", "5m")
+    """With --precision, a steady workload reaches +-2% in its first passes and is not
+    measured again."""
+    done = _run(tmp_path, "--budget", "5m", "--precision", "2%")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "cells to measure to ±2% within 5m00s" in done.stderr
     run = (tmp_path / "latest").resolve()
@@ -275,7 +293,7 @@ def test_an_adaptive_run_stops_a_cell_once_its_figures_are_precise(
     # it stopped because every figure was precise: before the budget and the last pass
     passes = load_run(run).outcomes.groupby("model")["pass"].max()
     assert 2 <= passes["threads"] < PROFILES["adaptive"].passes
-    assert "1 of 1 cells with a figure at ±2%, in " in done.stderr
+    assert "; 1 of 1 cells with a figure at ±2%, in " in done.stderr
     assert "budget was spent" not in (run / "summary.csv").read_text()
     assert "Precision: 1 of 1 cell with a figure reached ±2%" in (run / "summary.md").read_text()
 

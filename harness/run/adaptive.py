@@ -1,38 +1,47 @@
-"""Measure each cell until its figures are known to the precision asked, within a budget.
+"""Measure until every figure the findings state is decided, within a budget.
 
 The matrix still runs in interleaved passes, one process per cell a pass, so that the
 machine's drift hits every cell alike, and pairing is untouched. What changes is which
 cells a pass holds and how many values each of their processes takes:
 
-- The first ``MIN_PASSES`` passes, the pilot, measure every cell: three processes read the
-  spread between processes, from which each cell's goal, its processes in all, is fixed
-  once (run/allocation.py: a two-stage design, which keeps the intervals honest). They go
-  in ``spread`` order, fewest workers first and the implementations taken in turn, and a
-  cell's first pass starts only if its whole pilot fits in the budget too: a budget too
-  short for the whole matrix leaves out its most-worker cells on every implementation,
-  never one implementation whole, and no cell is left with a single process.
-- After the pilot the run is read back and summarized exactly as the report will be
-  (compare/cells.py); the cells that a figure missing the target rests on
-  (compare/precision.py) get their goal, and each later pass holds the cells short of it
-  that the budget can still bring there, the cheapest first: within a budget, that
-  brings the most cells to their goal.
+- The first ``MIN_PASSES`` passes, the pilot, measure every cell. They go in ``spread``
+  order, fewest workers first and the implementations taken in turn, and a cell's first
+  pass starts only if its whole pilot fits in the budget too: a budget too short for the
+  whole matrix leaves out its most-worker cells on every implementation, never one
+  implementation whole, and no cell is left with a single process.
+- At each look (compare/decisions.py: after passes 3, 4, 5, 7, 9, 12, 16, ...) the run is
+  read back and compared exactly as the report will be (``summarize``, ``compare_run``),
+  and the passes up to the next look hold the cells that undecided figures rest on, the
+  cheapest to decide first, as many as the budget left can decide, then the others while
+  budget is to spare (compare/sampling.py chooses; nothing here does statistics). A cell
+  left out at a look is never measured again, so each figure's interval is the one the
+  stopping rule saw, at the level its look spent. The run ends when every figure is
+  decided, or no cell is left to measure, or the budget is spent.
+- With ``--precision P`` the cells also keep going until their figures' intervals are
+  within +-P: each cell's goal, its processes in all, is fixed once after the pilot
+  (run/allocation.py: a two-stage design), and the cells short of it that the budget can
+  bring there are kept at each look as well.
 - Values per process follow Kalibera and Jones, from the variance components of the
-  figure the cell serves, and the processes still to go from today's half-width
-  (run/allocation.py).
+  figure the cell serves (run/allocation.py).
 - A benchmark is started only if its estimated time fits in what is left of the budget.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from harness.compare.cells import Cells, summarize
+from harness.compare.decisions import DECIDED, is_look
 from harness.compare.estimate import Cell
 from harness.compare.precision import needing
+from harness.compare.sampling import Choice, choose, format_figures
+from harness.compare.verdicts import compare_run
 from harness.results import Run, load_run
 from harness.run import allocation
 from harness.run.allocation import (
@@ -59,29 +68,49 @@ STATUS_EVERY_S = 30.0  # a progress line at least this often
 
 @dataclass(frozen=True)
 class Assessment:
-    """The run as the report would read it now: which cells need more, and how many met."""
+    """The run as the report would read it now: its figures' decisions and, with a
+    precision target, which cells need more for it and how many met it."""
 
     run: Run
     cells: Cells
-    need: Mapping[Cell, float]  # cell -> half-width / target, > 1
-    measured: int  # cells with a figure of their own (speedup, ratio to the reference)
-    precise: int
+    decisions: pd.DataFrame  # Comparison.decisions(), each figure's cells as measured
+    need: Mapping[Cell, float] = field(default_factory=dict)  # cell -> half-width / target
+    measured: int = 0  # cells with a figure of their own (speedup, ratio to the reference)
+    precise: int = 0
+
+    @property
+    def decided(self) -> int:
+        return int(self.decisions["decision"].isin(DECIDED).sum())
+
+    @property
+    def undecided(self) -> int:
+        return len(self.decisions) - self.decided
 
 
-def assess(run_dir: Path, target: float) -> Assessment:
+def _measured_as(cell: Cell) -> Cell:
+    """The cell that is measured for ``cell``: a pyperf script's benchmarks (bm_x:name)
+    are measured as its one cell, bm_x."""
+    impl, workload, model, workers = cell
+    return (impl, workload.split(":", 1)[0], model, workers)
+
+
+def assess(run_dir: Path, target: float | None) -> Assessment:
+    """Read the run back, summarize and compare it as the report will."""
     run = load_run(run_dir)
     cells = summarize(run)
+    decisions = compare_run(cells).decisions()
+    measured_as = [tuple(dict.fromkeys(_measured_as(c) for c in found))
+                   for found in decisions["cells"]]  # fmt: skip
+    decisions["cells"] = pd.Series(measured_as, index=decisions.index, dtype=object)
     table = cells.table
     measured = int(table["precision"].notna().sum())  # the cells with a figure of their own
     precise = int(table["precise"].fillna(False).astype(bool).sum())
     need: dict[Cell, float] = {}
-    for (impl, workload, model, workers), far in needing(
-        table, target, cells.speedup, cells.vs_ref
-    ).items():
-        # a pyperf script's benchmarks (bm_x:name) are measured as its one cell, bm_x
-        cell = (impl, workload.split(":", 1)[0], model, workers)
-        need[cell] = max(need.get(cell, 0.0), far)
-    return Assessment(run, cells, need, measured, precise)
+    if target is not None:
+        for cell, far in needing(table, target, cells.speedup, cells.vs_ref).items():
+            found = _measured_as(cell)
+            need[found] = max(need.get(found, 0.0), far)
+    return Assessment(run, cells, decisions, need, measured, precise)
 
 
 def column(cells: Cells, name: str) -> dict[Cell, float]:
@@ -102,7 +131,7 @@ class Adaptive:
                  earlier: Sequence[Mapping[str, Any]] = ()) -> None:  # fmt: skip
         """``earlier``: the outcome lines of the run being resumed; their cells and passes
         are kept, and the time they took comes off the budget."""
-        assert profile.precision is not None and profile.budget_s is not None
+        assert profile.budget_s is not None
         self.pythons, self.run_dir, self.profile, self.costs = pythons, run_dir, profile, costs
         self.say, self.sampler, self.clock = say, sampler, clock
         self.target, self.budget = profile.precision, profile.budget_s
@@ -114,8 +143,11 @@ class Adaptive:
         self.states = {b.cell: CellState() for b in self.measured}
         self.last: dict[Cell, Outcome] = {}
         self.seen = Seen()
-        self.number, self.precise, self.shown = 0, 0, clock()
-        self.figured = len(self.measured)
+        self.number, self.shown = 0, clock()
+        self.chosen: list[Cell] | None = None  # the cells of the passes up to the next look
+        self.decided: int | None = None  # figures decided at the last look (None: none yet)
+        self.undecided = 0
+        self.precise, self.figured = 0, len(self.measured)  # with a precision target
         self.done: set[tuple[Cell, int]] = set()
         if earlier:
             self.restore(earlier)
@@ -152,39 +184,75 @@ class Adaptive:
                  f"{format_duration(spent)} of the budget")  # fmt: skip
 
     def status(self, done: int, total: int) -> str:
-        """The progress line: the pass, the cells at precision, the time left."""
+        """The progress line: the pass, the figures decided and undecided, the time left."""
         from harness.run.progress import format_duration
 
         left = format_duration(max(0.0, self.deadline - self.clock()))
-        return (f"pass {self.number}: {done}/{total} benchmarks; {self.precise} of "
-                f"{self.figured} cells at ±{self.target:.0%}; {left} of "
+        if self.decided is None:
+            figures = f"figures read after pass {MIN_PASSES}"
+        else:
+            figures = (f"{self.decided} of {self.decided + self.undecided} figures decided, "
+                       f"{self.undecided} undecided")  # fmt: skip
+        if self.target is not None and self.decided is not None:
+            figures += f"; {self.precise} of {self.figured} cells at ±{self.target:.0%}"
+        return (f"pass {self.number}: {done}/{total} benchmarks; {figures}; {left} of "
                 f"{format_duration(self.budget)} left")  # fmt: skip
 
     def pending(self) -> list[Bench]:
-        """The next pass's benchmarks: the cells short of their goal (fixed once, after
-        the pilot passes: ``allocation.goals``) that the budget can still bring to it, the
-        cheapest first (all of them, cheapest first, if none can). The projection is made
-        again each pass, so a cell left out comes back once the others, done early, leave
-        it room. A resumed run past its pilot fixes the goals from what it has measured."""
+        """The next pass's benchmarks: every cell in the pilot; after it, the cells the
+        last look chose (``look``), kept until the next look. A run resumed between looks
+        goes on with the cells its last pass held."""
         if self.number <= MIN_PASSES:
             return self.measured
-        found = assess(self.run_dir, self.target)
-        replan(self.states, found)
-        self.precise, self.figured = found.precise, found.measured
+        after = self.number - 1
+        if self.chosen is None or is_look(after):
+            found = assess(self.run_dir, self.target)
+            replan(self.states, found)
+            self.decided, self.undecided = found.decided, found.undecided
+            self.precise, self.figured = found.precise, found.measured
+            if self.chosen is None and not is_look(after):
+                held = [b.cell for b in self.measured if (b.cell, after) in self.done]
+                self.chosen = sorted(held, key=lambda c: self.states[c].cost())
+            else:
+                self.chosen = self.look(found, after)
+        by_cell = {b.cell: b for b in self.measured}
+        return [by_cell[c] for c in self.chosen]
+
+    def look(self, found: Assessment, after: int) -> list[Cell]:
+        """The cells of the passes up to the next look: those undecided figures rest on
+        (compare/sampling.py), then, with a precision target, the cells short of their
+        goal that the budget can bring there, cheapest first."""
+        first = self.chosen is None
+        held = set(self.chosen) if self.chosen is not None else set(self.states)
+        measuring = {c for c in held if self.states[c].passes
+                     and (c not in self.last or self.last[c].status == "ok")}  # fmt: skip
+        cost = {c: self.states[c].cost() for c in measuring}
+        left = self.deadline - self.clock()
+        choice = choose(found.decisions, cost, left, measuring, after, found.cells.levels)
+        cells = list(choice.cells)
+        precise = ""
+        if self.target is not None:
+            short, more = self.short_of_goal(found, measuring, left)
+            cells += [c for c in short if c not in choice.cells]
+            precise = format_precision(more, short, self.target)
+        if first:
+            self.say(plan_line(choice, left, after) + precise)
+        return cells
+
+    def short_of_goal(self, found: Assessment, measuring: set[Cell],
+                      left: float) -> tuple[list[Cell], float]:  # fmt: skip
+        """The cells short of their precision goal (fixed once, after the pilot:
+        ``allocation.goals``) that the budget can bring there, cheapest first (all of them
+        if none can), and the seconds they would take in all."""
         counts = {c: int(n) for c, n in column(found.cells, "processes").items()}
-        first = self.goals is None
         if self.goals is None:
             self.goals = goals(found.need, counts)
         owed = {c: g - counts.get(c, 0) for c, g in self.goals.items()
-                if c in self.states and g > counts.get(c, 0)}  # fmt: skip
-        left = self.deadline - self.clock()
+                if c in measuring and g > counts.get(c, 0)}  # fmt: skip
         more, left_out = projection(self.states, owed, left)
-        if first:
-            self.say(plan_line(more, left, left_out, self.target))
         cost = {c: n * self.states[c].cost() for c, n in owed.items()}
-        hopeful = [b for b in self.measured if b.cell in cost and b.cell not in left_out]
-        chosen = hopeful or [b for b in self.measured if b.cell in cost]
-        return sorted(chosen, key=lambda b: cost[b.cell])
+        hopeful = [c for c in owed if c not in left_out] or list(owed)
+        return sorted(hopeful, key=lambda c: cost[c]), more
 
     def step(self) -> bool:
         """Run one pass; False once there is nothing left to measure or no time to."""
@@ -235,8 +303,12 @@ class Adaptive:
         if self.sampler is not None:
             self.sampler.take()
         final = assess(self.run_dir, self.target)
-        self.say(f"{final.precise} of {final.measured} cells with a figure at ±{self.target:.0%}, "
-                 f"in {format_duration(self.clock() - self.started)} of a "
+        precise = ""
+        if self.target is not None:
+            precise = (f"; {final.precise} of {final.measured} cells with a figure at "
+                       f"±{self.target:.0%}")  # fmt: skip
+        self.say(f"{format_decided(final.decided, final.undecided)}{precise}, in "
+                 f"{format_duration(self.clock() - self.started)} of a "
                  f"{format_duration(self.budget)} budget")  # fmt: skip
         for bench in self.measured:
             if bench.cell not in self.last and not Stop.requested:
@@ -247,7 +319,8 @@ class Adaptive:
 def run_adaptive(benches: list[Bench], pythons: Mapping[str, Path], run_dir: Path,
                  profile: Profile, costs: Costs, say: Progress, sampler: Sampler | None = None,
                  earlier: Sequence[Mapping[str, Any]] = ()) -> list[Outcome]:  # fmt: skip
-    """Passes until every cell is at ``profile.precision`` or ``profile.budget_s`` is spent.
+    """Passes until every figure is decided (and, with ``profile.precision``, every cell
+    is at it) or ``profile.budget_s`` is spent.
 
     Like run_matrix, a cell that fails is recorded and not tried again; a model an
     implementation lacks is recorded once per workload. A cell the budget never reached
@@ -270,18 +343,22 @@ def spread(benches: list[Bench]) -> list[Bench]:
         b.workload.name), models.index(b.model), impls.index(b.impl.id)))  # fmt: skip
 
 
-def first_plan(measured: list[Bench], costs: Costs, budget: float, target: float) -> str:
+def first_plan(measured: list[Bench], costs: Costs, budget: float,
+               target: float | None) -> str:  # fmt: skip
     """The plan before anything is measured: the cells, what their first passes cost,
     and the cells that a budget too short for them leaves out."""
     from harness.run.progress import format_duration
 
     cost = [costs.of(b)[0] + (MIN_PASSES - 1) * costs.of(b)[1] for b in measured]
     first = sum(cost)
-    head = (f"{len(measured)} cells to measure to ±{target:.0%} within "
-            f"{format_duration(budget)}; their first {MIN_PASSES} passes take about "
-            f"{format_duration(first)} ({costs.source})")  # fmt: skip
+    to = f" to ±{target:.0%}" if target is not None else ""
+    head = (f"{len(measured)} cells to measure{to} within {format_duration(budget)}; their "
+            f"first {MIN_PASSES} passes take about {format_duration(first)} "
+            f"({costs.source})")  # fmt: skip
     if first <= budget:
-        return head + "; then the cells not yet precise are measured again, cheapest first"
+        until = " and every cell is at the precision asked" if target is not None else ""
+        return (f"{head}; then the cells that undecided figures rest on are measured again, "
+                f"the cheapest to decide first, until every figure is decided{until}")  # fmt: skip
     spent, fits = 0.0, 0
     for seconds in cost:
         if spent + seconds > budget:
@@ -295,14 +372,39 @@ def first_plan(measured: list[Bench], costs: Costs, budget: float, target: float
             f"every implementation alike; give more --budget, or select fewer cells")  # fmt: skip
 
 
-def plan_line(more_s: float, left_s: float, left_out: list[Cell], target: float) -> str:
-    """What the variance measured so far says of the rest of the run."""
+def format_decided(decided: int, undecided: int) -> str:
+    """How many figures are decided: "12 of 19 figures decided, 7 undecided"."""
+    total = decided + undecided
+    return f"{decided} of {total} figure{'s' if total != 1 else ''} decided, {undecided} undecided"
+
+
+def plan_line(choice: Choice, left_s: float, after: int) -> str:
+    """What the first look says of the rest of the run: the figures decided, how long
+    the others the budget can decide should take, and those it can't."""
     from harness.run.progress import format_duration
 
-    head = f"estimated {format_duration(more_s)} more to bring every cell to ±{target:.0%}"
-    if not left_out:
-        return f"{head}; the budget's {format_duration(left_s)} left should cover it"
-    names = ", ".join(f"{i} {w}/{m}/{n}" for i, w, m, n in left_out[:4])
-    more = f" and {len(left_out) - 4} more" if len(left_out) > 4 else ""
-    return (f"{head}; the {format_duration(left_s)} left will leave {len(left_out)} "
-            f"imprecise: {names}{more}")  # fmt: skip
+    head = f"after pass {after}: {format_decided(choice.decided, choice.undecided)}"
+    if not choice.undecided:
+        return f"{head}; nothing is left to measure"
+    parts = []
+    if choice.reachable:
+        parts.append(f"about {format_duration(choice.seconds)} more should decide "
+                     f"{len(choice.reachable)} of them, within the {format_duration(left_s)} "
+                     "left")  # fmt: skip
+    far = choice.out_of_reach
+    if far:
+        parts.append(f"{len(far)} out of the budget's reach or beyond what more passes "
+                     f"resolve here (measured while budget is to spare): "
+                     f"{format_figures(far)}")  # fmt: skip
+    return f"{head}; " + "; ".join(parts)
+
+
+def format_precision(more_s: float, short: Iterable[Cell], target: float) -> str:
+    """With a precision target: what the cells short of their goal still take."""
+    from harness.run.progress import format_duration
+
+    count = len(list(short))
+    if not count:
+        return f"; every cell's figures are at ±{target:.0%}"
+    return (f"; {count} cell{'s' if count != 1 else ''} short of ±{target:.0%}, about "
+            f"{format_duration(more_s)} more")  # fmt: skip

@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from harness.compare.precision import DEFAULT_PRECISION
 from harness.provision.impls import Impl
 from harness.run.protocol import MODELS
 from harness.run.workloads import Workload
@@ -47,8 +46,9 @@ class Profile:
     # Warm-up values per process on a JIT implementation: None lets pyperf (or pure_runner)
     # calibrate them for each workload x model; a number fixes them (the quick profile).
     jit_warmups: int | None = None
-    # Adaptive effort (run/adaptive.py): passes go on, for the cells whose figures aren't
-    # yet known to +-precision, until all are or budget_s is spent; ``passes`` caps them.
+    # Adaptive effort (run/adaptive.py): passes go on, for the cells that undecided
+    # figures rest on (and, with a precision, the cells whose figures aren't yet known to
+    # +-precision), until there are none or budget_s is spent; ``passes`` caps them.
     precision: float | None = None
     budget_s: float | None = None
 
@@ -79,16 +79,17 @@ PROFILES = {
     # process at another moment of the run. This machine's host slows it down in bursts of
     # seconds; with 4 processes a pass, a cell's pass fell inside one burst, skewing ratios.
     "full": Profile("full", 20, ("--processes", "1", "--values", "3"), timeout_s=900.0),
-    # The default: each cell measured until its speedup and its ratio to the reference are
-    # known to +-2%, within the budget. Values per process follow each cell's own variance
-    # (run/adaptive.py); a JIT's warm-ups are fixed as in quick, for the reason given there.
+    # The default: measured until every figure the findings state is decided, within the
+    # budget; no width is asked of a cell (--precision asks one as well). Values per
+    # process follow each cell's own variance (run/adaptive.py); a JIT's warm-ups are
+    # fixed as in quick, for the reason given there. 200 passes: decisions.MAX_PASSES, past
+    # which more passes are no practical way to decide a figure.
     "adaptive": Profile(
         "adaptive",
         200,
         ("--processes", "1", "--values", "3"),
         timeout_s=900.0,
         jit_warmups=12,
-        precision=DEFAULT_PRECISION,
         budget_s=DEFAULT_BUDGET_S,
     ),
 }

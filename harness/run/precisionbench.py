@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     while more and matrix.step():
         pass
     matrix.finish()
-    print(format_table(benches, fixed_dir, adaptive_dir, adaptive.precision or 0.0))
+    print(format_table(benches, fixed_dir, adaptive_dir, adaptive.precision))
     return 0
 
 
@@ -82,7 +82,7 @@ def _fixed_pass(benches: list[Bench], pythons: dict[str, Path], run_dir: Path,
 
 
 def format_table(benches: list[Bench], fixed_dir: Path, adaptive_dir: Path,
-                 target: float) -> str:  # fmt: skip
+                 target: float | None) -> str:  # fmt: skip
     """Per cell: seconds and precision each way, and the ratios; then the medians."""
     times = [_times(fixed_dir), _times(adaptive_dir)]
     cells = [summarize(load_run(d)) for d in (fixed_dir, adaptive_dir)]
@@ -112,7 +112,9 @@ def format_table(benches: list[Bench], fixed_dir: Path, adaptive_dir: Path,
         f"{total[1] / len(benches):.1f} s: adaptive/fixed {total[1] / total[0]:.2f} "
         f"(median over cells {statistics.median(ratios):.2f})",
         f"precision (95% half-width, widest figure of a cell): median fixed ±{fixed_w:.2%}, "
-        f"adaptive ±{adapt_w:.2%} against a ±{target:.0%} target; adaptive as narrow or "
+        f"adaptive ±{adapt_w:.2%} "
+        + (f"against a ±{target:.0%} target" if target else "(no width asked: decisions only)")
+        + "; adaptive as narrow or "
         f"narrower in {narrower} of {compared} cells with a figure",
         f"runs: {fixed_dir} (fixed), {adaptive_dir} (adaptive)",
     ]
