@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from harness import nightly, publish, store
+from harness.compare.decisions import MARGIN
 from harness.options import UsageError, parse_args, split_list
 from harness.provision import catalog, cpython, sources
 from harness.provision.impls import Impl
@@ -51,6 +52,7 @@ class Request:
     workers: list[int]
     sparse: bool  # serial only at 1 worker, the other models only at the other counts
     profile: Profile
+    margin: float = MARGIN  # within it, two figures are equivalent (--margin)
 
 
 def parse_request(args: argparse.Namespace) -> Request:
@@ -87,7 +89,8 @@ def parse_request(args: argparse.Namespace) -> Request:
                       precision=args.precision or profile.precision,
                       budget_s=args.budget or profile.budget_s)  # fmt: skip
     sparse = args.sparse or (quick and not args.workers and not args.model)
-    return Request(workloads, models, list(workers), sparse, profile)
+    margin = getattr(args, "margin", None) or MARGIN
+    return Request(workloads, models, list(workers), sparse, profile, margin)
 
 
 def gather_impls(args: argparse.Namespace, dry: bool = False) -> list[Impl]:
@@ -143,6 +146,7 @@ def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
     extra = {**(extra or {}), "effort": asdict(profile)}  # what --resume goes on with
     if profile.precision is not None or profile.budget_s is not None:
         extra["precision"] = {"target": profile.precision, "budget_s": profile.budget_s}
+    extra["decisions"] = {"margin": request.margin}  # compare/cells.py's levels_of reads it
     manifest = store.make_manifest(name, impls, profile.name, selection, described,
                                    [b.cell for b in benches], extra)  # fmt: skip
     if name:

@@ -327,7 +327,7 @@ def _manifest(chosen: Sequence[Shard], records: list[dict[str, Any]], refused: l
         plan.update(dict.fromkeys(tuple(cell) for cell in shard.manifest["shard"]["plan"]))
     return {
         **{k: first[k] for k in ("format", "version", "profile", "selection", "workloads")},
-        **{k: first[k] for k in ("decisions",) if k in first},  # --margin, as measured with
+        **{k: first[k] for k in ("decisions",) if k in first},  # the shards' --margin
         "run": name,
         "created": max(s.manifest["created"] for s in chosen),
         "gilbench": store.gilbench_info(),

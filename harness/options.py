@@ -127,7 +127,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         "--profile",
         choices=sorted(planning.PROFILES),
         default=None,
-        help="the effort: adaptive (the default: each cell until --precision), quick "
+        help="the effort: adaptive (the default: until every figure is decided), quick "
         "(as --quick) or full (a fixed 20 processes x 3 values, as earlier runs)",
     )
     group.add_argument(
@@ -135,8 +135,18 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         type=_precision,
         default=None,
         metavar="P",
-        help="measure each cell until the 95%% interval of its speedup and of its ratio to "
-        "the reference lies within +-P, e.g. 0.02 or 2%% (the default)",
+        help="besides deciding every figure, measure each cell until the interval of its "
+        "speedup and of its ratio to the reference lies within +-P, e.g. 0.02 or 2%% "
+        "(default: no width asked)",
+    )
+    group.add_argument(
+        "--margin",
+        type=_margin,
+        default=None,
+        metavar="M",
+        help="two figures within M of each other are equivalent, e.g. 0.05 or 5%% (the "
+        "default): the adaptive profile measures until each figure is a difference or "
+        "within it",
     )
     group.add_argument(
         "--budget",
@@ -328,7 +338,8 @@ def _add_regression_flag(parser: argparse.ArgumentParser) -> None:
                         help="exit 1 when the newest run brings a regression to light")  # fmt: skip
 
 
-def _precision(text: str) -> float:
+def _share(text: str, flag: str, example: str) -> float:
+    """``5%`` or ``0.05`` -> 0.05, above 0 and below 1; else one line saying so."""
     share = text.strip()
     try:
         value = float(share[:-1]) / 100 if share.endswith("%") else float(share)
@@ -336,9 +347,18 @@ def _precision(text: str) -> float:
         value = math.nan
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(
-            f"--precision takes a share like 0.02 or 2%, above 0 and below 1, not {text!r}"
+            f"{flag} takes a share like {float(example[:-1]) / 100:g} or {example}, above 0 "
+            f"and below 1, not {text!r}"
         )
     return value
+
+
+def _precision(text: str) -> float:
+    return _share(text, "--precision", "2%")
+
+
+def _margin(text: str) -> float:
+    return _share(text, "--margin", "5%")
 
 
 UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}

@@ -1,21 +1,32 @@
-"""The default adaptive profile: measured until every figure is decided, cells dropped at looks."""
+"""The default adaptive profile: measured until every figure is decided, looks and margin."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
+import pandas as pd
 import pytest
 
+from harness import store
+from harness.cli import open_run, parse_request
+from harness.compare.cells import summarize
 from harness.compare.decisions import Levels, is_look
+from harness.compare.verdicts import compare_run
+from harness.options import parse_args
 from harness.provision.impls import Impl
+from harness.results import load_run
 from harness.run import adaptive
 from harness.run.adaptive import Adaptive, Assessment
 from harness.run.bench import Outcome
 from harness.run.plan import PROFILES, Bench, plan
 from harness.run.shards import Costs
 from harness.run.workloads import Workload
+from tests.helpers import QUICK
 from tests.test_sampling import _row, _rows
 
 NEAR = (("a", "x", "threads", 2), ("a", "x", "serial", 1))  # the undecided figure's cells
@@ -111,3 +122,32 @@ def test_the_plan_says_the_undecided_figures_are_measured_again() -> None:
         "the cells that undecided figures rest on are measured again, the cheapest to decide "
         "first, until every figure is decided"
     )
+
+
+def test_the_margin_is_recorded_in_the_runs_manifest(host_impl: Impl, tmp_path: Path) -> None:
+    """--margin 10% is manifest["decisions"]["margin"]; without it, the default 5%."""
+    for argv, margin in ((["--margin", "10%"], 0.10), ([], 0.05)):
+        args = parse_args(["run", "--impl", "host", "--reports", str(tmp_path), *argv])
+        request = parse_request(args)
+        run_dir = open_run(args, request, [host_impl], [])
+        assert store.load_manifest(run_dir)["decisions"] == {"margin": margin}
+
+
+def test_a_wider_margin_reads_more_figures_equivalent(tmp_path: Path) -> None:
+    """A run recorded with a 10% margin decides its figures against it: an overhead
+    undecided within 5% is equivalent within 10%."""
+    shutil.copytree(QUICK, tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "run.json").read_text())
+    manifest["decisions"] = {"margin": 0.10}
+    (tmp_path / "run" / "run.json").write_text(json.dumps(manifest))
+    words = {}
+    for run in (QUICK, tmp_path / "run"):
+        cells = summarize(load_run(run))
+        rows = compare_run(cells).decisions()
+        words[cells.levels.margin] = _word(rows, "overhead", "hash_sha256")
+    assert words == {0.05: "undecided", 0.10: "equivalent"}
+
+
+def _word(rows: pd.DataFrame, topic: str, subject: str) -> Any:
+    found = rows[(rows["topic"] == topic) & (rows["subject"] == subject)]["decision"]
+    return found.iloc[0]

@@ -111,6 +111,8 @@ CASES: dict[str, Case] = {
     "timeout-words": _argv("compare", "--timeout", "soon"),
     "precision-zero": _argv("compare", "--precision", "0"),
     "precision-over-100": _argv("compare", "--precision", "150%"),
+    "margin-zero": _argv("compare", "--margin", "0%"),
+    "margin-words": _argv("compare", "--margin", "tight"),
     "budget-no-unit": _argv("compare", "--budget", "90"),
     "budget-words": _argv("compare", "--budget", "soon"),
     "precision-with-quick": _argv("compare", "--quick", "--precision", "1%"),

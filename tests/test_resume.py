@@ -244,7 +244,8 @@ def test_a_last_line_cut_short_is_dropped_and_whole_lines_stay(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("argv", "flag"),
     [(["--workload", "nbody"], "--workload"), (["--quick"], "--quick"),
-     (["--workers", "1,2"], "--workers"), (["--precision", "1%"], "--precision")],
+     (["--workers", "1,2"], "--workers"), (["--precision", "1%"], "--precision"),
+     (["--margin", "10%"], "--margin")],
 )  # fmt: skip
 def test_resume_with_a_flag_that_changes_the_run_is_one_line_and_exit_2(
     argv: list[str], flag: str, capsys: pytest.CaptureFixture[str], tmp_path: Path

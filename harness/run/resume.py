@@ -40,7 +40,8 @@ from harness.run.workloads import Workload, WorkloadError, load_workloads, parse
 
 Say = Callable[[str], None]
 # Flags that would change what a run measures: a resumed run goes on as it was planned.
-FIXED_BY_THE_RUN = ("workload", "model", "workers", "quick", "profile", "precision", "impl",
+FIXED_BY_THE_RUN = ("workload", "model", "workers", "quick", "profile", "precision", "margin",
+                    "impl",
                     "sparse", "cpython", "cpython_source", "shard", "into", "start_method",
                     "python", "jython_jar", "resume_from")  # fmt: skip
 
