@@ -164,6 +164,59 @@ def test_the_count_command_is_cachegrind_without_cache_simulation(host_impl: Imp
     ]  # fmt: skip
 
 
+FAKE_VALGRIND = """#!{python}
+# Stands in for valgrind: runs the counter natively, and writes 10 instructions a unit
+# plus 1000 of start-up as cachegrind's totals.
+import subprocess, sys
+args = sys.argv[1:]
+first = next(i for i, a in enumerate(args) if not a.startswith("-"))
+options, command = args[:first], args[first:]
+out = next(a.split("=", 1)[1] for a in options if a.startswith("--cachegrind-out-file="))
+units = int(command[command.index("--units") + 1])
+done = subprocess.run(command)
+open(out, "w").write("events: Ir\\nsummary: %d\\n" % (1000 + 10 * units))
+sys.exit(done.returncode)
+"""
+
+
+def _fake_valgrind(folder: Path) -> Valgrind:
+    path = folder / "valgrind"
+    path.write_text(FAKE_VALGRIND.format(python=sys.executable))
+    path.chmod(0o755)
+    return Valgrind(path, "valgrind-fake")
+
+
+def test_count_cells_writes_each_repeat_and_returns_each_cells_figure(
+    host_impl: Impl, tmp_path: Path
+) -> None:
+    """Through a stand-in valgrind (10 instructions a unit): R repeats under seeds 1..R,
+    N=1 and k sized by the native run (50 units of tiny.py's millisecond or so), one line
+    each in counts.jsonl, and one Count for the cell."""
+    said: list[str] = []
+    (count,) = counts.count_cells([_serial(host_impl)], {"host": Path(sys.executable)},
+                                  tmp_path, valgrind=_fake_valgrind(tmp_path),
+                                  say=said.append)  # fmt: skip
+    assert (count.status, count.per_unit, count.stdev, count.repeats) == ("ok", 10.0, 0.0, 3)
+    lines = [json.loads(line) for line in store.counts_path(tmp_path).read_text().splitlines()]
+    assert [(r["repeat"], r["hash_seed"], r["units"][0]) for r in lines] == [(1, 1, 1), (2, 2, 1),
+                                                                           (3, 3, 1)]  # fmt: skip
+    assert {r["valgrind"] for r in lines} == {"valgrind-fake"}
+    assert 1 < lines[0]["units"][1] - 1 <= counts.MAX_MORE_UNITS
+    assert said == [counts.format_count(count)]
+    log = store.count_log_path(tmp_path, "host", "tiny").read_text()
+    assert log.count("--cachegrind-out-file=") == 6  # 3 repeats of 2 runs, after one native
+
+
+def test_a_jit_is_counted_past_its_first_k_units(host_impl: Impl, tmp_path: Path) -> None:
+    """On PyPy (any JIT) the window of k units starts after k units, not one, so the
+    units counted run compiled code, as timed values do after their warm-ups."""
+    pypy = Impl(id="pypy3.9", family="pypy", python=Path(sys.executable), expect_gil=1)
+    (repeat, *_) = counts.count_cell(_serial(pypy), Path(sys.executable),
+                                     _fake_valgrind(tmp_path), 3, tmp_path / "log",
+                                     more=4)  # fmt: skip
+    assert (repeat.status, repeat.units) == ("ok", (4, 8))
+
+
 def test_k_is_sized_to_take_seconds_under_valgrind() -> None:
     """k units take about TARGET_S natively: one nbody unit, fifty units of a millisecond,
     never more than MAX_MORE_UNITS, and a wait counts as long as work."""
