@@ -461,7 +461,10 @@ def test_verdicts_hold_a_5_percent_false_discovery_rate_across_the_run(quick: Ce
     for cell, qv in zip(tested, q, strict=True):
         verdict = table.loc[cell, "vs_ref_verdict"]
         assert verdict in ("faster", "slower", "equivalent", "undecided"), cell
-        assert (verdict in ("faster", "slower")) == (qv <= 0.05), cell
+        row = table.loc[cell]
+        within = row["vs_ref_ci_low"] >= 1 / 1.05 and row["vs_ref_ci_high"] <= 1.05
+        assert (verdict == "equivalent") == within, cell  # equivalence first
+        assert (verdict in ("faster", "slower")) == (qv <= 0.05 and not within), cell
         row = table.loc[cell]
         demoted += qv > 0.05 and (row["vs_ref_ci_low"] > 1 or row["vs_ref_ci_high"] < 1)
     assert len(tested) == 48 and demoted >= 1

@@ -354,9 +354,10 @@ def _add_verdicts(cells: Cells) -> None:
     adjusted, and a cell reads faster or slower only where it is at most 5%. Cells share
     their reference's values, so their tests are positively dependent, under which the
     procedure still holds the rate (Benjamini and Yekutieli 2001). In a sequential run a
-    p-value is first scaled by the share of the error rate its look spent. A cell not read
-    faster or slower is equivalent where its interval lies within the margin, else
-    undecided. The interval columns stay the cell's own intervals.
+    p-value is first scaled by the share of the error rate its look spent. A cell whose
+    interval lies within the margin is equivalent, whatever its p-value (decisions.py);
+    the others not read faster or slower are undecided. The interval columns stay the
+    cell's own intervals.
     """
     table = cells.table
     keys = _keys(table)
@@ -375,13 +376,16 @@ def _add_verdicts(cells: Cells) -> None:
 
 
 def _verdict(estimate: Estimate, q: float, margin: float) -> str:
-    """faster/slower where the adjusted p-value is at most FDR, equivalent where the
-    interval lies within ``margin`` of 1, else undecided; "" with no test."""
+    """equivalent where the interval lies within ``margin`` of 1 (decisions.decide's
+    precedence), else faster/slower where the adjusted p-value is at most FDR, else
+    undecided; "" with no test."""
     if math.isnan(estimate.value) or math.isnan(q):
         return ""
+    if decide(estimate, margin) == "equivalent":
+        return "equivalent"
     if q <= FDR:
         return "faster" if estimate.value > 1 else "slower"
-    return "equivalent" if decide(estimate, margin) == "equivalent" else UNDECIDED
+    return UNDECIDED
 
 
 def _note_superlinear(table: pd.DataFrame) -> None:

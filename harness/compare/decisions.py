@@ -23,8 +23,11 @@ it doesn't have is then at most alpha. Looks are taken at passes 3, 4, 5, 7, 9, 
 (``LOOKS``, each about a third past the one before), not every pass: fewer looks spend
 less of the rate each. docs/statistics.md sets the method out.
 
-A difference takes precedence: an interval wholly above 1 and within the margin reads
-``gains``, since that is true, and the figure says by how little. The width of a cell's raw
+Equivalence takes precedence: an interval within the margin that leaves 1 out reads
+``equivalent``, since what it decides in practice is that the difference doesn't matter
+(a lead of 0.2% ± 0.1% is not a reason to choose a model). So "gains" and "loses" are said
+only where the interval reaches past the margin, and a run's "gains" against another's
+"equivalent" is a real disagreement, which agreement-bench counts. The width of a cell's raw
 time interval plays no part: it is information in the results table, never a gate.
 """
 
@@ -106,12 +109,12 @@ def decide(estimate: Estimate, margin: float = MARGIN, higher_is_better: bool = 
     value, low, high = estimate.value, estimate.low, estimate.high
     if not all(math.isfinite(x) and x > 0 for x in (value, low, high)):
         return "undecided"
+    if low >= 1 / (1 + margin) and high <= 1 + margin:
+        return "equivalent"
     if low > 1:
         return "gains" if higher_is_better else "loses"
     if high < 1:
         return "loses" if higher_is_better else "gains"
-    if low >= 1 / (1 + margin) and high <= 1 + margin:
-        return "equivalent"
     return "undecided"
 
 
