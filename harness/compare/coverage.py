@@ -9,16 +9,23 @@ shared. Each simulated run goes through the whole pipeline the report uses
 is checked against the figure's truth: the same pipeline's point estimate on the whole
 pool of passes, which is what a run drawn from that pool estimates.
 
-Three designs are drawn, each for three kinds of figure (a cell's speedup, its ratio to
-the reference implementation, and the geometric means of the headline and of scaling):
+The designs, each checked on three kinds of figure (a cell's speedup, its ratio to the
+reference implementation, and the geometric means of the headline and of scaling):
 
 - ``fixed``: every cell in each of P passes, as the quick (P = 3) and full profiles do;
-- ``adaptive``: the pilot passes, then passes holding only the cells short of the goal
-  the pilot fixed for them (as run/adaptive.py measures), until none is or the pass cap
-  is reached: the stopping rule is part of the experiment;
+- ``adaptive``: measured as run/adaptive.py measures: the pilot passes, then at each look
+  the cells that undecided figures rest on, chosen by the very function the run calls
+  (compare/sampling.py), within a budget, until every figure is decided: the stopping
+  rule is part of the experiment, and the intervals are read at the levels its looks
+  spent;
 - ``A/A``: an exact twin of the reference implementation, its processes drawn from
   other passes than the reference's: every ratio between them is truly 1, and the share
   of intervals leaving 1 out is the false-verdict rate;
+- ``A/A, decisions``: the free-threaded build replaced by a twin of the default build
+  (the default build's processes from other passes), measured adaptively: the
+  single-thread cost, each twin cell's ratio to the default build and the break-even
+  against the default build's own threads are truly 1, and every "gains" or "loses"
+  decided about them under the stopping rule is false (``Nulls``);
 - ``effect``: one implementation's round times made 10% slower: the truth moves, and the
   share of intervals that see the change is the power.
 
@@ -44,7 +51,9 @@ import pandas as pd
 import pyperf
 
 from harness.compare.cells import Cells, summarize
-from harness.compare.precision import needing
+from harness.compare.decisions import FIRST_LOOK, decide, is_look
+from harness.compare.estimate import Estimate
+from harness.compare.sampling import choose
 from harness.compare.verdicts import Comparison, compare_run
 from harness.results import (
     CELL,
@@ -69,8 +78,11 @@ EFFECT = 1.10  # the known effect: one implementation's round times 10% slower
 # repeats its processes within a simulated run, which narrows that run's intervals for a
 # reason no real run has (a pool of 6 passes held its truth 69% of the time at 3).
 MIN_POOL = 20
-TARGET = 0.02  # the adaptive design's precision, the default profile's
-MAX_PASSES = 30  # the adaptive design's cap on passes
+# The adaptive designs' budget, in full passes of every cell: about what the default 90
+# minutes buy a quick selection on this project's 2-vCPU VMs (8-13 minutes for 3 passes).
+BUDGET_PASSES = 20
+MAX_PASSES = 40  # the adaptive designs' cap on passes, to bound the benchmark's own time
+PROCESS_S = 1.0  # what starting and warming a process costs beside its values, roughly
 
 
 @dataclass
@@ -79,6 +91,20 @@ class Pool:
 
     manifest: dict[str, Any]
     passes: list[Pass] = field(default_factory=list)
+    # (an implementation, its A/A twin): each simulated pass draws the twin's processes
+    # from a real pass of their own, apart from the implementation's (``draw``)
+    twin: tuple[str, str] | None = None
+
+    @functools.cached_property
+    def cost(self) -> dict[CellKey, float]:
+        """What a process of each cell costs, in seconds: the median over the pool of its
+        values' and paired units' time, and PROCESS_S for its start."""
+        found: dict[CellKey, list[float]] = {}
+        for one in self.passes:
+            for cell, (seconds, units) in one.items():
+                spent = float(np.sum(seconds)) + (float(np.sum(units)) if units is not None else 0)
+                found.setdefault(cell, []).append(spent)
+        return {cell: PROCESS_S + float(np.median(spent)) for cell, spent in found.items()}
 
     @functools.cached_property
     def holding(self) -> dict[CellKey, list[int]]:
@@ -161,26 +187,48 @@ def load_pool(history: Path) -> Pool:
 
 
 def with_twin(pool: Pool, rng: np.random.Generator) -> Pool:
-    """The pool with an A/A twin of the reference: in each pass, the twin's processes are
-    the reference's from another pass: the twin is the reference, measured at other
-    moments, so every ratio between them is truly 1."""
+    """The pool with an A/A twin of the reference: the reference, measured at other
+    moments, so every ratio between them is truly 1 (``twinned``)."""
     reference = summarize(simulate(pool, pool.passes[:2])).roles.reference
     manifest = dict(pool.manifest)
     record = next(i for i in manifest["impls"] if i["id"] == reference)
     manifest["impls"] = [*manifest["impls"], {**record, "id": TWIN, "family": TWIN}]
     manifest["plan"] = [*manifest["plan"], *([TWIN, *c[1:]] for c in manifest["plan"]
                                              if c[0] == reference)]  # fmt: skip
-    owning = [i for i, p in enumerate(pool.passes) if any(c[0] == reference for c in p)]
-    # each pass takes the reference's processes of the next pass in a random cycle: the
-    # twin holds exactly the reference's processes, none of them beside itself
+    return twinned(Pool(manifest, pool.passes), str(reference), TWIN, rng)
+
+
+def with_default_twin(pool: Pool, rng: np.random.Generator) -> Pool:
+    """The pool with the free-threaded build replaced by a twin of the default build
+    (``twinned``): its single-thread cost, each of its cells' ratio to the default build
+    and its threads against the default build's threads are truly 1. The manifest is
+    unchanged, so the roles stay."""
+    roles = summarize(simulate(pool, pool.passes[:2])).roles
+    free_threaded, default = roles.free_threaded, roles.default
+    if free_threaded is None or default is None:
+        raise ValueError("the pool has no free-threaded build and default build to twin")
+    passes = [{c: p for c, p in one.items() if c[0] != free_threaded} for one in pool.passes]
+    return twinned(Pool(pool.manifest, passes), default, free_threaded, rng)
+
+
+def twinned(pool: Pool, impl: str, twin: str, rng: np.random.Generator) -> Pool:
+    """The pool with ``twin`` holding ``impl``'s processes, measured at other moments.
+
+    A simulated pass takes the twin's processes from a real pass drawn apart from the one
+    its other cells come from (``draw``): the two draws are alike and independent, so
+    every ratio of the twin to ``impl`` is symmetric about 1 and its truth is exactly 1,
+    whatever the estimator. The pool's own passes give the twin ``impl``'s processes of the
+    next pass in a random cycle (none beside itself): what ``truths`` reads for the
+    twin's other figures.
+    """
+    owning = [i for i, p in enumerate(pool.passes) if any(c[0] == impl for c in p)]
     order = [owning[int(i)] for i in rng.permutation(len(owning))]
     source = {a: b for a, b in zip(order, order[1:] + order[:1], strict=True)}
     passes = []
     for index, one in enumerate(pool.passes):
         other = pool.passes[source[index]] if index in source else {}
-        twin = {(TWIN, *c[1:]): p for c, p in other.items() if c[0] == reference}
-        passes.append({**one, **twin})
-    return Pool(manifest, passes)
+        passes.append({**one, **{(twin, *c[1:]): p for c, p in other.items() if c[0] == impl}})
+    return Pool(pool.manifest, passes, (impl, twin))
 
 
 def with_effect(pool: Pool, impl: str, factor: float = EFFECT) -> Pool:
@@ -194,7 +242,17 @@ def with_effect(pool: Pool, impl: str, factor: float = EFFECT) -> Pool:
 def draw(pool: Pool, rng: np.random.Generator) -> Pass:
     """One simulated pass: a real pass drawn at random, and for each cell it lacks (an
     adaptive run's later passes hold only some cells) that cell's process in another real
-    pass drawn at random, so that every cell is in every simulated pass."""
+    pass drawn at random, so that every cell is in every simulated pass. An A/A twin's
+    processes come from a real pass of their own, drawn the same way."""
+    chosen = _draw(pool, rng)
+    if pool.twin is not None:
+        impl, twin = pool.twin
+        apart = _draw(pool, rng)
+        chosen.update({(twin, *c[1:]): p for c, p in apart.items() if c[0] == impl})
+    return chosen
+
+
+def _draw(pool: Pool, rng: np.random.Generator) -> Pass:
     chosen = dict(pool.passes[int(rng.integers(len(pool.passes)))])
     for cell, holding in pool.holding.items():
         if cell not in chosen:
@@ -202,9 +260,11 @@ def draw(pool: Pool, rng: np.random.Generator) -> Pass:
     return chosen
 
 
-def simulate(pool: Pool, passes: Sequence[Pass], keep: Sequence[set[CellKey] | None] = ()) -> Run:
+def simulate(pool: Pool, passes: Sequence[Pass], keep: Sequence[set[CellKey] | None] = (),
+             profile: str = "quick") -> Run:  # fmt: skip
     """A run made of ``passes`` (pass k of the run is the k-th); ``keep`` limits a pass to
-    some cells (None: all of them)."""
+    some cells (None: all of them). ``profile``: "adaptive" reads the intervals at the
+    levels a sequential run's looks spent, any other at 95%."""
     values: list[dict[str, Any]] = []
     paired: list[dict[str, Any]] = []
     outcomes: list[dict[str, Any]] = []
@@ -224,7 +284,7 @@ def simulate(pool: Pool, passes: Sequence[Pass], keep: Sequence[set[CellKey] | N
             if unit is not None:
                 paired.extend({**base, "pairing": token, "value": i, "seconds": u}
                               for i, u in enumerate(unit))  # fmt: skip
-    return assemble_run(Path("/simulated"), pool.manifest,
+    return assemble_run(Path("/simulated"), {**pool.manifest, "profile": profile},
                         pd.DataFrame(outcomes, columns=OUTCOME_COLUMNS),
                         pd.DataFrame(values, columns=VALUE_COLUMNS),
                         pd.DataFrame(paired, columns=PAIRED_COLUMNS))  # fmt: skip
@@ -283,8 +343,28 @@ class Tally:
             self.held[kind] = self.held.get(kind, 0) + int(low <= truth[figure] <= high)
             self.decided[kind] = self.decided.get(kind, 0) + int(low > 1 or high < 1)
 
+    runs: int = 0
+    # the A/A designs' figures whose truth is 1 (null_decisions), by kind; of them, those
+    # read as a difference (gains or loses: each a false decision) and as equivalent
+    nulls: dict[str, int] = field(default_factory=dict)
+    false: dict[str, int] = field(default_factory=dict)
+    equivalent: dict[str, int] = field(default_factory=dict)
+    runs_false: int = 0  # simulated runs with at least one false decision
+
     def coverage(self, kind: str) -> float:
         return self.held.get(kind, 0) / self.checked[kind] if self.checked.get(kind) else math.nan
+
+    def add_nulls(self, found: Sequence[tuple[str, str]]) -> None:
+        for kind, word in found:
+            self.nulls[kind] = self.nulls.get(kind, 0) + 1
+            self.false[kind] = self.false.get(kind, 0) + int(word in DIFFERENCE)
+            self.equivalent[kind] = self.equivalent.get(kind, 0) + int(word == "equivalent")
+        self.runs_false += any(word in DIFFERENCE for _, word in found)
+
+    def false_rate(self) -> float:
+        """The share of figures whose truth is 1 that were read as gains or loses."""
+        total = sum(self.nulls.values())
+        return sum(self.false.values()) / total if total else math.nan
 
 
 def fixed(pool: Pool, passes: int, runs: int, rng: np.random.Generator) -> Iterator[Cells]:
@@ -292,59 +372,119 @@ def fixed(pool: Pool, passes: int, runs: int, rng: np.random.Generator) -> Itera
         yield summarize(simulate(pool, [draw(pool, rng) for _ in range(passes)]))
 
 
-def adaptive(pool: Pool, runs: int, rng: np.random.Generator,
-             target: float = TARGET) -> Iterator[Cells]:  # fmt: skip
-    """Runs measured as run/adaptive.py measures them: the pilot passes of every cell, then
-    each cell's goal fixed from them (allocation.goals), then passes of the cells short of
-    their goal until none is or MAX_PASSES is reached."""
-    from harness.run.allocation import MIN_PASSES, goals
-
+def adaptive(pool: Pool, runs: int, rng: np.random.Generator) -> Iterator[Cells]:
     for _ in range(runs):
-        drawn = [draw(pool, rng) for _ in range(MIN_PASSES)]
-        keep: list[set[CellKey] | None] = [None] * MIN_PASSES
-        cells = summarize(simulate(pool, drawn, keep))
-        counts = {c: MIN_PASSES for c in cells.flags}
-        goal = goals(needing(cells.table, target, cells.speedup, cells.vs_ref), counts)
-        while len(drawn) < MAX_PASSES:
-            short = {c for c, g in goal.items() if counts.get(c, 0) < g}
-            if not short:
-                break
-            drawn.append(draw(pool, rng))
-            keep.append(short)
-            counts.update({c: counts.get(c, 0) + 1 for c in short})
-        yield summarize(simulate(pool, drawn, keep))
+        yield sequential(pool, rng)
 
 
-QUICK, ADAPTIVE, AA, AA_ADAPTIVE = ("fixed, 3 passes (quick)", "adaptive to ±2%",
-                                   "A/A twin, 3 passes", "A/A twin, adaptive")  # fmt: skip
-DESIGNS = (QUICK, "fixed, 10 passes", ADAPTIVE, AA, AA_ADAPTIVE, "10% slower, 3 passes")
+def sequential(pool: Pool, rng: np.random.Generator) -> Cells:
+    """One run measured as run/adaptive.py measures: the pilot passes of every cell; at each
+    look the run read back (summarize, compare_run) and the passes up to the next look
+    given to the cells ``sampling.choose`` picks, each process costing the pool's
+    (``Pool.cost``) against a budget of BUDGET_PASSES full passes; a benchmark that doesn't
+    fit in what is left is skipped. Ends when no cell is chosen, none fits, or after
+    MAX_PASSES passes; read as the report reads it."""
+    cost = pool.cost
+    budget = BUDGET_PASSES * sum(cost.values())
+    drawn = [draw(pool, rng) for _ in range(FIRST_LOOK)]
+    keep: list[set[CellKey] | None] = [None] * FIRST_LOOK
+    spent = FIRST_LOOK * sum(cost.values())
+    order: list[CellKey] = sorted(cost)
+    cells: Cells | None = None
+    while len(drawn) < MAX_PASSES:
+        after = len(drawn)
+        if is_look(after):
+            cells = summarize(simulate(pool, drawn, keep, "adaptive"))
+            rows = compare_run(cells).decisions()
+            measuring = set(order)
+            found = choose(rows, {c: cost[c] for c in measuring}, budget - spent, measuring,
+                           after, cells.levels)  # fmt: skip
+            order = list(found.cells)
+        held = set()
+        for cell in order:  # a pass: each benchmark that still fits, in the chosen order
+            if spent + cost[cell] <= budget:
+                held.add(cell)
+                spent += cost[cell]
+        if not held:
+            break
+        drawn.append(draw(pool, rng))
+        keep.append(held)
+        cells = None
+    return cells if cells is not None else summarize(simulate(pool, drawn, keep, "adaptive"))
+
+
+NullKind = str  # "overhead", "break-even", "vs_ref"
+DIFFERENCE: frozenset[str] = frozenset({"gains", "loses"})
+
+
+def null_decisions(cells: Cells, comparison: Comparison, twin: str) -> list[tuple[str, str]]:
+    """The decisions of a run of ``with_default_twin``'s pool about figures whose truth is 1:
+    (kind, decision) for the free-threaded build's single-thread cost (each workload's, and
+    their geometric mean), each of its cells' ratio to the default build, and each
+    break-even stated against the default build's threads or claiming to gain on every
+    model (threads among them)."""
+    found = []
+    for row in records(comparison.overhead):
+        if not math.isnan(row["ratio"]):
+            found.append(("overhead", str(row["decision"])))
+    for row in records(comparison.break_even):
+        if not math.isnan(row["ratio"]) and (row["rival"] == "threads" or row["each"]):
+            found.append(("break-even", str(row["decision"])))
+    margin = cells.levels.margin
+    table = cells.table[(cells.table["impl"] == twin) & cells.table["vs_ref"].notna()]
+    for row in records(table):
+        estimate = Estimate(row["vs_ref"], row["vs_ref_ci_low"], row["vs_ref_ci_high"])
+        found.append(("vs_ref", decide(estimate, margin)))
+    return found
+
+
+QUICK, ADAPTIVE, AA, AA_ADAPTIVE, AA_DECISIONS = (
+    "fixed, 3 passes (quick)", "adaptive, decisions", "A/A twin, 3 passes",
+    "A/A twin, adaptive", "A/A default twin, adaptive",
+)  # fmt: skip
+DESIGNS = (QUICK, "fixed, 10 passes", ADAPTIVE, AA, AA_ADAPTIVE, AA_DECISIONS,
+           "10% slower, 3 passes")  # fmt: skip
 
 
 def bench(pools: Sequence[Pool], runs: int, seed: int = 20261204,
           designs: Sequence[str] = DESIGNS) -> dict[str, Tally]:  # fmt: skip
-    """Coverage of each of ``designs`` over every pool."""
+    """Coverage of each of ``designs`` over every pool; for the default twin's, the
+    decisions about figures whose truth is 1 as well."""
     rng = np.random.default_rng(seed)
     tallies: dict[str, Tally] = {}
     for pool in pools:
-        twin = with_twin(pool, rng)
         roles = summarize(simulate(pool, pool.passes[:2])).roles
         others = sorted({c[0] for p in pool.passes for c in p} - {roles.reference})
-        slower = with_effect(pool, roles.free_threaded or others[0])
-        every: dict[str, tuple[Pool, int, str | None]] = {  # passes 0: adaptive
+        twin = with_twin(pool, rng)
+        default_twin = with_default_twin(pool, rng) if roles.free_threaded else None
+        every: dict[str, tuple[Pool | None, int, str | None]] = {  # passes 0: adaptive
             QUICK: (pool, 3, None),
             "fixed, 10 passes": (pool, 10, None),
             ADAPTIVE: (pool, 0, None),
             AA: (twin, 3, TWIN),
             AA_ADAPTIVE: (twin, 0, TWIN),
-            "10% slower, 3 passes": (slower, 3, None),
+            AA_DECISIONS: (default_twin, 0, None),
+            "10% slower, 3 passes": (with_effect(pool, roles.free_threaded or others[0]), 3, None),
         }
         for name in designs:
             chosen, passes, only = every[name]
+            if chosen is None:
+                continue  # no free-threaded build to replace by a twin
             truth = truths(chosen)
+            if chosen.twin is not None:  # the twin's ratios to its original are exactly 1
+                _, twin_id = chosen.twin
+                truth.update({f: 1.0 for f in truth
+                              if f[0] == "vs_ref" and f[1].startswith(f"{twin_id} ")})  # fmt: skip
+                if twin_id == roles.free_threaded and ("geomean", "overhead") in truth:
+                    truth[("geomean", "overhead")] = 1.0
             tally = tallies.setdefault(name, Tally())
             drawn = fixed(chosen, passes, runs, rng) if passes else adaptive(chosen, runs, rng)
             for cells in drawn:
-                tally.add(figures(cells, compare_run(cells)), truth, only)
+                comparison = compare_run(cells)
+                tally.add(figures(cells, comparison), truth, only)
+                tally.runs += 1
+                if name == AA_DECISIONS and roles.free_threaded is not None:
+                    tally.add_nulls(null_decisions(cells, comparison, roles.free_threaded))
     return tallies
 
 
@@ -356,6 +496,16 @@ def format_tallies(tallies: dict[str, Tally]) -> str:
                  else f"{'-':>20}" for k in kinds]  # fmt: skip
         lines.append(f"{name:28} " + " ".join(f"{c:>20}" for c in cells))
     return "\n".join(lines)
+
+
+def format_nulls(name: str, tally: Tally) -> str:
+    """The false decisions among figures whose truth is 1, in all and by kind."""
+    kinds = ", ".join(f"{k} {tally.false.get(k, 0)} of {n}" for k, n in tally.nulls.items())
+    total, equivalent = sum(tally.nulls.values()), sum(tally.equivalent.values())
+    return (f"{name}: {sum(tally.false.values())} of {total} figures whose truth is 1 read as "
+            f"gains or loses ({tally.false_rate():.2%}; {kinds}); {equivalent} read as "
+            f"equivalent; {tally.runs} simulated runs, {tally.runs_false} with a false "
+            "decision")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -372,7 +522,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Share of nominal 95% intervals that held the figure's truth (of how many):")
     print(format_tallies(tallies))
     for name, tally in tallies.items():
-        if name.startswith("A/A"):
+        if tally.nulls:
+            print(format_nulls(name, tally))
+        elif name.startswith("A/A"):
             print(f"{name}: {tally.decided.get('vs_ref', 0)} of {tally.checked.get('vs_ref', 0)}"
                   " twin-against-reference ratios left out 1 (false verdicts)")  # fmt: skip
         if name.startswith("10%"):
