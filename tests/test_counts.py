@@ -217,14 +217,16 @@ def test_a_jit_is_counted_past_its_first_k_units(host_impl: Impl, tmp_path: Path
     assert (repeat.status, repeat.units) == ("ok", (4, 8))
 
 
-def test_k_is_sized_to_take_seconds_under_valgrind() -> None:
-    """k units take about TARGET_S natively: one nbody unit, fifty units of a millisecond,
-    never more than MAX_MORE_UNITS, and a wait counts as long as work."""
-    assert counts.units_for(0.054) == 1  # nbody on 3.14
-    assert counts.units_for(0.001) == 50
-    assert counts.units_for(0.08) == 1  # io_sleep: 8 waits of 10 ms
-    assert counts.units_for(1e-7) == counts.MAX_MORE_UNITS
-    assert counts.units_for(0.0) == counts.MAX_MORE_UNITS
+def test_k_is_sized_by_cpu_time_with_waiting_capped() -> None:
+    """k units take about TARGET_CPU_S of native CPU: one nbody unit, 132 units of tiny.py;
+    a unit that mostly waits gets as many as MAX_WAIT_S of waiting allows, and never more
+    than MAX_MORE_UNITS."""
+    assert counts.units_for(0.054, 0.054) == 1  # nbody on 3.14
+    assert counts.units_for(0.00038, 0.00038) == 132  # tiny.py
+    assert counts.units_for(0.0823, 0.00036) == 139  # io_sleep: 8 waits of 10 ms
+    assert counts.units_for(0.5, 0.0001) == 32  # half a second of waiting a unit
+    assert counts.units_for(1e-7, 1e-7) == counts.MAX_MORE_UNITS
+    assert counts.units_for(0.0, 0.0) == counts.MAX_MORE_UNITS
 
 
 def test_cachegrinds_summary_line_gives_the_instructions() -> None:

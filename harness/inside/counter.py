@@ -10,9 +10,9 @@ It starts the serial model exactly as a timed run's worker does (gbmeasure.start
 the workload loaded as from its .pyc, one warm-up unit, the GIL state checked after it),
 runs ``--units`` units back to back with ``Model.round``, the very call a timed value
 makes, each unit checked against the workload's CHECKSUM, and prints one COUNT_PREFIX
-line of JSON (the units, the checksum, the GIL state, the seconds the units took). The
-host runs it for N and for N+k units and takes the difference, so that start-up, imports
-and the warm-up round, the same in both, cancel.
+line of JSON (the units, the checksum, the GIL state, the seconds and CPU seconds the
+units took). The host runs it for N and for N+k units and takes the difference, so that
+start-up, imports and the warm-up round, the same in both, cancel.
 
 A failure prints gbprotocol's status line and exits with its status, as runner.py does.
 
@@ -25,12 +25,17 @@ import argparse
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gbmeasure  # noqa: E402
 import gbprobe  # noqa: E402
 import gbprotocol  # noqa: E402
+
+# CPU seconds of this process: what valgrind's slowdown multiplies (a wait is as long
+# counted as not). time.clock is CPU time on Python 2's Unix builds.
+cpu_clock = getattr(time, "process_time", None) or getattr(time, "clock", time.time)
 
 
 def parse_args(argv):
@@ -50,10 +55,10 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         model, metadata = gbmeasure.start_measured(args)
-        start = gbprobe.clock()
+        start, cpu_start = gbprobe.clock(), cpu_clock()
         if args.units:
             model.round(args.units)  # each unit checked against CHECKSUM (gbunits.check)
-        seconds = gbprobe.clock() - start
+        seconds, cpu_seconds = gbprobe.clock() - start, cpu_clock() - cpu_start
         model.close()
     except gbprotocol.WorkloadFailure as exc:
         gbprotocol.report_status(exc.status, exc.detail, exc.model_wide)
@@ -64,6 +69,7 @@ def main(argv=None):
         "checksum": metadata["gilbench_checksum"],
         "gil_enabled": metadata["gil_enabled"],
         "seconds": seconds,  # the host sizes k from a run outside valgrind
+        "cpu_seconds": cpu_seconds,
     }
     print(gbprotocol.COUNT_PREFIX + " " + json.dumps(line, sort_keys=True))
     sys.stdout.flush()

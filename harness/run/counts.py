@@ -13,8 +13,9 @@ instruction here.
 
 Before the valgrind runs, one run outside valgrind checks the cell (checksum, GIL state)
 in a fraction of a second, writes the .pyc files of inside/ that both counted runs then
-read alike, and times a unit: k is sized from it so the k units take seconds under
-valgrind (``units_for``). A JIT (PyPy) compiles its hot loops during its first units, and
+read alike, and times a unit: k is sized from its CPU time so the k units take seconds
+under valgrind, and hold enough instructions that the odd collection is lost in them
+(``units_for``). A JIT (PyPy) compiles its hot loops during its first units, and
 timed values come after its warm-ups: there N is k too, so the units counted run compiled
 code. PyPy runs under valgrind at CPython's cost: a run of tiny.py took 2.2 s counted
 against 0.06 s natively here, start-up included.
@@ -56,10 +57,15 @@ MIN_REPEATS = 3
 # N: one unit after the warm-up round in both runs, so that anything a first unit does
 # once (a cache the warm-up left half-built) cancels too, not only start-up.
 FIRST_UNITS = 1
-# Native seconds the k extra units should take. cachegrind without its cache simulation
-# ran an nbody unit 35x slower here (54 ms against ~1.9 s), so k units take ~2 s counted.
-TARGET_S = 0.05
-MAX_MORE_UNITS = 200  # k at most: 200 units of 0.25 ms already hold 10^8 instructions
+# Native CPU seconds the k extra units should take. cachegrind without its cache
+# simulation ran an nbody unit 35x slower here (54 ms against ~1.9 s), so k units take
+# ~2 s of CPU counted, and hold 10^8 instructions or more.
+TARGET_CPU_S = 0.05
+# Seconds the k units may wait (sleep, I/O), which take as long counted as not. A unit
+# that mostly waits holds few instructions (io_sleep: 31 K), so its window needs many
+# units: a young-generation collection or a seed's hash collisions are thousands.
+MAX_WAIT_S = 16.0
+MAX_MORE_UNITS = 200  # k at most
 NOT_COUNTED = "not counted"
 JVM_FAMILIES = ("jython", "graalpy")
 
@@ -123,12 +129,13 @@ def not_counted(bench: Bench) -> str:
     return ""
 
 
-def units_for(seconds_per_unit: float, target_s: float = TARGET_S) -> int:
-    """k: the extra units that take about ``target_s`` natively (at least 1, at most
-    MAX_MORE_UNITS). Wall time, not CPU time: a unit that waits waits as long counted."""
-    if not seconds_per_unit > 0:
-        return MAX_MORE_UNITS
-    return max(1, min(MAX_MORE_UNITS, math.ceil(target_s / seconds_per_unit)))
+def units_for(seconds: float, cpu_seconds: float) -> int:
+    """k, from one unit's native wall and CPU seconds: the units whose CPU time is about
+    TARGET_CPU_S, as long as their waiting stays within MAX_WAIT_S (1 to MAX_MORE_UNITS)."""
+    by_cpu = math.ceil(TARGET_CPU_S / cpu_seconds) if cpu_seconds > 0 else MAX_MORE_UNITS
+    wait = max(seconds - cpu_seconds, 0.0)
+    by_wait = math.floor(MAX_WAIT_S / wait) if wait > 0 else MAX_MORE_UNITS
+    return max(1, min(MAX_MORE_UNITS, by_cpu, by_wait))
 
 
 def count_environ(impl: Impl, hash_seed: int) -> dict[str, str]:
@@ -172,7 +179,9 @@ def count_cell(bench: Bench, python: Path, valgrind: Valgrind, repeats: int, log
         return [Repeat(bench.impl.id, bench.workload.name, 1, native.status, native.detail,
                        valgrind=valgrind.version)]  # fmt: skip
     if more is None:
-        more = units_for(float(native.said.get("seconds", 0.0)) / max(first, 1))
+        said = native.said
+        more = units_for(float(said.get("seconds", 0.0)) / max(first, 1),
+                         float(said.get("cpu_seconds", 0.0)) / max(first, 1))  # fmt: skip
     if bench.impl.jit:  # its window starts after k units, past the first compilations
         first = max(first, more)
     done: list[Repeat] = []
