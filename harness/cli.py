@@ -170,7 +170,7 @@ def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profi
     was measured; the run stays resumable.
     """
     from harness.run.cpuspeed import Sampler
-    from harness.run.matrix import Stop
+    from harness.run.matrix import Stop, was_cut
     from harness.run.progress import run_with_progress
     from harness.run.resume import resume_hint, stop_on_interrupt
 
@@ -197,7 +197,11 @@ def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profi
     if Stop.requested:
         _say(f"stopped by Ctrl-C; what was measured is kept. Continue with: {resume_hint(run_dir)}")
         return 130
-    failed = sum(o.status in FAILED for o in outcomes)
+    cut = sum(was_cut(o) for o in outcomes)
+    if cut:
+        _say(f"{cut} of {len(outcomes)} cells were not reached within the budget (recorded "
+             "missing, with that reason): give more --budget, or select fewer cells")  # fmt: skip
+    failed = sum(o.status in FAILED and not was_cut(o) for o in outcomes)
     if failed:
         _say(f"{failed} of {len(outcomes)} benchmarks failed; the report says which and why")
         return 1

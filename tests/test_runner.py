@@ -315,3 +315,12 @@ def test_the_quick_profile_fixes_jit_warmups_instead_of_calibrating(tmp_path: Pa
     assert jit_calibration(Bench(plain, tiny, "threads", 2), raw, quick) == [
         "--loops", "4",
     ]  # fmt: skip
+
+
+def test_a_cell_the_budget_never_reached_is_cut_not_failed() -> None:
+    """A cell recorded missing because the budget ended is told apart from a failure (the
+    run says so and exits 0 for it); a cell missing for another reason is not."""
+    cut = Outcome("missing", matrix.BUDGET_SPENT.format("20m00s"), 0.0)
+    other = Outcome("missing", "shard 2/3 never reported", 0.0)
+    assert matrix.was_cut(cut) and not matrix.was_cut(other)
+    assert not matrix.was_cut(Outcome("crashed", cut.detail, 1.0))

@@ -169,11 +169,21 @@ def attempt(bench: Bench, pythons: Mapping[str, Path], run_dir: Path, profile: P
     return outcome
 
 
+BUDGET_SPENT = "the budget of {} was spent before this cell was measured"
+
+
+def was_cut(outcome: Outcome) -> bool:
+    """Whether a cell is missing only because the budget asked for ended before it."""
+    before, _, after = BUDGET_SPENT.partition("{}")
+    return outcome.status == "missing" and outcome.detail.startswith(before) and \
+        outcome.detail.endswith(after)  # fmt: skip
+
+
 def budget_spent(run_dir: Path, bench: Bench, profile: Profile) -> Outcome:
     """Record a cell that the budget ended before it was ever measured."""
     from harness.run.progress import format_duration
 
-    spent = Outcome("missing", f"the budget of {format_duration(profile.budget_s or 0)} was "
-                    "spent before this cell was measured", 0.0)  # fmt: skip
+    spent = Outcome("missing", BUDGET_SPENT.format(format_duration(profile.budget_s or 0)),
+                    0.0)  # fmt: skip
     record(run_dir, bench, spent, 0)
     return spent
