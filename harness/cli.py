@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -198,14 +197,13 @@ def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profi
         _say(f"stopped by Ctrl-C; what was measured is kept. Continue with: {resume_hint(run_dir)}")
         return 130
     cut = sum(was_cut(o) for o in outcomes)
+    failed = sum(o.status in FAILED for o in outcomes) - cut
     if cut:
         _say(f"{cut} of {len(outcomes)} cells were not reached within the budget (recorded "
              "missing, with that reason): give more --budget, or select fewer cells")  # fmt: skip
-    failed = sum(o.status in FAILED and not was_cut(o) for o in outcomes)
     if failed:
         _say(f"{failed} of {len(outcomes)} benchmarks failed; the report says which and why")
-        return 1
-    return 0
+    return int(bool(failed) or (cut > 0 and not any(o.status == "ok" for o in outcomes)))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -350,18 +348,9 @@ def cmd_impls(args: argparse.Namespace) -> int:
 
 def cmd_cpus(args: argparse.Namespace) -> int:
     """Sample all CPUs together once a second; print each sample and the verdict."""
-    from harness.compare.steadiness import steadiness
-    from harness.run.cpuspeed import machine_cpus, sample
+    from harness.run.cpuspeed import watch
 
-    cpus, samples = machine_cpus(), []
-    end = time.monotonic() + args.seconds
-    while time.monotonic() < end:
-        rates = sample(cpus)
-        if rates:
-            samples.append(rates)
-            print("  ".join(f"cpu{c} {r / 1e6:5.1f} M/s" for c, r in sorted(rates.items())))
-        time.sleep(0.75)
-    print(steadiness(samples).sentence())
+    watch(args.seconds)
     return 0
 
 

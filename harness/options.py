@@ -7,13 +7,11 @@ one line before anything runs; the commands raise ``UsageError`` for the rest.
 from __future__ import annotations
 
 import argparse
-import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from harness import store
+from harness import argtypes, store
 from harness.run import plan as planning
 from harness.run.plan import MODELS
 
@@ -99,7 +97,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--timeout",
-        type=_positive,
+        type=argtypes.positive,
         default=None,
         metavar="S",
         help="kill a benchmark that runs longer than S seconds",
@@ -132,7 +130,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--precision",
-        type=_precision,
+        type=argtypes.precision,
         default=None,
         metavar="P",
         help="besides deciding every figure, measure each cell until the interval of its "
@@ -141,7 +139,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--margin",
-        type=_margin,
+        type=argtypes.margin,
         default=None,
         metavar="M",
         help="two figures within M of each other are equivalent, e.g. 0.05 or 5%% (the "
@@ -150,7 +148,7 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--budget",
-        type=parse_duration,
+        type=argtypes.parse_duration,
         default=None,
         metavar="DURATION",
         help="stop starting benchmarks after this long, e.g. 90m, 2h or 1h30m (default: "
@@ -294,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("run", type=Path, help="a run folder (merged or not)")
     add.add_argument("--into", type=Path, required=True, metavar="HISTORY",
                      help="the history's folder (made if new)")  # fmt: skip
-    add.add_argument("--keep-raw", type=_whole, default=None, metavar="K",
+    add.add_argument("--keep-raw", type=argtypes.whole, default=None, metavar="K",
                      help="keep pyperf's raw JSON of the newest K runs (default 14); the "
                      "tables of every run are always kept")  # fmt: skip
     add.add_argument("--night", default=None, metavar="ID",
@@ -329,68 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     cpus = sub.add_parser(
         "cpus", help="sample every CPU's speed for a while: can this machine scale steadily?"
     )
-    cpus.add_argument("--seconds", type=_positive, default=20.0, help="how long (default 20)")
+    cpus.add_argument("--seconds", type=argtypes.positive, default=20.0,
+                      help="how long (default 20)")  # fmt: skip
     return parser
 
 
 def _add_regression_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on-regression", action="store_true",
                         help="exit 1 when the newest run brings a regression to light")  # fmt: skip
-
-
-def _share(text: str, flag: str, example: str) -> float:
-    """``5%`` or ``0.05`` -> 0.05, above 0 and below 1; else one line saying so."""
-    share = text.strip()
-    try:
-        value = float(share[:-1]) / 100 if share.endswith("%") else float(share)
-    except ValueError:
-        value = math.nan
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(
-            f"{flag} takes a share like {float(example[:-1]) / 100:g} or {example}, above 0 "
-            f"and below 1, not {text!r}"
-        )
-    return value
-
-
-def _precision(text: str) -> float:
-    return _share(text, "--precision", "2%")
-
-
-def _margin(text: str) -> float:
-    return _share(text, "--margin", "5%")
-
-
-UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
-
-
-def parse_duration(text: str) -> float:
-    """``90m``, ``2h``, ``1h30m``, ``45s`` -> seconds; a bare number is refused (which unit?)."""
-    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?",
-                         text.strip())  # fmt: skip
-    seconds = sum(float(v) * u for v, u in zip(parts.groups(), UNITS.values(), strict=True)
-                  if v) if parts else 0.0  # fmt: skip
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(
-            f"--budget takes a duration with its unit, like 90m, 2h or 1h30m, not {text!r}"
-        )
-    return seconds
-
-
-def _whole(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
-    return int(text)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
-    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

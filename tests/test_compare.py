@@ -497,7 +497,7 @@ def test_a_pick_is_stated_against_the_rival_its_decision_rests_on(
     """ "Beats the best" rests on every rival's simultaneous interval: the sentence names the
     rival the decision comes from, never just the one with the best estimate."""
     from harness.compare.estimate import Estimate
-    from harness.compare.verdicts import _hardest
+    from harness.compare.picks import _hardest
 
     found = {m: Estimate((lo + hi) / 2, lo, hi) for m, (lo, hi) in ends.items()}
     assert _hardest(_Fixed(found), [(m, m) for m in ends])[0] == named  # type: ignore[arg-type]

@@ -51,6 +51,7 @@ def test_the_constants_the_host_copies_are_plain_literals() -> None:
         "EXIT_GIL_MISMATCH": 18,
         "EXIT_UNSUPPORTED": 19,
         "STATUS_PREFIX": "GILBENCH-STATUS",
+        "COUNT_PREFIX": "GILBENCH-COUNT",
         "MODEL_WIDE_LINE": "GILBENCH-SCOPE model",
         "MODELS": (
             "serial",

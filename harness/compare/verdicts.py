@@ -26,9 +26,8 @@ from typing import Any
 import pandas as pd
 
 from harness.compare.cells import Cells
-from harness.compare.decisions import MARGIN, UNDECIDED, decide, passes_to_decide
+from harness.compare.decisions import MARGIN, decide
 from harness.compare.estimate import (
-    Cell,
     Estimate,
     Terms,
     estimate_all,
@@ -37,17 +36,21 @@ from harness.compare.estimate import (
     ratio,
 )
 from harness.compare.intervals import CONFIDENCE
+from harness.compare.picks import compare_break_even, compare_models
 from harness.compare.roles import Roles
+from harness.compare.rows import (
+    RATIO_COLUMNS,
+    _categories,
+    _decided,
+    _fastest,
+    _impls,
+    _table,
+    _undecided,
+    adjusted,
+)
 from harness.results import records
 from harness.status import OK
 
-# A comparison row's figure: the cells behind it with a wide raw interval (information, not
-# a gate), the figure and its interval at ``confidence``, the candidates it was picked
-# among, its decision (decisions.py), the passes it rests on and about how many in all
-# would decide it (NaN: more passes won't, a quieter machine might), and the cells it
-# rests on (what the adaptive profile measures again while it is undecided).
-RATIO_COLUMNS = ["wide", "ratio", "ci_low", "ci_high", "confidence", "candidates", "decision",
-                 "passes", "needed", "cells"]  # fmt: skip
 ALPHA = 1 - CONFIDENCE  # the error rate each statement is made at, selection included
 
 
@@ -104,72 +107,6 @@ class Comparison:
             return pd.DataFrame(columns=columns)
         frame = pd.concat(parts, ignore_index=True)[columns]
         return frame[frame["ratio"].notna()].reset_index(drop=True)
-
-
-def _table(cells: Cells, rows: Sequence[dict[str, Any]], terms: Sequence[Terms | None],
-           columns: list[str], candidates: Sequence[int] = (),
-           higher_is_better: bool = True) -> pd.DataFrame:  # fmt: skip
-    """``rows`` with each one's terms estimated into a figure and decided (RATIO_COLUMNS).
-
-    ``candidates``: per row, how many figures it was chosen among (1: none); its interval
-    is then simultaneous over them (``adjusted``). ``higher_is_better``: whether a figure
-    above 1 gains (a speedup, a throughput ratio) or loses (a time ratio).
-    """
-    counts = list(candidates) or [1] * len(rows)
-    out = [{**row, **_undecided(count)} for row, count in zip(rows, counts, strict=True)]
-    for i, one in enumerate(terms):
-        if one is None:
-            continue
-        (estimate,) = cells.estimate([one], adjusted(counts[i]))
-        out[i].update(_decided(cells, one, estimate, higher_is_better, counts[i]))
-    return pd.DataFrame(out, columns=[*columns, *RATIO_COLUMNS])
-
-
-def _undecided(count: int) -> dict[str, Any]:
-    return {"wide": "", "ratio": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-            "confidence": math.nan, "candidates": count, "decision": UNDECIDED, "passes": 0,
-            "needed": math.nan, "cells": ()}  # fmt: skip
-
-
-def _decided(cells: Cells, terms: Terms, estimate: Estimate, higher_is_better: bool = True,
-             count: int = 1) -> dict[str, Any]:  # fmt: skip
-    """A figure's columns: its interval, its decision, and what would decide it.
-
-    ``confidence`` is the level of the ``count`` simultaneous intervals held together (95%
-    in a fixed profile), the one the figure's interval is one of."""
-    margin = cells.levels.margin
-    word = decide(estimate, margin, higher_is_better)
-    progress = passes_to_decide(estimate, estimate.passes, margin, estimate.confidence)
-    return {"wide": cells.wide(terms), "ratio": estimate.value, "ci_low": estimate.low,
-            "ci_high": estimate.high, "confidence": 1 - (1 - estimate.confidence) * count,
-            "decision": word,
-            "passes": estimate.passes,
-            "needed": math.nan if progress.needed is None else progress.needed,
-            "cells": tuple(terms.cells)}  # fmt: skip
-
-
-def adjusted(candidates: int) -> float:
-    """The share of the error rate each of ``candidates`` intervals gets so that they hold
-    all their figures at once (Bonferroni): the one picked from them then holds its own,
-    whichever it is, so a figure chosen by its estimate keeps an honest interval."""
-    return 1 / max(1, candidates)
-
-
-def _fastest(cells: Cells, candidates: list[Cell]) -> Cell:
-    """The candidate with the highest speedup (throughput where there is none)."""
-    speedup, throughput = cells.figures["speedup"], cells.figures["throughput"]
-    return max(candidates, key=lambda c: (not math.isnan(speedup[c]),
-                                          speedup[c] if not math.isnan(speedup[c]) else 0.0,
-                                          throughput[c]))  # fmt: skip
-
-
-def _categories(table: pd.DataFrame) -> dict[str, list[str]]:
-    workloads = table.drop_duplicates("workload")
-    return {str(c): list(g["workload"]) for c, g in workloads.groupby("category", sort=False)}
-
-
-def _impls(cells: Cells) -> list[str]:
-    return [str(i) for i in cells.table["impl"].drop_duplicates()]
 
 
 HEADLINE_COLUMNS = ["impl", "workload", "model", "status"]
@@ -308,113 +245,6 @@ def _with_instructions(cells: Cells, table: pd.DataFrame,
             instr_decision=decide(estimate, cells.levels.margin, higher_is_better=False),
         )
     return pd.DataFrame(out, columns=[*table.columns, *INSTRUCTION_COLUMNS])
-
-
-def _hardest(cells: Cells, options: list[tuple[Any, Terms]]) -> tuple[Any, Terms]:
-    """Of several ratios ``ours / theirs_k`` chosen among, the one a statement about all of
-    them rests on, from their simultaneous intervals: where every interval lies above 1,
-    the one whose low end is lowest (we beat them all; this is the closest); where some lie
-    below 1, the one whose high end is lowest (it surely beats us); else the one with the
-    lowest estimate (nothing is decided; this is the nearest rival)."""
-    found = cells.estimate([t for _, t in options], adjusted(len(options)))
-    known = [(o, e) for o, e in zip(options, found, strict=True) if not math.isnan(e.low)]
-    if known and all(e.low > 1 for _, e in known):
-        return min(known, key=lambda oe: oe[1].low)[0]
-    if any(e.high < 1 for _, e in known):
-        return min(known, key=lambda oe: oe[1].high)[0]
-    return min(zip(options, found, strict=True), key=lambda oe: oe[1].value)[0]
-
-
-def compare_break_even(cells: Cells) -> pd.DataFrame:
-    """Per workload and worker count: free-threaded threads against the default build's best.
-
-    The figure is the free-threaded threads' throughput over one of the default build's
-    models at that worker count (``rival``; ``rivals``: how many models it has there).
-
-    - "Gains on every model" is an intersection-union claim (Berger 1982): it holds only
-      if each of its parts does, so it is decided where each rival's own interval lies
-      above 1, with no adjustment for the rivals; only for the worker counts it is sought
-      at (the fewest where it holds is the break-even), as those are chosen among. The
-      rival stated is the closest, and ``candidates`` is 1 (``each`` is True).
-    - Anything else ("a model beats it", "equivalent to the best") rests on a rival picked
-      among them, so it is decided from intervals simultaneous over them (``candidates``),
-      and the rival stated is the one that decides (``_hardest``).
-    """
-    columns = ["workload", "category", "workers", "rival", "rivals", "each"]
-    free_threaded, default = cells.roles.free_threaded, cells.roles.default
-    if free_threaded is None or default is None:
-        return _table(cells, [], [], columns)
-    table = cells.table
-    rivals = table[(table["impl"] == default) & (table["status"] == OK)]
-    rows, terms, counts, options = [], [], [], []
-    for (workload, count), group in rivals.groupby(["workload", "workers"], sort=True):
-        workers = int(str(count))
-        ours = (free_threaded, str(workload), "threads", workers)
-        candidates = [(default, str(workload), str(m), workers) for m in group["model"]]
-        candidates = [c for c in candidates if cells.ok(c)]
-        if not cells.ok(ours) or not candidates:
-            continue
-        each = [(c, ratio(c, ours)) for c in candidates]
-        theirs, terms_of = _hardest(cells, each)
-        rows.append({"workload": workload, "category": group["category"].iloc[0],
-                     "workers": workers, "rival": theirs[2], "rivals": len(candidates),
-                     "each": False})  # fmt: skip
-        terms.append(terms_of)
-        counts.append(len(candidates))
-        options.append(each)
-    found = _table(cells, rows, terms, columns, counts)
-    out = records(found)
-    sought = [sum(r["workload"] == row["workload"] for r in out) for row in out]
-    for row, each, tries in zip(out, options, sought, strict=True):
-        estimates = cells.estimate([t for _, t in each], adjusted(tries))
-        if not all(e.low > 1 for e in estimates):
-            continue
-        (closest, terms_of), estimate = min(zip(each, estimates, strict=True),
-                                            key=lambda pair: pair[1].low)  # fmt: skip
-        row.update(_decided(cells, terms_of, estimate, count=tries), rival=closest[2],
-                   candidates=1, each=True)  # fmt: skip
-    return pd.DataFrame(out, columns=found.columns)
-
-
-def compare_models(cells: Cells, workers: int) -> pd.DataFrame:
-    """Per impl x category at ``workers``: the fastest model and its lead over the others.
-
-    Models are ranked by their geometric-mean speedup over the category's workloads; only
-    models with a speedup on every workload of the category take part. The lead over each
-    other model is the geometric mean of the leader's speedup over that model's, with
-    intervals simultaneous over the others (``candidates``): the leader is the fastest
-    only where it leads each. The model stated (``runner_up``) is the one that decides
-    (``_hardest``): where the lead over it holds 1, no model is shown the fastest.
-    """
-    speedup = cells.figures["speedup"]
-    rows, terms, counts = [], [], []
-    for category, workloads in _categories(cells.table).items():
-        for impl in _impls(cells):
-            rates = {}
-            for model in cells.table["model"].drop_duplicates():
-                keys = [(impl, w, str(model), workers) for w in workloads]
-                if all(k in cells.speedup and not math.isnan(speedup[k]) for k in keys):
-                    rates[str(model)] = math.prod(speedup[k] for k in keys) ** (1 / len(keys))
-            if not rates:
-                continue
-            ranked = sorted(rates, key=lambda m: -rates[m])
-            best, others = ranked[0], ranked[1:]
-
-            leads = [(m, _lead(cells, impl, workloads, best, m, workers)) for m in others]
-            runner, chosen = _hardest(cells, leads) if leads else ("", None)
-            rows.append({"impl": impl, "category": category, "best": best, "runner_up": runner})
-            terms.append(chosen)
-            counts.append(max(1, len(others)))
-    return _table(cells, rows, terms, ["impl", "category", "best", "runner_up"], counts)
-
-
-def _lead(cells: Cells, impl: str, workloads: list[str], best: str, other: str,
-          workers: int) -> Terms:  # fmt: skip
-    """The geometric mean over ``workloads`` of ``best``'s speedup over ``other``'s."""
-    return geomean([
-        cells.speedup[(impl, w, best, workers)] * cells.speedup[(impl, w, other, workers)] ** -1
-        for w in workloads
-    ])  # fmt: skip
 
 
 def compare_run(cells: Cells) -> Comparison:

@@ -112,3 +112,19 @@ class Sampler:
             return
         rounded = {str(cpu): round(rate) for cpu, rate in rates.items()}
         store.append_line(self.path, {"time": round(time.time(), 3), "rates": rounded})
+
+
+def watch(seconds: float) -> None:
+    """``nox -s cpus``: sample all CPUs together about once a second for ``seconds``, print
+    each sample, then the steadiness verdict."""
+    from harness.compare.steadiness import steadiness
+
+    cpus, samples = machine_cpus(), []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        rates = sample(cpus)
+        if rates:
+            samples.append(rates)
+            print("  ".join(f"cpu{c} {r / 1e6:5.1f} M/s" for c, r in sorted(rates.items())))
+        time.sleep(0.75)
+    print(steadiness(samples).sentence())
