@@ -128,7 +128,7 @@ def detection_bench(session: nox.Session) -> None:
 def coverage_bench(session: nox.Session) -> None:
     """Print how often the printed 95% intervals hold the truth, on real passes resampled."""
     _install_host(session)
-    session.run("python", "-m", "harness.compare.coverage", *session.posargs)
+    session.run("python", "-m", "harness.compare.coveragebench", *session.posargs)
 
 
 @nox.session(name="agreement-bench")
