@@ -117,7 +117,7 @@ def test_a_fixed_profile_run_shows_precision_but_is_judged_by_its_spread_alone()
     report = build_report(load_run(QUICK))
     assert report.summary["precise"].eq(False).any()  # cells that missed the default
     assert not report.summary["flag"].str.startswith("imprecise").any()
-    assert "(no target: the profile's effort is fixed)" in report.precision
+    assert "(no width was asked for: the profile's effort is fixed)" in report.precision
     assert f"Precision: {report.precision}" in format_markdown(report)
 
 

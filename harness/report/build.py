@@ -92,6 +92,8 @@ def precision_sentence(table: pd.DataFrame, manifest: Mapping[str, Any]) -> str:
     head = (f"{met} of {format_count(int(measured.sum()), 'cell')} with a figure reached "
             f"±{shown:.0%}")  # fmt: skip
     if target is None:
-        return f"{head} (no target: the profile's effort is fixed{spent})."
+        why = ("the run measured until its figures were decided" if manifest.get("profile")
+               == "adaptive" else "the profile's effort is fixed")  # fmt: skip
+        return f"{head} (no width was asked for: {why}{spent})."
     rest = "" if met == measured.sum() else "; the others are marked in the results table"
     return f"{head}, the run's target{spent}{rest}."
