@@ -111,3 +111,15 @@ def test_a_sequential_figure_needs_more_passes_than_a_fixed_reading_would_say() 
     today = passes_to_decide(estimate, 5, SEQUENTIAL.margin, row["confidence"]).needed
     sequential = still_needed(row, SEQUENTIAL)
     assert today is not None and 5 < today < sequential and is_look(int(sequential))
+
+
+def test_the_reports_passes_to_decide_are_the_samplers_projection() -> None:
+    """The tables' "about N passes" (Levels.needed) read later looks at their own, wider
+    levels, as the sampler does: the same count, on a look, above the fixed reading."""
+    row = _row("near", (A,), 0.97, 1.12, passes=5)
+    estimate = Estimate(row["ratio"], row["ci_low"], row["ci_high"], passes=5,
+                        confidence=row["confidence"])  # fmt: skip
+    needed = SEQUENTIAL.needed(estimate, row["confidence"])
+    fixed = Levels().needed(estimate, row["confidence"])
+    assert needed == still_needed(row, SEQUENTIAL)
+    assert needed is not None and fixed is not None and is_look(needed) and needed > fixed

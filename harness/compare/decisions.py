@@ -77,6 +77,11 @@ def look_of(last_pass: int) -> int:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def first_look_at(passes: float) -> int:
+    """The first look at or after ``passes`` passes: where a figure is read decided."""
+    return next(at for at in looks() if at >= passes)
+
+
 def is_look(number: int) -> bool:
     """Whether a sequential run looks at its figures after pass ``number``."""
     return number >= FIRST_LOOK and number == next(at for at in looks() if at >= number)
@@ -102,6 +107,22 @@ class Levels:
         """The level of such a figure's interval; ``share``: of the rate, for one of several
         simultaneous intervals (a pick among candidates, Bonferroni)."""
         return 1 - self.spent(last_pass) * share
+
+    def needed(self, estimate: Estimate, now: float) -> int | None:
+        """About how many passes in all would decide ``estimate``, whose interval is at
+        level ``now`` over ``estimate.passes`` passes (``passes_to_decide``; None: more
+        passes won't). In a sequential run each later pass count n is tried at the level
+        an interval over n passes would be read at, since the later looks spend less of
+        the error rate, and the count is rounded up to the look that would read it."""
+        passes = estimate.passes
+        if not self.sequential:
+            return passes_to_decide(estimate, passes, self.margin, now).needed
+
+        def later(n: int) -> float:  # n passes are read at the first look after them
+            return 1 - (1 - now) * self.spent(n) / self.spent(passes)
+
+        found = passes_to_decide(estimate, passes, self.margin, now, later).needed
+        return found if found is None or found <= passes else first_look_at(found)
 
 
 def decide(estimate: Estimate, margin: float = MARGIN, higher_is_better: bool = True) -> Word:

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from harness.compare.cells import Cells
-from harness.compare.decisions import UNDECIDED, decide, passes_to_decide
+from harness.compare.decisions import UNDECIDED, decide
 from harness.compare.estimate import Cell, Estimate, Terms
 
 # A comparison row's figure: the cells behind it with a wide raw interval (information, not
@@ -55,12 +55,12 @@ def _decided(cells: Cells, terms: Terms, estimate: Estimate, higher_is_better: b
     in a fixed profile), the one the figure's interval is one of."""
     margin = cells.levels.margin
     word = decide(estimate, margin, higher_is_better)
-    progress = passes_to_decide(estimate, estimate.passes, margin, estimate.confidence)
+    needed = cells.levels.needed(estimate, estimate.confidence)
     return {"wide": cells.wide(terms), "ratio": estimate.value, "ci_low": estimate.low,
             "ci_high": estimate.high, "confidence": 1 - (1 - estimate.confidence) * count,
             "decision": word,
             "passes": estimate.passes,
-            "needed": math.nan if progress.needed is None else progress.needed,
+            "needed": math.nan if needed is None else needed,
             "cells": tuple(terms.cells)}  # fmt: skip
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.compare.decisions import DECIDED, Levels, looks, passes_to_decide
+from harness.compare.decisions import DECIDED, Levels, first_look_at, looks
 from harness.compare.estimate import Cell, Estimate
 from harness.results import records
 
@@ -82,11 +82,6 @@ def next_look(after: int) -> int:
     return next(at for at in looks() if at > after)
 
 
-def first_look_at(passes: float) -> int:
-    """The first look at or after ``passes`` passes: where a figure is read decided."""
-    return next(at for at in looks() if at >= passes)
-
-
 def still_needed(row: Mapping[str, Any], levels: Levels) -> float:
     """About how many passes in all would decide the figure of a ``Comparison.decisions``
     row, read at a look: NaN where more passes won't (a quieter machine might).
@@ -104,16 +99,11 @@ def still_needed(row: Mapping[str, Any], levels: Levels) -> float:
     if not math.isfinite(now):
         return math.nan
 
-    def later(n: int) -> float:  # Levels.spent reads n passes at the first look after them
-        return 1 - (1 - now) * levels.spent(n) / levels.spent(passes)
-
-    found = passes_to_decide(Estimate(ratio, low, high, passes=passes, confidence=now),
-                             passes, levels.margin, now, later)  # fmt: skip
-    if found.needed is None:
+    found = levels.needed(Estimate(ratio, low, high, passes=passes, confidence=now), now)
+    if found is None:
         return math.nan
-    if not levels.sequential:
-        return float(max(found.needed, passes + 1))
-    return float(first_look_at(max(found.needed, passes + 1)))
+    needed = max(found, passes + 1)
+    return float(first_look_at(needed) if levels.sequential else needed)
 
 
 def undecided(rows: pd.DataFrame, cost: Mapping[Cell, float], levels: Levels) -> list[Undecided]:
