@@ -43,6 +43,23 @@ def test_nominal_95_percent_intervals_hold_the_truth_at_least_90_percent_of_the_
         assert tally.coverage(kind) >= FLOOR, (design, kind, tally.coverage(kind))
 
 
+@pytest.mark.parametrize("design", [QUICK, ADAPTIVE])
+def test_each_interval_is_stated_at_the_level_its_run_read_it_at(
+    tallies: dict[str, Tally], design: str
+) -> None:
+    """A fixed run states 95% for every interval; a sequential run states its looks' higher
+    levels, and its intervals hold their truth at least that often, less the floor's 5
+    points of slack: what the report prints is the level its intervals have."""
+    tally = tallies[design]
+    for kind in ("speedup", "vs_ref"):
+        level = tally.level(kind)
+        if design == QUICK:
+            assert level == pytest.approx(0.95), (kind, level)
+        else:
+            assert 0.95 < level < 1, (kind, level)
+        assert tally.coverage(kind) >= level - (0.95 - FLOOR), (design, kind, level)
+
+
 def test_an_aa_twin_under_the_decision_stopping_rule_is_read_as_different_at_most_5_percent(
     tallies: dict[str, Tally],
 ) -> None:

@@ -45,8 +45,9 @@ SUMMARY_COLUMNS = [
     "impl", "gil_enabled", "workload", "category", "model", "workers", "oversubscribed",
     "status", "detail", "n", "processes", "median_s", "ci_low_s", "ci_high_s", "throughput",
     "baseline_s",
-    "paired", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_note", "efficiency",
-    "worker_spread", "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_verdict", "vs_ref_q",
+    "paired", "speedup", "speedup_ci_low", "speedup_ci_high", "speedup_level", "speedup_note",
+    "efficiency", "worker_spread", "vs_ref", "vs_ref_ci_low", "vs_ref_ci_high", "vs_ref_level",
+    "vs_ref_verdict", "vs_ref_q",
     "spread", "flag", "precision", "precise", "cpu_count", "checksum", "updates", "lost_updates",
     "machine", "instructions", "instructions_cv", "counted",
 ]  # fmt: skip
@@ -268,14 +269,15 @@ def _add_estimates(cells: Cells) -> None:
     index = {c: i for i, c in enumerate(keys)}
     for prefix, terms in (("speedup", cells.speedup), ("vs_ref", cells.vs_ref)):
         keyed = list(terms)
-        values = np.full((len(table), 4), np.nan)
-        spend = np.ones(len(table))
+        values = np.full((len(table), 5), np.nan)
         for cell, found in zip(keyed, cells.estimate([terms[c] for c in keyed]), strict=True):
-            values[index[cell]] = (found.value, found.low, found.high, found.p)
-            spend[index[cell]] = cells.levels.alpha / (1 - found.confidence)
+            level = found.confidence if math.isfinite(found.low) else math.nan  # no interval
+            values[index[cell]] = (found.value, found.low, found.high, found.p, level)
         table[prefix], table[f"{prefix}_ci_low"], table[f"{prefix}_ci_high"] = values[:, :3].T
         table[f"{prefix}_p"] = values[:, 3]
-        table[f"{prefix}_spend"] = spend  # 1, or alpha over the rate its look spent
+        # the level the interval is stated at: 95%, or in a sequential run its look's (the
+        # share of the error rate that look spent: decisions.Levels), so above 95%
+        table[f"{prefix}_level"] = values[:, 4]
     # A failed cell may hold values of its earlier passes: it gets no speedup, and no baseline.
     paired = [c in cells.speedup and ratios(c) in samples for c in keys]
     table["paired"] = paired
@@ -345,7 +347,9 @@ def _add_verdicts(cells: Cells) -> None:
     """
     table = cells.table
     keys = _keys(table)
-    p = table["vs_ref_p"].to_numpy(dtype=float) * table["vs_ref_spend"].to_numpy(dtype=float)
+    # 1, or alpha over the rate its look spent
+    spend = cells.levels.alpha / (1 - table["vs_ref_level"].to_numpy(dtype=float))
+    p = table["vs_ref_p"].to_numpy(dtype=float) * spend
     p = np.minimum(p, 1.0)
     tested = np.isfinite(p)
     q = np.full(len(p), np.nan)

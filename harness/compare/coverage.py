@@ -288,28 +288,38 @@ def simulate(pool: Pool, passes: Sequence[Pass], keep: Sequence[set[CellKey] | N
 Figure = tuple[str, str]  # (kind, which): e.g. ("speedup", "3.14t nbody/threads/2")
 
 
-def figures(cells: Cells, comparison: Comparison) -> dict[Figure, tuple[float, float, float]]:
-    """Every interval the report prints of the three kinds: (figure, low, high)."""
-    found: dict[Figure, tuple[float, float, float]] = {}
+def figures(
+    cells: Cells, comparison: Comparison
+) -> dict[Figure, tuple[float, float, float, float]]:
+    """Every interval the report prints of the three kinds: (figure, low, high, level), its
+    level the one it is stated at (95% in a fixed run; a sequential run's look's, and one
+    of several simultaneous intervals' share where a figure was picked among candidates)."""
+    found: dict[Figure, tuple[float, float, float, float]] = {}
     for row in records(cells.table[cells.table["status"] == "ok"]):
         name = f"{row['impl']} {row['workload']}/{row['model']}/{row['workers']}"
         for kind in ("speedup", "vs_ref"):
             value = float(row[kind])
             low, high = float(row[f"{kind}_ci_low"]), float(row[f"{kind}_ci_high"])
+            level = float(row[f"{kind}_level"])
             if not (math.isnan(value) or (row["model"] == "serial" and kind == "speedup")):
-                found[(kind, name)] = (value, low, high)
+                found[(kind, name)] = (value, low, high, level)
     for row in records(comparison.scaling):
         if not math.isnan(row["ratio"]) and "," in str(row["workloads"]):
-            found[("geomean", f"{row['impl']} {row['category']} scaling")] = (
-                row["ratio"], row["ci_low"], row["ci_high"])  # fmt: skip
+            found[("geomean", f"{row['impl']} {row['category']} scaling")] = _stated(row)
     overhead = records(comparison.overhead)
     if len(overhead) > 2 and not math.isnan(overhead[-1]["ratio"]):  # workloads, then the mean
-        found[("geomean", "overhead")] = (overhead[-1]["ratio"], overhead[-1]["ci_low"],
-                                          overhead[-1]["ci_high"])  # fmt: skip
+        found[("geomean", "overhead")] = _stated(overhead[-1])
     for row in records(comparison.geomeans):
         if not math.isnan(row["ratio"]) and int(row["workloads"]) > 1:
-            found[("headline", f"{row['impl']}")] = (row["ratio"], row["ci_low"], row["ci_high"])
+            found[("headline", f"{row['impl']}")] = _stated(row)
     return found
+
+
+def _stated(row: dict[str, Any]) -> tuple[float, float, float, float]:
+    """A comparison row's figure and interval, at the level of the one interval it is: its
+    ``confidence`` holds its ``candidates`` together (rows.py)."""
+    share = (1 - float(row["confidence"])) / max(1, int(row["candidates"]))
+    return float(row["ratio"]), float(row["ci_low"]), float(row["ci_high"]), 1 - share
 
 
 def truths(pool: Pool) -> dict[Figure, float]:
@@ -326,15 +336,18 @@ class Tally:
     checked: dict[str, int] = field(default_factory=dict)
     decided: dict[str, int] = field(default_factory=dict)  # intervals leaving 1 out
 
-    def add(self, found: dict[Figure, tuple[float, float, float]], truth: dict[Figure, float],
-            only: str | None = None) -> None:  # fmt: skip
-        for figure, (_, low, high) in found.items():
+    stated: dict[str, float] = field(default_factory=dict)  # the levels checked, summed
+
+    def add(self, found: dict[Figure, tuple[float, float, float, float]],
+            truth: dict[Figure, float], only: str | None = None) -> None:  # fmt: skip
+        for figure, (_, low, high, level) in found.items():
             if figure not in truth or (only is not None and only not in figure[1]):
                 continue
             if math.isnan(low) or math.isnan(high):
                 continue
             kind = figure[0]
             self.checked[kind] = self.checked.get(kind, 0) + 1
+            self.stated[kind] = self.stated.get(kind, 0.0) + level
             self.held[kind] = self.held.get(kind, 0) + int(low <= truth[figure] <= high)
             self.decided[kind] = self.decided.get(kind, 0) + int(low > 1 or high < 1)
 
@@ -348,6 +361,13 @@ class Tally:
 
     def coverage(self, kind: str) -> float:
         return self.held.get(kind, 0) / self.checked[kind] if self.checked.get(kind) else math.nan
+
+    def level(self, kind: str) -> float:
+        """The mean level the intervals checked were stated at: 95% in a fixed design, more
+        in a sequential one, whose looks each spend a share of the error rate."""
+        return (
+            self.stated.get(kind, 0.0) / self.checked[kind] if self.checked.get(kind) else math.nan
+        )
 
     def add_nulls(self, found: Sequence[tuple[str, str]]) -> None:
         for kind, word in found:

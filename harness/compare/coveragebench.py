@@ -156,11 +156,11 @@ def bench(pools: Sequence[Pool], runs: int, seed: int = 20261204,
 
 def format_tallies(tallies: dict[str, Tally]) -> str:
     kinds = ("speedup", "vs_ref", "geomean", "headline")
-    lines = [f"{'design':28} " + " ".join(f"{k:>20}" for k in kinds)]
+    lines = [f"{'design':28} " + " ".join(f"{k:>28}" for k in kinds)]
     for name, tally in tallies.items():
-        cells = [f"{tally.coverage(k):7.1%} of {tally.checked.get(k, 0):5d}" if tally.checked.get(k)
-                 else f"{'-':>20}" for k in kinds]  # fmt: skip
-        lines.append(f"{name:28} " + " ".join(f"{c:>20}" for c in cells))
+        cells = [f"{tally.coverage(k):6.1%} ({tally.level(k):6.2%}) of {tally.checked[k]:5d}"
+                 if tally.checked.get(k) else "-" for k in kinds]  # fmt: skip
+        lines.append(f"{name:28} " + " ".join(f"{c:>28}" for c in cells))
     return "\n".join(lines)
 
 
@@ -185,7 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cells = {c for p in pool.passes for c in p}
         print(f"{history}: {len(pool.passes)} passes, {len(cells)} cells")
     tallies = bench(pools, args.runs)
-    print("Share of nominal 95% intervals that held the figure's truth (of how many):")
+    print(
+        "Share of the intervals that held the figure's truth (the mean level they were "
+        "stated at; of how many):"
+    )
     print(format_tallies(tallies))
     for name, tally in tallies.items():
         if tally.nulls:

@@ -22,7 +22,13 @@ import plotly.io
 
 from harness.compare.cells import throughput_interval
 from harness.compare.decisions import DECIDED
-from harness.report.format import format_category, format_count, format_range, format_times
+from harness.report.format import (
+    format_category,
+    format_count,
+    format_level,
+    format_range,
+    format_times,
+)
 from harness.results import records
 
 if TYPE_CHECKING:
@@ -82,7 +88,10 @@ def _hover(row: Mapping[str, object]) -> str:
     its interval, then its throughput."""
     speedup, low, high = (float(str(row[c])) for c in ("speedup", "speedup_ci_low",
                                                         "speedup_ci_high"))  # fmt: skip
-    interval = "" if math.isnan(low) or math.isnan(high) else f" (95% CI {format_range(low, high)})"
+    level = format_level(float(str(row.get("speedup_level", math.nan))))
+    interval = (
+        "" if math.isnan(low) or math.isnan(high) else f" ({level} CI {format_range(low, high)})"
+    )
     lines = [
         f"<b>{format_label(row['impl'])} {format_label(row['model'])}</b>, "
         f"{format_count(int(str(row['workers'])), 'worker')}",
