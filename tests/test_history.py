@@ -20,7 +20,7 @@ from harness.cli import main
 from harness.history import archive, branch
 from harness.history.changes import find_changes
 from harness.history.decision import KINDS, Rules
-from harness.history.read import read_history
+from harness.history.read import read_history, run_classes
 from harness.machine import fingerprint as machine_fingerprint
 from harness.machine import machine_info
 from harness.publish import add_run, publish
@@ -56,9 +56,12 @@ def series(
     width: float = 0.01,
     impl: str = "3.14",
     metric: str = "speedup",
+    classes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """One series' points: ``values`` in run order, each with a +-``width`` interval."""
+    """One series' points: ``values`` in run order, each with a +-``width`` interval, on
+    machines of ``classes`` (one class by default) and ``fingerprints``."""
     marks = fingerprints or ["f"] * len(values)
+    kinds = classes or ["c"] * len(values)
     return pd.DataFrame(
         [
             {
@@ -67,6 +70,7 @@ def series(
                 "workload": "nbody",
                 "model": "threads",
                 "workers": 2,
+                "machine_class": kinds[i],
                 "fingerprint": marks[i],
                 "value": v,
                 "ci_low": v * (1 - width),
@@ -302,20 +306,40 @@ def test_the_same_history_gives_the_same_changes_in_any_row_order() -> None:
     assert first and find_changes(points.sample(frac=1.0, random_state=1)) == first
 
 
-def test_no_change_is_reported_across_a_machine_change() -> None:
-    """The same 20% drop is a change on one machine and nothing where the fingerprint changed."""
+def test_no_change_is_reported_across_a_machine_class_but_across_a_new_setup() -> None:
+    """The same 20% drop is nothing where the class of machine changed, and a change where
+    only the setup did (a new kernel or image: another fingerprint, the same class)."""
     values = noisy(16, seed=5) * np.r_[np.ones(10), np.full(6, 0.8)]
     assert len(find_changes(series(values))) == 1
     moved = ["a"] * 10 + ["b"] * 6
-    assert find_changes(series(values, fingerprints=moved)) == []
+    assert find_changes(series(values, classes=moved)) == []
+    (change,) = find_changes(series(values, fingerprints=moved))
+    assert (change.after_run, change.machine_class, change.fingerprint) == ("r10", "c", "b")
 
 
-def test_the_nightlies_fixture_is_real_and_ends_with_a_new_segment() -> None:
-    """The frozen history holds quick nightlies of this machine, the last under taskset -c 0."""
+def test_a_step_on_one_of_two_alternating_classes_is_found_on_its_own_runs() -> None:
+    """Two classes of machine alternate night by night, the second 30% faster; a 10% step
+    on the first from its 12th run is its one change, named at that run, and the
+    alternation itself is none."""
+    nights = 36
+    classes = ["epyc-7763" if n % 2 == 0 else "epyc-9v74" for n in range(nights)]
+    level = np.where(np.array(classes) == "epyc-9v74", 1.3, 1.0)
+    step = np.where((np.arange(nights) >= 24) & (np.array(classes) == "epyc-7763"), 0.9, 1.0)
+    values = noisy(nights, seed=9) * level * step
+    (change,) = find_changes(series(values, classes=classes))
+    assert (change.kind, change.machine_class) == ("regression", "epyc-7763")
+    assert (change.before_run, change.after_run) == ("r22", "r24")
+    assert (change.runs_before, change.runs_after) == (12, 6) and 0.87 < change.ratio < 0.93
+
+
+def test_the_nightlies_fixture_is_real_and_ends_on_another_class_of_machine() -> None:
+    """The frozen history holds quick nightlies of this machine, the last under taskset -c 0:
+    on one core, another class of machine."""
     found = archive.entries(NIGHTLIES)
     assert len(found) >= 6
     prints = [tuple(sorted(m["fingerprint"] for m in e.record["machines"].values())) for e in found]
     assert len(set(prints[:-1])) == 1 and prints[-1] != prints[0]
+    assert run_classes(found[-1]) != run_classes(found[0])
     assert [m["cpu_affinity"] for m in found[-1].record["machines"].values()] == [[0]]
 
 
@@ -337,30 +361,33 @@ def test_the_site_lists_every_run_and_links_each_report(nightly_site: Path) -> N
     assert len(list(nightly_site.rglob("plotly.min.js"))) == 1
 
 
-def test_each_trend_draws_one_point_per_run_and_breaks_at_the_new_segment(
+def test_each_trend_draws_one_point_per_run_and_a_line_per_class_of_machine(
     nightly_site: Path,
 ) -> None:
-    """Every series has a point per run, and a gap (no line) where the machine changed."""
+    """Every series has a point per run: the runs on 2 cores on one line, the pinned run
+    on 1 core on a line of its own, marked where that class first appears."""
     runs = len(archive.entries(NIGHTLIES))
     text = (nightly_site / "trends.html").read_text()
     figures = [
         json.loads(chunk.split("</script>")[0].split(">", 1)[1])
         for chunk in text.split('<script type="application/json"')[1:]
     ]
-    lines = [t for f in figures for t in f["data"] if f["layout"]["xaxis"].get("type") == "date"]
-    assert lines
-    for line in lines:
-        assert sum(y is not None for y in line["y"]) == runs, line["name"]
-        assert line["y"][-2] is None  # the pinned run starts a segment of its own
-    assert all(
-        any(s["line"].get("dash") == "dash" for s in f["layout"]["shapes"])
-        for f in figures
-        if f["layout"]["xaxis"].get("type") == "date"
-    )
+    dated = [f for f in figures if f["layout"]["xaxis"].get("type") == "date"]
+    assert dated
+    for figure in dated:
+        lines = figure["data"]
+        two = [t for t in lines if t["name"].endswith("2 cores, x86_64")]
+        one = [t for t in lines if t["name"].endswith("1 core, x86_64")]
+        assert len(two) == len(one) == len(lines) / 2
+        assert {len(t["y"]) for t in two} == {runs - 1} and {len(t["y"]) for t in one} == {1}
+        assert None not in [y for t in lines for y in t["y"]]
+        notes = [n["text"] for n in figure["layout"]["annotations"]]
+        assert notes == ["a new class of machine"]
+        assert any(s["line"].get("dash") == "dash" for s in figure["layout"]["shapes"])
 
 
-def test_the_summary_says_the_newest_run_starts_a_new_segment(nightly_site: Path) -> None:
-    """summary.md's changes section: another machine, nothing compared across it."""
+def test_the_summary_says_the_newest_run_is_the_first_of_its_class(nightly_site: Path) -> None:
+    """summary.md's changes section: another class of machine, nothing compared with it."""
     section = (nightly_site / "summary.md").read_text().split("## Changes since")[1]
     assert_golden("history-changes-section.md", "## Changes since" + section)
     changes = json.loads((nightly_site / "changes.json").read_text())
@@ -530,7 +557,7 @@ def test_the_detection_bench_prints_a_line_per_scenario_and_detector(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A tiny run of the benchmark: each scenario, for the rules and the naive rule, on the
-    noise of each frozen history."""
+    noise of each frozen history, then A/A and the 10% step on alternating classes."""
     from harness.history import detection
 
     assert detection.main(["--histories", "1", "--series", "10"]) == 0
@@ -541,6 +568,8 @@ def test_the_detection_bench_prints_a_line_per_scenario_and_detector(
     assert histories == 3 and out.count("real series of") == histories
     assert out.count("gilbench's rules") == 5 * histories
     assert out.count("naive, previous run") == 10 * histories
+    assert out.count("alternating classes of machine") == histories
+    assert out.count("alternating, per class") == 2 * histories
 
 
 def test_only_the_newest_runs_carry_their_downloads_on_the_site(

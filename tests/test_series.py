@@ -95,6 +95,21 @@ def test_the_trend_breaks_where_the_workloads_changed_and_says_so() -> None:
     assert line["text"][0] == "over 3 workloads: hash_sha256, io_sleep, nbody"
     assert line["text"][-1] == "over 2 workloads: io_sleep, nbody"
     assert line["hovertemplate"].startswith("%{x}: %{y:.3g}<br>%{text}<extra>")
-    moved = points.assign(composition=ALL, fingerprint=["a"] * 10 + ["b"] * 6)
+
+
+def test_a_new_class_of_machine_gets_a_line_of_its_own_and_a_new_setup_breaks_nothing() -> None:
+    """Another class of machine is a line of its own, marked where it first appears; another
+    setup of the same class (a fingerprint that changed: a new kernel) breaks nothing."""
+    points = overhead_points([ALL] * 16)
+    dates = {f"r{i:02d}": f"2026-12-{i + 1:02d}" for i in range(16)}
+    moved = points.assign(machine_class=["a"] * 10 + ["b"] * 6)
     figure = trend_figure(moved, "overhead", "x", str, lambda k, i: "#000000", [], dates)
-    assert [n["text"] for n in figure["layout"]["annotations"]] == ["machine changed"]
+    assert [len(line["y"]) for line in figure["data"]] == [10, 6]
+    assert [line["line"]["dash"] for line in figure["data"]] == ["solid", "dot"]
+    assert [line["name"] for line in figure["data"]][1].endswith(" on b")
+    notes = [(n["x"], n["text"]) for n in figure["layout"]["annotations"]]
+    assert notes == [("2026-12-11", "a new class of machine")]
+    kernel = points.assign(fingerprint=["a"] * 10 + ["b"] * 6)
+    figure = trend_figure(kernel, "overhead", "x", str, lambda k, i: "#000000", [], dates)
+    (line,) = figure["data"]
+    assert None not in line["y"] and figure["layout"]["annotations"] == []

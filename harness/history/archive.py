@@ -45,8 +45,14 @@ import pandas as pd
 from harness import store
 from harness.compare.cells import Cells, summarize
 from harness.compare.verdicts import Comparison, compare_run
-from harness.history.series import cell_fingerprints, machines, run_figures
-from harness.machine import fingerprint
+from harness.history.series import (
+    cell_classes,
+    cell_fingerprints,
+    machines,
+    point_classes,
+    run_figures,
+)
+from harness.machine import fingerprint, machine_class
 from harness.results import Run, load_run
 from harness.status import FAILED
 
@@ -235,7 +241,10 @@ def _write_set(
         ],
         columns=["machine", "cpu", "rate", "sample"],
     )
-    summary = cells.table.assign(fingerprint=cell_fingerprints(run.manifest, cells.table))
+    summary = cells.table.assign(
+        fingerprint=cell_fingerprints(run.manifest, cells.table),
+        machine_class=cell_classes(run.manifest, cells.table),
+    )
     tables = {
         "summary": summary,
         "figures": run_figures(run.manifest, cells, comparison),
@@ -289,7 +298,7 @@ def _record(
             if not i.get("unavailable")
         },
         "machines": {
-            label: {**_described(m), "fingerprint": fingerprint(m)}
+            label: {**_described(m), "fingerprint": fingerprint(m), "class": machine_class(m)}
             for label, m in machines(manifest).items()
         },
         "cells": {
@@ -304,7 +313,8 @@ def _record(
 
 
 def _described(machine: dict[str, Any]) -> dict[str, Any]:
-    keys = ("cpu_model", "cpu_count", "cpu_affinity", "memory_gib", "kernel", "os", "runner")
+    keys = ("cpu_model", "cpu_count", "cpu_affinity", "memory_gib", "kernel", "os", "runner",
+            "machine", "packages")  # fmt: skip
     return {key: machine.get(key, "unknown") for key in keys}
 
 
@@ -347,8 +357,13 @@ def _prune_raw(history: Path, keep: int) -> None:
 
 
 def points(found: list[Entry]) -> pd.DataFrame:
-    """Every run's figures in one table, with the run's id and place (``order``) in it."""
-    frames = [e.table("figures").assign(run=e.id, order=i) for i, e in enumerate(found)]
+    """Every run's figures in one table, with the run's id and place (``order``) in it, and
+    each point's machine class (series.point_classes: derived where a run predates it)."""
+    frames = []
+    for i, entry in enumerate(found):
+        figures = entry.table("figures")
+        classes = point_classes(entry.manifest, figures)
+        frames.append(figures.assign(machine_class=classes, run=entry.id, order=i))
     if not frames:
         return pd.DataFrame(columns=["run", "order"])
     return pd.concat(frames, ignore_index=True)

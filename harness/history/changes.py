@@ -1,9 +1,10 @@
 """Change points in a history's series: binary segmentation whose every split is a
 permutation test, so that the false discovery rate it states is one it controls.
 
-Per series (metric, implementation, workload, model, workers) and per segment (a stretch
-of runs measured on machines with one fingerprint, and for a mean, over one set of
-workloads; nothing is ever compared across two), on the log of the figures:
+Per series (metric, implementation, workload, model, workers, on one machine class: the
+runs that class measured, whichever nights those were) and per segment (for a mean, a
+stretch of runs over one set of workloads; nothing is ever compared across two), on the
+log of the figures:
 
 - A split of a stretch of runs is a **candidate** when it passes two gates (``Rules``):
   it persists, each of the first ``persist`` (2) runs after it on its own at least
@@ -78,7 +79,7 @@ import pandas as pd
 from scipy import stats
 
 from harness.history.decision import DEFAULT_RULES, Change, Rules, kind_of
-from harness.history.series import HIGHER_IS_BETTER, KEY, segments
+from harness.history.series import HIGHER_IS_BETTER, KEY, SERIES, segments
 
 # Shuffles stop once this many reach the observed statistic: Besag and Clifford's h, for
 # which p = h / drawn is within about a third of the exact p where p is large.
@@ -130,7 +131,7 @@ def find_changes(points: pd.DataFrame, rules: Rules = DEFAULT_RULES) -> list[Cha
     ordered = segments(points)
     family = [
         _Segment.of(rows)
-        for _, rows in ordered.groupby([*KEY, "segment"], sort=False)
+        for _, rows in ordered.groupby([*SERIES, "segment"], sort=False)
         if len(rows) >= _shortest(rules)
     ]
     if not family:
@@ -288,6 +289,7 @@ def _judge(
         workload=str(row["workload"]),
         model=str(row["model"]),
         workers=int(row["workers"]),
+        machine_class=str(row["machine_class"]),
         fingerprint=str(row["fingerprint"]),
         before_run=str(runs[at - 1]),
         after_run=str(runs[at]),
@@ -313,5 +315,5 @@ def _ratio_interval(before: np.ndarray, after: np.ndarray) -> tuple[float, float
 
 def new_changes(found: Sequence[Change], earlier: Sequence[Change]) -> list[Change]:
     """The changes ``found`` with the newest run that weren't found without it."""
-    seen = {(c.series, c.fingerprint, c.after_run) for c in earlier}
-    return [c for c in found if (c.series, c.fingerprint, c.after_run) not in seen]
+    seen = {(c.series, c.machine_class, c.after_run) for c in earlier}
+    return [c for c in found if (c.series, c.machine_class, c.after_run) not in seen]

@@ -6,6 +6,10 @@ the permutation test under a false discovery rate). Any other move is undecided:
 drawn on the trends, as every figure is, and never reported or alerted as a change.
 These are the only two words a ``Change`` carries, and the only ones changes.html,
 changes.json, the Atom feed, summary.md and ``--fail-on-regression`` use for one.
+
+A change is found on one class of machine (its series'), and names as possible causes
+what else changed in that class's setup between its runs either side (events.py): a new
+kernel, runner image, package or implementation version. Those are named, never decided.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ class Change:
     workload: str
     model: str
     workers: int
-    fingerprint: str
+    machine_class: str  # the class of machine its series is followed on
+    fingerprint: str  # the setup of the machine that measured its first run after
     before_run: str  # the last run before the change
     after_run: str  # the first run after it
     runs_before: int
@@ -60,6 +65,8 @@ class Change:
     p_value: float  # the permutation test of the stretch it was found in
     q_value: float  # Benjamini-Hochberg adjusted, over every series segment
     kind: Kind
+    # what else changed in the class's setup between before_run and after_run (events.py)
+    causes: tuple[str, ...] = ()
 
     @property
     def series(self) -> tuple[str, str, str, str, int]:
@@ -72,7 +79,7 @@ class Change:
 
     def as_dict(self) -> dict[str, Any]:
         """changes.json's record: every field, and the decision named as such."""
-        return {**asdict(self), "decision": self.decision}
+        return {**asdict(self), "causes": list(self.causes), "decision": self.decision}
 
     def describe(self) -> str:
         """A change in one line: the decision, which series, how far it moved, how sure."""
@@ -87,4 +94,5 @@ class Change:
             f"({self.ratio - 1:+.1%}, 95% interval {self.ci_low - 1:+.1%} to "
             f"{self.ci_high - 1:+.1%}; q = {self.q_value:.2g}), from run {self.after_run} "
             f"({self.runs_before} runs before, {self.runs_after} after)"
+            + (f"; possible causes: {', '.join(self.causes)}" if self.causes else "")
         )

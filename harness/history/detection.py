@@ -21,7 +21,9 @@ each share with the counts behind it (a rate of 0.003% is one alarm); for the ru
 on the series whose runs are precise enough for the report's findings (a 95% interval
 within WIDE_CI of the figure), and the share of changes whose runs either side had
 disjoint intervals, the most the interval rule lets through. ``score`` returns the
-same figures, which tests/test_detection.py holds to what README.md claims of them.
+same figures, which tests/test_detection.py holds to what docs/measurements.md states.
+After each noise's figures, alternating.py's: the 10% step and A/A on two classes of
+machine alternating night by night, as hosted runners do.
 """
 
 from __future__ import annotations
@@ -267,7 +269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"detection-bench: error: {history} has no series of 4 runs or more; "
                   "add more runs to it", file=sys.stderr)  # fmt: skip
             return 2
-        bench(history, pools, args.series, args.histories, np.random.default_rng(args.seed))
+        found = bench(history, pools, args.series, args.histories,
+                      np.random.default_rng(args.seed))  # fmt: skip
+        # imported here: alternating.py builds on this module's design
+        from harness.history import alternating
+
+        before = {figures.scenario.name: figures.rules for figures in found}
+        alternating.bench(history, pools, args.series, args.histories, args.seed, before)
     return 0
 
 
@@ -301,8 +309,8 @@ def score(
 
 
 def bench(history: Path, pools: Sequence[pd.DataFrame], series: int, histories: int,
-          rng: np.random.Generator) -> None:  # fmt: skip
-    """Print the figures of every scenario on the noise of ``history``."""
+          rng: np.random.Generator) -> list[Figures]:  # fmt: skip
+    """Print the figures of every scenario on the noise of ``history``; return them."""
     started = time.monotonic()
     runs = max(len(p) for p in pools)
     widths = [float(((p["ci_high"] - p["ci_low"]) / p["value"]).median()) for p in pools]
@@ -317,7 +325,8 @@ def bench(history: Path, pools: Sequence[pd.DataFrame], series: int, histories: 
         f"  {'scenario / detector':<26} {within} {'found':>17}  {'delay':>5}  "
         "false alarms per series-run"
     )
-    for figures in score(pools, series, histories, rng):
+    found = score(pools, series, histories, rng)
+    for figures in found:
         print(f"{figures.scenario.name}:")
         print(figures.rules.line("gilbench's rules"))
         print(figures.precise.line(f"  on series within {WIDE_CI:.0%}"))
@@ -328,6 +337,7 @@ def bench(history: Path, pools: Sequence[pd.DataFrame], series: int, histories: 
             print(f"  (the intervals either side of the change were disjoint in {apart} of the "
                   "changed series)")  # fmt: skip
     print(f"took {time.monotonic() - started:.0f} s")
+    return found
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ taken on them once. Pure but for reading the history folder (archive.py).
 ``read_history`` is the one place the changes are decided: every change point over all
 the runs (changes.find_changes), and once more without the newest run, to tell which
 decisions the newest run brought (``new``, what ``--fail-on-regression`` reads). Each is a
-regression or an improvement (decision.py); report/ renders them and decides nothing.
+regression or an improvement (decision.py), and names the events of its machine class
+that coincide with it (events.py) as possible causes; report/ renders them and decides
+nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 from harness.history import archive
 from harness.history.changes import find_changes, new_changes
 from harness.history.decision import ALERTED, DEFAULT_RULES, KINDS, Change, Kind, Rules
+from harness.history.events import Event, class_setups, find_events, with_causes
 from harness.history.series import KEY
 
 
@@ -29,6 +32,7 @@ class History:
     changes: list[Change]  # every change decided, newest first
     new: list[Change]  # those the newest run brought to light
     rules: Rules
+    events: list[Event]  # what changed in each machine class's setup, in run order
 
     @property
     def newest(self) -> archive.Entry:
@@ -50,17 +54,17 @@ class History:
             self.points.loc[self.points["run"] == self.newest.id, KEY].drop_duplicates().shape[0]
         )
 
-    def comparable(self) -> tuple[archive.Entry | None, bool]:
-        """The run before the newest, and whether it was measured on the same machines."""
-        if len(self.entries) < 2:
-            return None, False
-        before, newest = self.entries[-2], self.entries[-1]
-        return before, run_fingerprints(before) == run_fingerprints(newest)
+    def comparable(self) -> archive.Entry | None:
+        """The newest earlier run measured on a class of machine the newest run was
+        measured on too (not always the run before: hosted runners alternate), or None."""
+        classes = run_classes(self.newest)
+        earlier = [e for e in self.entries[:-1] if run_classes(e) & classes]
+        return earlier[-1] if earlier else None
 
 
-def run_fingerprints(entry: archive.Entry) -> set[str]:
-    """The fingerprints of the machines that measured a run."""
-    return {str(m["fingerprint"]) for m in entry.record["machines"].values()}
+def run_classes(entry: archive.Entry) -> set[str]:
+    """The classes of the machines that measured a run."""
+    return set(class_setups(entry))
 
 
 def read_history(folder: Path, rules: Rules = DEFAULT_RULES) -> History:
@@ -69,6 +73,8 @@ def read_history(folder: Path, rules: Rules = DEFAULT_RULES) -> History:
     if not found:
         raise archive.HistoryError(f"{folder} holds no run yet; add one with 'history add'")
     points = archive.points(found)
-    changes = find_changes(points, rules)
+    events = find_events(found)
+    order_of = {e.id: i for i, e in enumerate(found)}
+    changes = with_causes(find_changes(points, rules), events, order_of)
     earlier = find_changes(points[points["order"] < len(found) - 1], rules)
-    return History(found, points, changes, new_changes(changes, earlier), rules)
+    return History(found, points, changes, new_changes(changes, earlier), rules, events)

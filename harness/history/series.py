@@ -2,15 +2,18 @@
 run. Pure.
 
 Each row is one point of a series: a metric of one (implementation, workload, model,
-workers) measured on one machine, named by its fingerprint (machine.fingerprint). The
-figures are compare's own, the very ones the run's report states: the results table's
-speedup and serial throughput (``Cells``), and the comparison's geometric mean of the
-free-threaded build's single-thread overhead (``Comparison``). Nothing is estimated here a
-second time.
+workers) measured on one class of machine (machine.machine_class: CPU model, usable cores,
+architecture), with the fingerprint of the machine's whole setup beside it. A series is
+followed per class over the runs that class measured, consecutive or not: hosted runners
+alternate between CPU models from night to night, and an image's new kernel or packages
+are events (events.py), not a new series. The figures are compare's own, the very ones the
+run's report states: the results table's speedup and serial throughput (``Cells``), and
+the comparison's geometric mean of the free-threaded build's single-thread overhead
+(``Comparison``). Nothing is estimated here a second time.
 
 A mean over workloads carries its ``composition``, the workloads it is over: a night on
 which one of them failed gives a mean over others, which is no point of the same line
-(changes.segments starts a new segment there, as it does for another machine).
+(``segments`` starts a new segment there).
 """
 
 from __future__ import annotations
@@ -21,15 +24,18 @@ import pandas as pd
 
 from harness.compare.cells import Cells, throughput_interval
 from harness.compare.verdicts import Comparison
-from harness.machine import fingerprint
+from harness.machine import fingerprint, machine_class
 from harness.results import shard_machines
 from harness.run.plan import QUICK_TAG  # a category's headline workload: the one --quick runs
 
 KEY = ["metric", "impl", "workload", "model", "workers"]
+SERIES = [*KEY, "machine_class"]  # a series: a figure on one class of machine
+CLASSES = " + "  # joins the classes of a mean whose workloads were measured on several
 FIGURE_COLUMNS = [
     *KEY,
     "category",
     "headline",
+    "machine_class",
     "fingerprint",
     "composition",  # a mean's workloads, sorted and comma-joined; "" for one cell's figure
     "value",
@@ -55,16 +61,25 @@ def composition(points: pd.DataFrame) -> pd.Series:
     return points["composition"].fillna("").astype(str)
 
 
+def machine_classes(points: pd.DataFrame) -> pd.Series:
+    """Each point's ``machine_class``, "" where it has none (points made by hand: one class)."""
+    if "machine_class" not in points:
+        return pd.Series("", index=points.index, dtype=object)
+    return points["machine_class"].fillna("").astype(str)
+
+
 def segments(points: pd.DataFrame) -> pd.DataFrame:
-    """``points`` in run order, with ``segment``: a number that grows, per series, wherever
-    the fingerprint or the composition (a mean's workloads) differs from the previous run's.
-    Nothing is compared, and no line drawn, across two segments."""
-    ordered = points.sort_values([*KEY, "order"], kind="stable").reset_index(drop=True)
-    keys = ordered[KEY]
+    """``points`` in order of series (SERIES: a figure on one machine class) and run, with
+    ``segment``: a number that grows, per series, wherever the composition (a mean's
+    workloads) differs from the series' previous run's. A class's runs need not follow one
+    another: the runs of other classes between them are other series. Nothing is compared,
+    and no line drawn, across two series or two segments."""
+    with_class = points.assign(machine_class=machine_classes(points))
+    ordered = with_class.sort_values([*SERIES, "order"], kind="stable").reset_index(drop=True)
+    keys = ordered[SERIES]
     starts = (keys != keys.shift()).any(axis=1)
-    moved = starts | (ordered["fingerprint"] != ordered["fingerprint"].shift())
     mix = composition(ordered)
-    moved |= mix != mix.shift()  # a mean over other workloads is no point of the same line
+    moved = starts | (mix != mix.shift())  # a mean over other workloads: not the same line
     return ordered.assign(segment=moved.astype(int).groupby(starts.cumsum()).cumsum())
 
 
@@ -81,10 +96,37 @@ def cell_fingerprints(manifest: dict[str, Any], table: pd.DataFrame) -> list[str
     return [found.get(str(label), own) for label in table["machine"]]
 
 
+def cell_classes(manifest: dict[str, Any], table: pd.DataFrame) -> list[str]:
+    """The class of the machine that measured each row of the results table."""
+    found = {label: machine_class(m) for label, m in machines(manifest).items()}
+    own = machine_class(manifest["machine"])
+    return [found.get(str(label), own) for label in table["machine"]]
+
+
+def point_classes(manifest: dict[str, Any], figures: pd.DataFrame) -> pd.Series:
+    """Each point's machine class: as recorded, or for a run added before classes were,
+    from the machine whose fingerprint the point carries (a mean's, from each of its
+    machines'); a fingerprint no machine of the run has (its record edited since) reads as
+    the run's one class if it has one, else "unknown"."""
+    if "machine_class" in figures and figures["machine_class"].notna().all():
+        return figures["machine_class"].astype(str)
+    by_print = {fingerprint(m): machine_class(m) for m in machines(manifest).values()}
+    only = set(by_print.values())
+    fallback = only.pop() if len(only) == 1 else "unknown"
+
+    def derive(prints: str) -> str:
+        return CLASSES.join(sorted({by_print.get(p, fallback) for p in prints.split("+")}))
+
+    return figures["fingerprint"].astype(str).map(derive)
+
+
 def run_figures(manifest: dict[str, Any], cells: Cells, comparison: Comparison) -> pd.DataFrame:
     """Every point a run adds to the history's series, from its results table (``cells``)
     and its comparison."""
-    summary = cells.table.assign(fingerprint=cell_fingerprints(manifest, cells.table))
+    summary = cells.table.assign(
+        fingerprint=cell_fingerprints(manifest, cells.table),
+        machine_class=cell_classes(manifest, cells.table),
+    )
     headline = {str(w["name"]) for w in manifest["workloads"] if QUICK_TAG in w.get("tags", [])}
     ok = summary[summary["status"] == "ok"].copy()
     ok["headline"] = ok["workload"].map(lambda w: str(w).split(":", 1)[0] in headline)
@@ -129,6 +171,7 @@ def _overhead(comparison: Comparison, ok: pd.DataFrame) -> pd.DataFrame:
                 "category": "",
                 "headline": True,
                 # the machines its workloads were measured on: one, unless shards differed
+                "machine_class": CLASSES.join(sorted(set(pair["machine_class"]))),
                 "fingerprint": "+".join(sorted(set(pair["fingerprint"]))),
                 "composition": ",".join(workloads),
                 "value": row["ratio"],

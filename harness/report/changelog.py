@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from harness.history.decision import KINDS, Kind
-from harness.history.read import History, run_fingerprints
+from harness.history.read import History, run_classes
 from harness.report.format import format_count
 from harness.report.markdown import format_md
 from harness.report.pages import environment
@@ -29,16 +29,16 @@ def format_history_summary(history: History, run_summary: str) -> str:
 def format_changes_section(history: History) -> str:
     """summary.md's section "Changes since the last comparable run"."""
     lines = ["## Changes since the last comparable run\n"]
-    before, same = history.comparable()
+    before = history.comparable()
     newest = history.newest
-    if before is None:
+    if len(history.entries) < 2:
         lines.append("This is the history's first run: there is nothing to compare it with.")
-    elif not same:
+    elif before is None:
         lines.append(
-            f"Run {newest.id} was measured on another machine than run {before.id} (fingerprint "
-            f"{', '.join(sorted(run_fingerprints(newest)))}, was "
-            f"{', '.join(sorted(run_fingerprints(before)))}): a new segment starts here, and "
-            "nothing is compared across it."
+            f"Run {newest.id} is the history's first on its class of machine "
+            f"({'; '.join(sorted(run_classes(newest)))}; run {history.entries[-2].id} was on "
+            f"{'; '.join(sorted(run_classes(history.entries[-2])))}): its series start here, "
+            "and nothing is compared with another class's runs."
         )
     elif not history.new:
         lines.append(
@@ -48,7 +48,7 @@ def format_changes_section(history: History) -> str:
             "the permutation test). Any other move is undecided and not alerted."
         )
     else:
-        lines.append(f"Against the runs up to {before.id}, on the same machine:\n")
+        lines.append(f"Against the runs up to {before.id}, on the same class of machine:\n")
         lines += [
             ("- ⚠ " if c.kind == "regression" else "- ") + format_md(c.describe())
             for c in history.new
@@ -64,7 +64,7 @@ def format_decided(counts: Mapping[Kind, int]) -> str:
 
 
 def format_changes_json(history: History) -> str:
-    new = {(c.series, c.fingerprint, c.after_run) for c in history.new}
+    new = {(c.series, c.machine_class, c.after_run) for c in history.new}
     return (
         json.dumps(
             {
@@ -72,9 +72,10 @@ def format_changes_json(history: History) -> str:
                 "newest_run": history.newest.id,
                 "rules": vars(history.rules),
                 "changes": [
-                    {**c.as_dict(), "new": (c.series, c.fingerprint, c.after_run) in new}
+                    {**c.as_dict(), "new": (c.series, c.machine_class, c.after_run) in new}
                     for c in history.changes
                 ],
+                "events": [e.as_dict() for e in history.events],
             },
             indent=2,
         )

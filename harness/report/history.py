@@ -18,8 +18,9 @@ import pandas as pd
 
 from harness.history.archive import Entry
 from harness.history.decision import Change
-from harness.history.read import History
-from harness.history.series import METRIC_LABELS
+from harness.history.read import History, run_classes
+from harness.history.series import METRIC_LABELS, machines
+from harness.machine import machine_class
 from harness.report.changelog import format_decided
 from harness.report.charts import format_figure_json, impl_colours
 from harness.report.format import format_category
@@ -147,6 +148,7 @@ def _trend_sections(
                     palette_colour,
                     _changes_for(history, "speedup", workload=workload, impl=impl),
                     dates,
+                    events=history.events,
                 )
             )
     sections.append(
@@ -172,6 +174,7 @@ def _trend_sections(
                 _changes_for(history, "throughput", workload=workload),
                 dates,
                 log_y=True,
+                events=history.events,
             )
         )
     sections.append(
@@ -193,6 +196,7 @@ def _trend_sections(
                 lambda k, i: colours.get(k[0], "#777777"),
                 _changes_for(history, "overhead"),
                 dates,
+                events=history.events,
             )
         ]
         sections.append(
@@ -221,10 +225,10 @@ def _trend_sections(
 def _cpu_figure(history: History, dates: Mapping[str, str]) -> dict[str, Any]:
     rows = []
     for order, entry in enumerate(history.entries):
-        machines = entry.record["machines"]
+        measured = machines(entry.manifest)
         for speed in entry.record["cpu_speed"]:
             label = str(speed["machine"])
-            fingerprint = str((machines.get(label) or next(iter(machines.values())))["fingerprint"])
+            machine = measured.get(label) or next(iter(measured.values()))
             for which in ("median", "slowest"):
                 value = float(speed[f"{which}_rate"]) / 1e6
                 rows.append(
@@ -234,7 +238,8 @@ def _cpu_figure(history: History, dates: Mapping[str, str]) -> dict[str, Any]:
                         "workload": label or "machine",
                         "model": "",
                         "workers": 0,
-                        "fingerprint": fingerprint,
+                        "machine_class": machine_class(machine),
+                        "fingerprint": str(machine.get("fingerprint", "")),
                         "value": value,
                         "ci_low": float("nan"),
                         "ci_high": float("nan"),
@@ -250,6 +255,7 @@ def _cpu_figure(history: History, dates: Mapping[str, str]) -> dict[str, Any]:
             "workload",
             "model",
             "workers",
+            "machine_class",
             "fingerprint",
             "value",
             "ci_low",
@@ -266,25 +272,26 @@ def _cpu_figure(history: History, dates: Mapping[str, str]) -> dict[str, Any]:
         palette_colour,
         [],
         dates,
+        events=history.events,
     )
 
 
 def _ago_charts(history: History, colours: Mapping[str, str]) -> list[str]:
     """The newest run's scaling curves over a week's and a month's earlier ones."""
-    dates = {e.id: datetime.fromisoformat(str(e.record["created"])) for e in history.entries}
+    classes = run_classes(history.newest)  # a week earlier: on the newest run's classes
+    dates = {e.id: datetime.fromisoformat(str(e.record["created"]))
+             for e in history.entries if run_classes(e) & classes}  # fmt: skip
     runs = earlier_runs(dates, history.newest.id)
     points = history.points
-    fingerprint_of = {
-        (str(r), str(i)): str(f)
-        for r, i, f in points[["run", "impl", "fingerprint"]]
+    class_of = {
+        (str(r), str(i)): str(c)
+        for r, i, c in points[["run", "impl", "machine_class"]]
         .drop_duplicates()
         .itertuples(index=False)
     }
     charts = []
     for _category, workload in _headline_workloads(points[points["run"] == history.newest.id]):
         charts.append(
-            format_figure_json(
-                ago_figure(points, workload, "threads", runs, fingerprint_of, colours)
-            )
+            format_figure_json(ago_figure(points, workload, "threads", runs, class_of, colours))
         )
     return charts

@@ -1,11 +1,15 @@
 """The history site's charts: each series over the runs, and the scaling curves of the
 newest run beside those of a week and a month earlier. Pure: figure dicts out.
 
-Each run's point carries its 95% interval as an error bar. A line never joins two
-segments (a changed machine fingerprint starts a new one, and so does a mean over other
-workloads than the run before's; each is marked by a dashed rule that says which), and
-each change decided is a rule of its own, red for a regression, green for an
-improvement, labelled with its size (an undecided move has none).
+Each run's point carries its 95% interval as an error bar. A series is followed per class
+of machine (history/series.py): where a chart holds several classes, each has a line of
+its own, in the series' colour with a dash and marker of the class's, and a dashed rule
+marks the run at which a class first appears. A line never joins two segments (a mean
+over other workloads than the class's run before; a dashed rule says so). What changed
+in a class's setup (events: kernel, runner image, packages, versions) is a dotted rule
+labelled with the fields that changed, their values on hover. Each change decided is a
+rule of its own, red for a regression, green for an improvement, labelled with its size
+(an undecided move has none), its possible causes on hover.
 """
 
 # ruff: noqa: RUF001
@@ -20,14 +24,21 @@ from typing import Any
 import pandas as pd
 
 from harness.history.decision import Change
+from harness.history.events import Event
 from harness.history.series import composition, segments
 from harness.report.charts import FONT, IDEAL_LINE, PALETTE, Figure, format_label
 from harness.report.format import format_count
 
 SEGMENT_RULE = {"color": "#777777", "dash": "dash", "width": 1}
+EVENT_COLOUR = "#9A7D0A"
+EVENT_RULE = {"color": EVENT_COLOUR, "dash": "dot", "width": 1}
 KIND_COLOUR = {"regression": "#C0392B", "improvement": "#1E8449"}
+# Each class of machine on a chart, in the order they first appear: a line's dash, marker.
+CLASS_STYLES = (("solid", "circle"), ("dot", "square"), ("dashdot", "diamond"),
+                ("longdash", "triangle-up"))  # fmt: skip
 AGO = (("newest", 0, "solid"), ("a week earlier", 7, "dash"), ("a month earlier", 30, "dot"))
 TREND_PX = 300
+LINE = ["impl", "workload", "model", "workers"]  # a chart's series, its metric being one
 
 
 def trend_figure(
@@ -39,51 +50,56 @@ def trend_figure(
     changes: Sequence[Change],
     dates: Mapping[str, str],
     log_y: bool = False,
+    events: Sequence[Event] = (),
 ) -> Figure:
-    """One chart: a line per series in ``points``, broken at each segment boundary."""
+    """One chart: a line per series in ``points`` and class of machine, broken at each
+    segment boundary, with the events of its classes and the changes decided."""
     ordered = segments(points)
     ordered["composition"] = composition(ordered)
+    classes = list(dict.fromkeys(ordered.sort_values("order", kind="stable")["machine_class"]))
+    several = len(classes) > 1
     traces: list[dict[str, Any]] = []
     rules: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
-    boundaries: dict[str, set[str]] = {}  # run: what changed there ("machine", "workloads")
-    for index, (key, line) in enumerate(
-        ordered.groupby(["impl", "workload", "model", "workers"], sort=False)
-    ):
+    mixed: set[str] = set()  # runs at which a line's mean is over other workloads
+    colours: dict[tuple[Any, ...], int] = {}  # a series' colour, whatever its class
+    for key, line in ordered.groupby([*LINE, "machine_class"], sort=False):
+        series, machine = tuple(key[:-1]), str(key[-1])
+        index = colours.setdefault(series, len(colours))
         x: list[Any] = []
         y: list[Any] = []
         plus: list[Any] = []
         minus: list[Any] = []
         text: list[Any] = []
-        previous: tuple[int, str] | None = None  # the segment and machine of the run before
-        columns = zip(line["run"].astype(str), line["segment"].astype(int),
-                      line["fingerprint"].astype(str), line["composition"],
+        previous: int | None = None  # the segment of the class's run before
+        columns = zip(line["run"].astype(str), line["segment"].astype(int), line["composition"],
                       line["value"].astype(float), line["ci_low"].astype(float),
                       line["ci_high"].astype(float), strict=True)  # fmt: skip
-        for run, segment, machine, mix, value, low, high in columns:
-            if previous is not None and segment != previous[0]:
+        for run, segment, mix, value, low, high in columns:
+            if previous is not None and segment != previous:
                 for gap in (x, y, plus, minus, text):  # no line across a segment boundary
                     gap.append(None)
-                moved = boundaries.setdefault(run, set())
-                moved.add("machine" if machine != previous[1] else "workloads")
-            previous = (segment, machine)
+                mixed.add(run)
+            previous = segment
             x.append(dates.get(run, run))
             y.append(value)
             plus.append(high - value if math.isfinite(high) else None)
             minus.append(value - low if math.isfinite(low) else None)
             text.append(_composition_note(mix))
-        colour = colour_of(key, index)
+        colour = colour_of(series, index)
+        dash, symbol = CLASS_STYLES[classes.index(machine) % len(CLASS_STYLES)]
+        name = name_of(series) + (f" on {machine}" if several else "")
         # A mean says which workloads it is over; a cell's figure has nothing to add.
         over = "<br>%{text}" if any(text) else ""
         traces.append(
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": format_label(name_of(key)),
+                "name": format_label(name),
                 "x": x,
                 "y": y,
-                "line": {"color": colour, "width": 1.5},
-                "marker": {"size": 6, "color": colour},
+                "line": {"color": colour, "width": 1.5, "dash": dash},
+                "marker": {"size": 6, "color": colour, "symbol": symbol},
                 "connectgaps": False,
                 "error_y": {
                     "type": "data",
@@ -98,15 +114,24 @@ def trend_figure(
                 "hovertemplate": f"%{{x}}: %{{y:.3g}}{over}<extra>%{{fullData.name}}</extra>",
             }
         )
-    for run, moved in sorted(boundaries.items()):
-        what = " and ".join(sorted(moved))
-        rules.append(_rule(dates.get(run, run), SEGMENT_RULE))
-        notes.append(_note(dates.get(run, run), f"{what} changed", "#777777"))
+    first = ordered.groupby("machine_class", sort=False)["order"].min()
+    later = first[first > ordered["order"].min()]  # classes that came after the chart's first
+    opened = set(ordered.loc[ordered["order"].isin(later), "run"].astype(str))
+    for run in sorted(mixed | opened):
+        where = dates.get(run, run)
+        what = [said for said, at in (("a new class of machine", opened),
+                                      ("workloads changed", mixed)) if run in at]  # fmt: skip
+        rules.append(_rule(where, SEGMENT_RULE))
+        notes.append(_note(where, " and ".join(what), "#777777"))
+    marks = _event_marks([e for e in events if e.machine_class in classes], dates, several)
+    rules += marks[0]
+    notes += marks[1]
     for change in changes:
         where = dates.get(change.after_run, change.after_run)
         colour = KIND_COLOUR[change.kind]
         rules.append(_rule(where, {"color": colour, "width": 1.5}))
-        notes.append(_note(where, f"{change.ratio - 1:+.0%} {change.kind}", colour))
+        note = _note(where, f"{change.ratio - 1:+.0%} {change.kind}", colour)
+        notes.append({**note, "hovertext": format_label(change.describe())})
     layout = {
         "title": {"text": format_label(title), "font": {"size": 14}},
         "font": FONT,
@@ -120,6 +145,34 @@ def trend_figure(
         "legend": {"orientation": "h", "y": -0.25},
     }
     return {"data": traces, "layout": layout}
+
+
+def _event_marks(
+    events: Sequence[Event], dates: Mapping[str, str], several: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A dotted rule per run at which a class's setup changed, labelled with the fields
+    that changed (standing up along the rule) and their values on hover."""
+    by_run: dict[str, list[Event]] = {}
+    for event in events:
+        by_run.setdefault(event.run, []).append(event)
+    rules, notes = [], []
+    for run, found in sorted(by_run.items()):
+        where = dates.get(run, run)
+        said = [format_label(e.describe() + (f" ({e.machine_class})" if several else ""))
+                for e in found]  # fmt: skip
+        rules.append(_rule(where, EVENT_RULE))
+        notes.append(
+            {
+                **_note(where, ", ".join(dict.fromkeys(e.field for e in found)), EVENT_COLOUR),
+                "y": 0,
+                "yanchor": "bottom",
+                "xanchor": "right",
+                "textangle": -90,
+                "font": {"size": 10, "color": EVENT_COLOUR},
+                "hovertext": "<br>".join(said),
+            }
+        )
+    return rules, notes
 
 
 def _composition_note(mix: str) -> str:
@@ -177,11 +230,12 @@ def ago_figure(
     workload: str,
     model: str,
     runs: Sequence[tuple[str, str, str]],
-    fingerprint_of: Mapping[tuple[str, str], str],
+    class_of: Mapping[tuple[str, str], str],
     colours: Mapping[str, str],
 ) -> Figure:
     """Speedup against workers, a panel per implementation: the newest run's curve, drawn
-    over a week's and a month's earlier curves measured on the same machine."""
+    over a week's and a month's earlier curves measured on the same class of machine
+    (``class_of``: by run and implementation)."""
     rows = points[
         (points["metric"] == "speedup")
         & (points["workload"] == workload)
@@ -224,7 +278,7 @@ def ago_figure(
                 "font": {"color": colours.get(impl, "#444444")},
             }
         )
-        newest_fp = fingerprint_of.get((runs[0][1], impl))
+        newest_class = class_of.get((runs[0][1], impl))
         traces.append(
             {
                 "type": "scatter",
@@ -241,8 +295,8 @@ def ago_figure(
             }
         )
         for label, run, dash in runs:
-            if fingerprint_of.get((run, impl)) != newest_fp:
-                continue  # another machine's curve says nothing about this one's
+            if class_of.get((run, impl)) != newest_class:
+                continue  # another class of machine's curve says nothing about this one's
             line = rows[(rows["run"] == run) & (rows["impl"] == impl)].sort_values("workers")
             if line.empty:
                 continue
