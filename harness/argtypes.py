@@ -7,6 +7,8 @@ import argparse
 import math
 import re
 
+from harness.run import sizes
+
 
 def share(text: str, flag: str, example: str) -> float:
     """``5%`` or ``0.05`` -> 0.05, above 0 and below 1; else one line saying so."""
@@ -61,3 +63,19 @@ def positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+def payload(text: str) -> tuple[float, ...]:
+    """``--payload 0,1KiB,64KiB`` -> bytes (run/sizes.py)."""
+    try:
+        return sizes.parse_sizes(text, sizes.PAYLOAD)
+    except sizes.SizeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def task_size(text: str) -> tuple[float, ...]:
+    """``--task-size 10us,1ms`` -> seconds (run/sizes.py)."""
+    try:
+        return sizes.parse_sizes(text, sizes.TASK_SIZE)
+    except sizes.SizeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

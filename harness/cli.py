@@ -52,6 +52,7 @@ class Request:
     sparse: bool  # serial only at 1 worker, the other models only at the other counts
     profile: Profile
     margin: float = MARGIN  # within it, two figures are equivalent (--margin)
+    by_workload: bool = False  # no model named: each workload gets plan.models_for's
 
 
 def parse_request(args: argparse.Namespace) -> Request:
@@ -81,7 +82,7 @@ def parse_request(args: argparse.Namespace) -> Request:
         _say(f"--quick: the '{QUICK_TAG}'-tagged workloads; serial at 1 worker, "
              f"{', '.join(QUICK_MODELS[1:])} at 2; choose with --workload, --model, "
              "--workers")  # fmt: skip
-    workloads = select_workloads(load_workloads(), wanted)
+    workloads = select_workloads(load_workloads(), wanted, args.payload, args.task_size)
     workers = args.workers or list(QUICK_WORKERS if quick else planning.default_workers())
     profile = replace(profile, timeout_s=args.timeout or profile.timeout_s,
                       start_method=args.start_method,
@@ -89,7 +90,7 @@ def parse_request(args: argparse.Namespace) -> Request:
                       budget_s=args.budget or profile.budget_s)  # fmt: skip
     sparse = args.sparse or (quick and not args.workers and not args.model)
     margin = getattr(args, "margin", None) or MARGIN
-    return Request(workloads, models, list(workers), sparse, profile, margin)
+    return Request(workloads, models, list(workers), sparse, profile, margin, not args.model)
 
 
 def gather_impls(args: argparse.Namespace, dry: bool = False) -> list[Impl]:
@@ -138,8 +139,8 @@ def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
     selection = {"models": request.models, "workers": request.workers,
                  "workloads": [w.name for w in request.workloads]}  # fmt: skip
     described = [{"name": w.name, "category": w.category, "tags": list(w.tags),
-                  "description": w.description, "path": str(w.path)}
-                 for w in request.workloads]  # fmt: skip
+                  "description": w.description, "path": str(w.path), "size": w.size,
+                  "sweep": w.sweep} for w in request.workloads]  # fmt: skip
     name = getattr(args, "into", None) or ""
     profile = request.profile
     extra = {**(extra or {}), "effort": asdict(profile)}  # what --resume goes on with
@@ -295,7 +296,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 def plan_with(request: Request, impls: list[Impl]) -> list[Bench]:
     return planning.plan(impls, request.workloads, request.models, request.workers,
-                         request.sparse)  # fmt: skip
+                         request.sparse, request.by_workload)  # fmt: skip
 
 
 def _sharding(args: argparse.Namespace, request: Request) -> tuple[int, int, dict[str, int]] | None:

@@ -31,6 +31,7 @@ from harness.provision import cpython, sources
 from harness.provision.impls import Impl
 from harness.run import shards
 from harness.run.plan import Bench, Profile
+from harness.run.workloads import ALL
 
 # The nox session each step runs in, by step.
 SESSIONS = {"plan": "compare", "measure": "compare", "merge": "merge", "fetch": "history",
@@ -216,6 +217,8 @@ def run_nightly(count: int, selection: Sequence[str], reports: Path,
     of the night is replaced by this attempt's."""
     from harness.run.progress import format_duration
 
+    if not {"--workload", "-k", "--quick"} & {arg.split("=")[0] for arg in selection}:
+        selection = [*selection, "--workload", ALL]  # the sized workloads too, as on CI
     stamp = pick_night(reports, night, attempt)
     if attempt > 1:
         print(f"re-running night {stamp} as attempt {attempt}")

@@ -72,6 +72,22 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         f"({','.join(map(str, planning.default_workers()))} here; the last is oversubscribed)",
     )
     group.add_argument(
+        "--payload",
+        type=argtypes.payload,
+        default=None,
+        metavar="SIZES",
+        help="bytes in and out of each unit of the payload workloads (those that declare "
+        "PAYLOADS, e.g. payload_bytes), e.g. 0,1KiB,64KiB,1MiB (default: each one's own)",
+    )
+    group.add_argument(
+        "--task-size",
+        type=argtypes.task_size,
+        default=None,
+        metavar="SIZES",
+        help="the work in each task of the task-size workloads (TASK_SIZES, e.g. "
+        "task_size), e.g. 10us,100us,1ms,10ms (default: each one's own)",
+    )
+    group.add_argument(
         "--start-method",
         choices=("spawn", "forkserver", "fork"),
         default=None,

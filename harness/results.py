@@ -12,6 +12,7 @@ for a run that counted nothing, as every run before counts did.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +24,14 @@ import pyperf
 from harness import store
 from harness.countsfile import COUNT_COLUMNS, load_counts
 from harness.run.protocol import METADATA_VERSION
+from harness.run.sizes import PAYLOAD, TASK_SIZE
 
 CELL = ["impl", "workload", "model", "workers"]
 CellKey = tuple[str, str, str, int]
 # ``machine``: which shard's machine measured the cell (``K/N``); "" in an unsharded run.
+# ``payload``, ``task_size``: a sized workload's size, in bytes or seconds (run/sizes.py).
 CELL_COLUMNS = [*CELL, "category", "status", "detail", "gil_enabled", "oversubscribed",
-                "cpu_count", "machine"]  # fmt: skip
+                "cpu_count", "machine", "payload", "task_size"]  # fmt: skip
 VALUE_COLUMNS = [
     "impl", "workload", "model", "workers", "gil_enabled", "pass", "process", "value", "seconds",
     "cpu_count", "cpus", "affinity", "oversubscribed", "checksum", "start_method", "kind",
@@ -319,6 +322,12 @@ def plan_cells(
     # CPUs this process may run on (its affinity), not than the machine has.
     usable = [usable_cpus(records.get(label, own)) for label in table["machine"]]
     table["oversubscribed"] = table["workers"] > pd.Series(usable, index=table.index)
+    sized = {str(w["name"]): (w.get("sweep"), w.get("size")) for w in manifest["workloads"]}
+    for column, sweep in (("payload", PAYLOAD), ("task_size", TASK_SIZE)):
+        table[column] = [
+            float(size) if kind == sweep else math.nan
+            for kind, size in (sized.get(w, ("", 0)) for w in table["workload"])
+        ]
     return table[CELL_COLUMNS]
 
 

@@ -19,6 +19,9 @@ from harness.cli import main
 from tests.helpers import LEGACY, QUICK, TEST_WORKLOADS, assert_golden
 
 WELL_FORMED = 'CATEGORY = "cpu"\nDESCRIPTION = "d"\nCHECKSUM = 1\n\ndef kernel():\n    return 1\n'
+SIZED = ('CATEGORY = "payload"\nDESCRIPTION = "d"\nPAYLOADS = ("1KiB",)\n\n'
+         "def make_input(size):\n    return b'a' * size\n\ndef kernel(data):\n    return data\n\n"
+         "def expected_output(size):\n    return b'a' * size\n")  # fmt: skip
 Case = Callable[[Path], list[str]]
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,6 +132,14 @@ CASES: dict[str, Case] = {
     "resume-no-such-run": lambda tmp: ["compare", "--resume", "2099", "--reports", str(tmp)],
     "resume-complete-run": _complete_run,
     "cpus-zero-seconds": _argv("cpus", "--seconds", "0"),
+    "payload-words": _argv("compare", "--workload", "payload_bytes", "--payload", "big"),
+    "payload-megabytes": _argv("compare", "--workload", "payload_bytes", "--payload", "1MB"),
+    "payload-too-large": _argv("compare", "--workload", "payload_bytes", "--payload", "1GiB"),
+    "payload-fraction": _argv("compare", "--workload", "payload_bytes", "--payload", "0.5"),
+    "payload-without-workload": _argv("compare", "--workload", "cpu", "--payload", "1KiB"),
+    "task-size-no-unit": _argv("compare", "--workload", "task_size", "--task-size", "10"),
+    "task-size-zero": _argv("compare", "--workload", "task_size", "--task-size", "0ms"),
+    "task-size-without-workload": _argv("compare", "--workload", "nbody", "--task-size", "1ms"),
     # workload files
     "workload-syntax-error": lambda tmp: ["compare", "--workload",
                                           str(TEST_WORKLOADS / "bad_syntax.py"), "--list"],
@@ -143,6 +154,11 @@ CASES: dict[str, Case] = {
     "workload-checksum-list": _swap("CHECKSUM = 1", "CHECKSUM = [1]"),
     "workload-checksum-bool": _swap("CHECKSUM = 1", "CHECKSUM = True"),
     "workload-tags-string": _swap("CHECKSUM = 1", 'CHECKSUM = 1\nTAGS = "quick"'),
+    "workload-sized-no-expected": _workload(SIZED.replace("def expected_output", "def other")),
+    "workload-sized-no-sizes": _workload(SIZED.replace('PAYLOADS = ("1KiB",)\n', "")),
+    "workload-sized-both-sizes": _workload(SIZED + 'TASK_SIZES = ("1ms",)\n'),
+    "workload-sized-bad-size": _workload(SIZED.replace('("1KiB",)', '("lots",)')),
+    "workload-sized-sizes-string": _workload(SIZED.replace('("1KiB",)', '"1KiB"')),
     "workload-empty": _workload(""),
     "workload-binary": _workload(b"\x7fELF\x02\x01\x01\x00\x00\x00\x00"),
     "workload-not-utf8": _workload(b'CATEGORY = "caf\xe9"\n'),

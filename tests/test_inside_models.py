@@ -19,8 +19,11 @@ from tests.helpers import TEST_WORKLOADS
 WORKLOADS_DIR = Path(__file__).resolve().parent.parent / "workloads"  # the suite's own
 TINY = str(TEST_WORKLOADS / "tiny.py")
 EXPECTED = 2666466670000
-# Every model but subinterpreters, which needs CPython 3.13+ (tests/test_models.py)
-HOST_MODELS = [m for m in gbprotocol.MODELS if m != "subinterpreters"]
+# Every model but those of subinterpreters, which need CPython 3.13+ (tests/test_models.py),
+# and processes-shm, which moves a payload and nothing else (tests/test_payload.py)
+HOST_MODELS = [m for m in gbprotocol.MODELS
+               if m not in ("subinterpreters", "subinterpreters-shared", "interpool",
+                            "processes-shm")]  # fmt: skip
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from harness.run.shards import (
     plan_shards,
     shard,
 )
-from harness.run.workloads import load_workloads
+from harness.run.workloads import load_workloads, select_workloads
 from tests.helpers import QUICK
 
 IMPLS = [
@@ -35,7 +35,8 @@ IMPLS = [
 
 def _plan(sparse: bool = False) -> list[Bench]:
     models = ["serial", "threads", "processes"]
-    return plan(IMPLS, load_workloads(), models, [1, 2, 4], sparse)
+    # the default selection: the suite without its sized workloads (a variant per size)
+    return plan(IMPLS, select_workloads(load_workloads(), []), models, [1, 2, 4], sparse)
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 7, 15])

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import gbmodels
+import gbpayload
 import pytest
 
 from harness.run.workloads import (
@@ -105,14 +106,21 @@ def test_on_3_14t_workloads_run_as_if_from_their_pyc_with_immortal_literals(
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
 def test_every_workload_returns_its_declared_checksum(path: Path) -> None:
     """Each workload, run serially on the host (I/O, service and shared state included),
-    returns exactly its CHECKSUM in every unit."""
-    pool = gbmodels.make_model("serial", str(path), 2)
-    try:
-        pool.start()
-        assert pool.round() == [parse_workload(path).checksum] * 2
-        assert getattr(pool, "lost_updates", 0) == 0
-    finally:
-        pool.close()
+    returns exactly its CHECKSUM in every unit; a sized one, at each of its sizes, exactly
+    its expected output (each unit's value is then the output's length, or the output)."""
+    workload = parse_workload(path)
+    for size in workload.sizes or [None]:
+        pool = gbmodels.make_model("serial", str(path), 2, None, size)
+        try:
+            pool.start()
+            if size is None:
+                assert pool.round() == [workload.checksum] * 2
+            else:
+                expected = pool.module.expected_output(size)
+                assert pool.round() == [gbpayload.check_output(expected, expected)[1]] * 2
+            assert getattr(pool, "lost_updates", 0) == 0
+        finally:
+            pool.close()
 
 
 def test_workloads_and_inside_code_use_only_syntax_shared_by_27_and_34() -> None:
@@ -202,8 +210,8 @@ def test_a_name_that_matches_nothing_lists_the_valid_names() -> None:
     assert str(error.value) == (
         "no workload is called 'nbdy'; valid names: alloc_dicts, alloc_trees, hash_sha256, "
         "int_lists, io_echo, io_sleep, json_roundtrip, literal_constants, method_calls, "
-        "mixed_cpu_io, nbody, regex_scan, shared_dict_locked, shared_dict_unlocked, "
-        "zlib_roundtrip"
+        "mixed_cpu_io, nbody, payload_bytes, regex_scan, shared_dict_locked, "
+        "shared_dict_unlocked, task_size, zlib_roundtrip"
     )
 
 

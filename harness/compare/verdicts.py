@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -48,6 +48,7 @@ from harness.compare.rows import (
     _undecided,
     adjusted,
 )
+from harness.compare.sweeps import SWEEP_COLUMNS, compare_payload, compare_tasks
 from harness.results import records
 from harness.status import OK
 
@@ -66,6 +67,12 @@ class Comparison:
     overhead: pd.DataFrame  # free-threaded against default build, serial on one worker
     break_even: pd.DataFrame  # free-threaded threads against the default's best model
     models: pd.DataFrame  # the fastest model per impl x category, and by how much
+    # the sized workloads' (sweeps.py): each model against threads as the payload grows;
+    # the pools' per-task overhead, speedup and throughput over the thread pool's per size
+    payload: pd.DataFrame = field(default_factory=lambda: _empty(SWEEP_COLUMNS))
+    task_overhead: pd.DataFrame = field(default_factory=lambda: _empty(SWEEP_COLUMNS))
+    task_payoff: pd.DataFrame = field(default_factory=lambda: _empty(SWEEP_COLUMNS))
+    task_threads: pd.DataFrame = field(default_factory=lambda: _empty(SWEEP_COLUMNS))
     tested: int = 0  # cells with a verdict against the reference (results table)
     differ: int = 0  # of those, the cells read faster or slower at a 5% false discovery rate
     margin: float = MARGIN  # within it, two figures are equivalent
@@ -83,6 +90,10 @@ class Comparison:
             ("break-even", self.break_even, lambda r: f"{r['workload']} at {r['workers']}"),
             ("models", self.models, lambda r: f"{r['category']} {r['impl']}"),
             ("headline", self.geomeans, lambda r: str(r["impl"])),
+            ("payload", self.payload, _sized("against threads")),
+            ("task overhead", self.task_overhead, _sized("on 1 worker against serial")),
+            ("task payoff", self.task_payoff, _sized("against serial")),
+            ("task threads", self.task_threads, _sized("against threadpool")),
         )
         parts = []
         for topic, table, subject in keyed:
@@ -107,6 +118,16 @@ class Comparison:
             return pd.DataFrame(columns=columns)
         frame = pd.concat(parts, ignore_index=True)[columns]
         return frame[frame["ratio"].notna()].reset_index(drop=True)
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=[*columns, *RATIO_COLUMNS])
+
+
+def _sized(versus: str) -> Callable[[dict[str, Any]], str]:
+    """A sized figure's subject: ``payload_bytes processes against threads on 3.14t at
+    1MiB`` (the workers are the most both were measured at)."""
+    return lambda r: f"{r['workload']} {r['model']} {versus} on {r['impl']} at {r['label']}"
 
 
 HEADLINE_COLUMNS = ["impl", "workload", "model", "status"]
@@ -251,6 +272,7 @@ def compare_run(cells: Cells) -> Comparison:
     """Every comparison the report makes, from the results table and its terms."""
     workers = int(cells.table["workers"].max()) if len(cells.table) else 1
     rows, terms = headline_terms(cells, workers)
+    overhead, payoff, threads = compare_tasks(cells)
     return Comparison(
         roles=cells.roles,
         workers=workers,
@@ -260,6 +282,10 @@ def compare_run(cells: Cells) -> Comparison:
         overhead=compare_overhead(cells),
         break_even=compare_break_even(cells),
         models=compare_models(cells, workers),
+        payload=compare_payload(cells),
+        task_overhead=overhead,
+        task_payoff=payoff,
+        task_threads=threads,
         tested=int(cells.table["vs_ref_q"].notna().sum()),
         differ=int(cells.table["vs_ref_verdict"].isin(["faster", "slower"]).sum()),
         margin=cells.levels.margin,

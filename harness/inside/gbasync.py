@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import gbio
 import gbmodels
+import gbpayload
 import gbprotocol
 import gbunits
 
@@ -97,13 +98,17 @@ class AsyncioTasks(gbmodels.Model):
     """W tasks on one event loop; I/O requests are awaited, CPU work takes turns."""
 
     name = "asyncio"
+    streams = False  # a sized workload's task passes its argument by reference (_unit)
 
     def _start_workers(self):
         self.loop = asyncio.new_event_loop()
 
-    async def _unit(self):
+    async def _unit(self, index=0):
         module = self.module
         try:
+            if self.sized:  # the task's own argument, by reference; the output checked
+                output = module.kernel(self.arguments[index])
+                return gbpayload.check_output(self.local.expected, output)
             got = module.kernel(*gbunits.kernel_args(module, self.service))
             if isinstance(got, types.GeneratorType):
                 got = await drive(got, self.loop)
@@ -115,17 +120,17 @@ class AsyncioTasks(gbmodels.Model):
 
             return ("crashed", traceback.format_exc())
 
-    async def _units(self, units):
+    async def _units(self, units, index=0):
         """One task's units, back to back, ending at the first failure."""
         done = []
         for _ in range(units):
-            done.append(await self._unit())
+            done.append(await self._unit(index))
             if done[-1][0] != "ok":
                 break
         return done
 
     async def _gather(self, units):
-        return await asyncio.gather(*[self._units(units) for _ in range(self.workers)])
+        return await asyncio.gather(*[self._units(units, i) for i in range(self.workers)])
 
     def _round(self, units):
         return [one for done in self.loop.run_until_complete(self._gather(units)) for one in done]
@@ -146,9 +151,27 @@ class AsyncioToThread(AsyncioTasks):
         self.executor = ThreadPoolExecutor(max_workers=self.workers)
         self.loop.set_default_executor(self.executor)
 
-    async def _units(self, units):
-        """One task's units in one hand-off: a thread runs them back to back, timing them."""
-        call = (gbunits.timed_outcomes, self.module, self.service, units)
+    async def _units(self, units, index=0):
+        """One task's units in one hand-off: a thread runs them back to back, timing them.
+
+        A sized workload's task hands each unit over on its own, with its argument, as
+        asyncio code awaits one ``to_thread`` call an item; the output comes back and is
+        checked on the loop."""
+        if not self.sized:
+            return await self._off((gbunits.timed_outcomes, self.module, self.service, units))
+        done, busy = [], 0.0
+        for _ in range(units):
+            call = (gbpayload.timed_kernel, self.module, self.arguments[index])
+            (status, output), seconds = await self._off(call)
+            busy += seconds
+            if status == "ok":
+                status, output = gbpayload.check_output(self.local.expected, output)
+            done.append((status, output))
+            if status != "ok":
+                break
+        return done, busy
+
+    async def _off(self, call):
         to_thread = getattr(asyncio, "to_thread", None)  # Python 3.9+
         if to_thread is not None:
             return await to_thread(*call)

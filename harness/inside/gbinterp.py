@@ -30,21 +30,54 @@ import traceback
 
 import gbload
 import gbmodels
+import gbpayload
 import gbprobe
 import gbprotocol
 import gbunits
 
 # Run in each new interpreter, before the warm-up: the workload is imported here, once.
-SETUP = "import sys\nsys.path.insert(0, %r)\nimport gbinterp\ngbinterp.enter(%r)\n"
+SETUP = "import sys\nsys.path.insert(0, %r)\nimport gbinterp\ngbinterp.enter(%r, %r)\n"
 REPORT = "import gbinterp\ngbinterp.report_here(%d, %r, %d)\n"
 MAX_DETAIL = 16000  # characters of a traceback sent back: a pipe holds 64 KiB unread
 
 _workload = []  # in a subinterpreter: the workload module that ``enter`` loaded
 
 
-def enter(workload_path):
-    """In a subinterpreter: load the workload that this interpreter's units run."""
-    _workload.append(gbload.load_workload(workload_path))
+def enter(workload_path, size=None):
+    """In a subinterpreter: load the workload that this interpreter's units run (a sized
+    one with data of its own, for the paired serial units)."""
+    module = gbload.load_workload(workload_path)
+    if gbpayload.sized(module):
+        gbpayload.prepare(module, size)
+    _workload.append(module)
+
+
+def data_here(argument):
+    """In a subinterpreter: one unit on ``argument``, which PEP 734's call copied in:
+    ``(seconds, status, output)``, the output copied back out by the same call."""
+    (status, output), seconds = gbpayload.timed_kernel(_workload[0], argument)
+    if status != "ok":
+        output = str(output)[-MAX_DETAIL:]
+    return (seconds, status, output)
+
+
+def shared_here(argument, out):
+    """In a subinterpreter: one unit on ``argument``, a buffer shared with the main
+    interpreter (no copy), its output copied into ``out``, another such buffer:
+    ``(seconds, status, output length or failure)``."""
+    start = gbprobe.clock()
+    status, output = gbpayload.run_kernel(_workload[0], argument)
+    if status == "ok":
+        size = len(output)
+        if size > len(out):
+            status, output = "crashed", "an output of %d bytes overflows its %d-byte " \
+                "buffer" % (size, len(out))  # fmt: skip
+        else:
+            out[:size] = output
+            output = size
+    else:
+        output = str(output)[-MAX_DETAIL:]
+    return (gbprobe.clock() - start, status, output)
 
 
 def run_here(service, units=1):
@@ -95,6 +128,12 @@ class Pep734(object):
 
     def run(self, interp, service, units):
         return interp.call(run_here, service, units)
+
+    def data(self, interp, argument):
+        return interp.call(data_here, argument)
+
+    def shared(self, interp, argument, out):
+        return interp.call(shared_here, memoryview(argument), out)
 
     def close(self, interp):
         interp.close()
@@ -168,13 +207,18 @@ class Subinterpreters(gbmodels.Threads):
     name = "subinterpreters"
     shares_memory = False
 
-    def __init__(self, workload_path, workers, prefer=None):
+    def __init__(self, workload_path, workers, prefer=None, size=None):
         self.api = find_api(prefer)
-        gbmodels.Threads.__init__(self, workload_path, workers)
+        gbmodels.Threads.__init__(self, workload_path, workers, size)
+        if self.sized and not hasattr(self.api, "data"):
+            raise gbprotocol.unsupported(
+                "moving a unit's data into a subinterpreter needs concurrent.interpreters "
+                "(CPython 3.14+); this is " + gbprobe.implementation(), model_wide=True,
+            )  # fmt: skip
         self.interps = []
 
     def _start_workers(self):
-        setup = SETUP % (gbmodels.HERE, os.path.abspath(self.workload_path))
+        setup = SETUP % (gbmodels.HERE, os.path.abspath(self.workload_path), self.size)
         for _ in range(self.workers):
             interp = self.api.create()
             self.interps.append(interp)
@@ -196,7 +240,52 @@ class Subinterpreters(gbmodels.Threads):
             return [("crashed", traceback.format_exc())], 0.0
         return expand(runs), seconds
 
+    def _data(self, index, argument):
+        """One unit of a sized workload: the argument goes in, the output comes out, each
+        copied by PEP 734's call (bytes, str, numbers and tuples of them are copied; other
+        objects are pickled)."""
+        try:
+            seconds, status, output = self.api.data(self.interps[index], argument)
+        except Exception:
+            return ("crashed", traceback.format_exc()), 0.0
+        return (status, output), seconds
+
     def _stop_workers(self):
         gbmodels.Threads._stop_workers(self)
         while self.interps:
             self.api.close(self.interps.pop())
+
+
+class SubinterpretersShared(Subinterpreters):
+    """Subinterpreters whose units' data is shared, not copied: each call passes the
+    argument as a memoryview (PEP 734 shares a buffer between interpreters without a copy)
+    and a memoryview of an output buffer of the main interpreter's, which the unit fills
+    (one copy). The output is checked where it lies."""
+
+    name = "subinterpreters-shared"
+    needs_payload = True
+
+    def __init__(self, workload_path, workers, prefer=None, size=None):
+        Subinterpreters.__init__(self, workload_path, workers, prefer, size)
+        capacity = max([1, len(self.local.expected)] + [len(a) for a in self.arguments])
+        self.outputs = [bytearray(capacity) for _ in range(workers)]
+
+    def _data(self, index, argument):
+        out = memoryview(self.outputs[index])
+        try:
+            seconds, status, output = self.api.shared(self.interps[index], argument, out)
+        except Exception:
+            return ("crashed", traceback.format_exc()), 0.0
+        if status == "ok":
+            output = memoryview(self.outputs[index])[:output]
+        return (status, output), seconds
+
+    def _check(self, expected, output):
+        try:  # one copy out: memoryview's == compares item by item, 20x slower (1 ms a MiB)
+            return gbpayload.check_output(expected, output.tobytes())
+        finally:
+            output.release()
+
+
+INTERP_MODELS = {"subinterpreters": Subinterpreters,
+                 "subinterpreters-shared": SubinterpretersShared}  # fmt: skip

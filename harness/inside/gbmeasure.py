@@ -24,7 +24,9 @@ def start_measured(args):
     the implementation's promise raises gil-mismatch, and nothing is measured.
     """
     module = gbload.load_workload(args.workload)
-    model = gbmodels.make_model(args.model, args.workload, args.workers, args.start_method)
+    size = getattr(args, "size", None)  # a sized workload's (gbpayload.py)
+    model = gbmodels.make_model(args.model, args.workload, args.workers, args.start_method,
+                                size)  # fmt: skip
     model.start()  # every worker started and warmed: one full round
     gil = gbprobe.gil_enabled()
     if args.expect_gil != "any" and gil != int(args.expect_gil):
@@ -43,10 +45,10 @@ def start_measured(args):
         "gilbench_version": gbprotocol.METADATA_VERSION,
         "gilbench_impl": args.impl,
         "gilbench_build": args.build or "-",
-        "gilbench_workload": os.path.splitext(os.path.basename(args.workload))[0],
+        "gilbench_workload": workload_name(args),
         "gilbench_model": args.model,
         "gilbench_workers": args.workers,
-        "gilbench_checksum": repr(module.CHECKSUM),
+        "gilbench_checksum": repr(getattr(module, "CHECKSUM", None)),
         "gilbench_cpus": cpus,
         "gilbench_affinity": gbprobe.cpu_affinity(),
         "gilbench_cpu_count": gbprobe.machine_cpus(),
@@ -56,6 +58,20 @@ def start_measured(args):
     # the start method of processes; updates made and lost, for shared-state workloads
     metadata.update(gbmodels.model_metadata(model))
     return model, metadata
+
+
+def parse_size(text):
+    """``--size``: a whole number of bytes, or seconds of work (a float)."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def workload_name(args):
+    """The cell's workload: the file's name, or the name the host gave a sized variant
+    (``payload_bytes@64KiB``)."""
+    return getattr(args, "name", None) or os.path.splitext(os.path.basename(args.workload))[0]
 
 
 class RoundTimer(object):
@@ -127,7 +143,7 @@ class Pairing(object):
         self.token = "%x-%08x" % (os.getpid(), random.SystemRandom().getrandbits(32))
         self.key = {
             "impl": args.impl,
-            "workload": os.path.splitext(os.path.basename(args.workload))[0],
+            "workload": workload_name(args),
             "model": args.model,
             "workers": args.workers,
         }
@@ -136,7 +152,7 @@ class Pairing(object):
         self.model = model
         self.baseline = None  # a serial model of this process's own, where one is needed
         if model.shares_memory:
-            self.baseline = gbmodels.Serial(args.workload, 1)
+            self.baseline = gbmodels.Serial(args.workload, 1, getattr(args, "size", None))
             self.baseline.start()
 
     def after(self, loops, busy=()):

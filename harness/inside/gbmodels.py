@@ -18,6 +18,9 @@ workload may declare (README, "Adding a workload"):
   returns ``(argument, stop)``. The model calls it once in ``start()``, in its own
   process, before the warm-up round; every kernel call gets ``argument``; ``close()``
   calls ``stop()``. Neither start nor stop is ever timed.
+- ``make_input(size)`` and ``expected_output(size)``, which make it *sized*: each unit's
+  argument goes to a worker and its output comes back inside the timed round, one unit
+  at a time (gbpayload.py). ``size`` is the model's; the run's workload name carries it.
 - ``updates_seen()``, which marks a *shared-state* workload: every kernel call returns how
   many updates it made to state that all workers share, and every round checks that the
   shared state gained exactly that many. A shortfall fails the round as wrong-checksum,
@@ -30,6 +33,7 @@ import sys
 import threading
 
 import gbload
+import gbpayload
 import gbprobe
 import gbprotocol
 import gbunits
@@ -62,11 +66,25 @@ class Model(object):
 
     name = "model"
     shares_memory = True  # False: workers can't see one another's objects
+    # True: a sized workload's round goes through ``_give`` and ``_take`` (gbpayload.stream)
+    streams = True
+    needs_payload = False  # True: a variant that differs from its model only in moving data
 
-    def __init__(self, workload_path, workers):
+    def __init__(self, workload_path, workers, size=None):
         self.workload_path = workload_path
         self.workers = workers
         self.module = gbload.load_workload(workload_path)
+        self.size = size
+        self.sized = gbpayload.sized(self.module)
+        if self.needs_payload and not self.sized:
+            raise gbprotocol.unsupported(
+                "%s moves no data: the %s model differs from its base model only in how a "
+                "unit's data travels" % (os.path.basename(workload_path), self.name)
+            )
+        self.arguments = []  # a sized workload's: one argument a worker, handed each unit
+        if self.sized:
+            self.local = gbpayload.prepare(self.module, size)
+            self.arguments = gbpayload.arguments(self.module, self.local.size, workers)
         self.shared_state = hasattr(self.module, "updates_seen")
         if self.shared_state and not self.shares_memory:
             raise gbprotocol.unsupported(
@@ -106,6 +124,11 @@ class Model(object):
         this project's VM that took 0.2 to 1 ms each way: a tenth of PyPy's 8 ms unit,
         charged to every parallel model and never to serial.
         """
+        if self.sized and self.streams:
+            done, self.busy = gbpayload.stream(self._give, self._take, self.workers, units,
+                                               self.arguments, self.local.expected,
+                                               self._check)  # fmt: skip
+            return gbunits.collect(done)
         if not self.shared_state:
             return gbunits.collect(self._round(units))
         before = self.module.updates_seen()
@@ -137,6 +160,9 @@ class Model(object):
         gbunits.collect(done)
         return seconds
 
+    def _check(self, expected, output):
+        return gbpayload.check_output(expected, output)
+
     def close(self):
         try:
             self._stop_workers()
@@ -156,6 +182,7 @@ class Serial(Model):
     """W units one after another in the calling thread: the baseline."""
 
     name = "serial"
+    streams = False  # a sized unit runs on the data in hand (gbunits.run_unit)
 
     def _round(self, units):
         return gbunits.outcomes(self.module, self.service, self.workers * units)
@@ -166,8 +193,8 @@ class Threads(Model):
 
     name = "threads"
 
-    def __init__(self, workload_path, workers):
-        Model.__init__(self, workload_path, workers)
+    def __init__(self, workload_path, workers, size=None):
+        Model.__init__(self, workload_path, workers, size)
         self.inboxes = []
         self.outbox = queue.Queue()
         self.threads = []
@@ -176,12 +203,25 @@ class Threads(Model):
         """Worker ``index`` runs its units: (outcomes, seconds); subinterpreters override it."""
         return gbunits.timed_outcomes(self.module, self.service, units)
 
+    def _data(self, index, argument):
+        """Worker ``index`` runs one unit on ``argument``, a reference: (outcome, seconds)."""
+        return gbpayload.timed_kernel(self.module, argument)
+
     def _loop(self, index, inbox):
         while True:
-            units = inbox.get()
-            if units is None:
+            message = inbox.get()
+            if message is None:
                 return
-            self.outbox.put(self._units(index, units))
+            if isinstance(message, tuple):  # (argument,): one unit of a sized workload
+                self.outbox.put((index,) + tuple(self._data(index, message[0])))
+            else:
+                self.outbox.put(self._units(index, message))
+
+    def _give(self, index, argument):
+        self.inboxes[index].put((argument,))
+
+    def _take(self):
+        return self.outbox.get()
 
     def _start_workers(self):
         for index in xrange(self.workers):
@@ -227,6 +267,9 @@ def model_metadata(model):
     start_method = getattr(model, "start_method", None)
     if start_method:
         metadata["gilbench_start_method"] = start_method
+    if model.sized:  # bytes for a payload, seconds of work for a task size
+        metadata["gilbench_size"] = model.local.size
+        metadata["gilbench_checksum"] = gbpayload.describe(model.local.expected)
     if model.shared_state:
         # counted over the warm-up and LOST_UPDATE_ROUNDS rounds, before any clock runs
         metadata["gilbench_updates"] = model.updates
@@ -234,22 +277,28 @@ def model_metadata(model):
     return metadata
 
 
-def make_model(name, workload_path, workers, start_method=None):
-    """Build (not start) the model called ``name``; raise unsupported if it can't be had."""
+def make_model(name, workload_path, workers, start_method=None, size=None):
+    """Build (not start) the model called ``name``; raise unsupported if it can't be had.
+
+    ``size``: a sized workload's (gbpayload.py), bytes or seconds of work."""
     if name == "serial":
-        return Serial(workload_path, workers)
+        return Serial(workload_path, workers, size)
     if name == "threads":
-        return Threads(workload_path, workers)
+        return Threads(workload_path, workers, size)
     if name == "processes":
-        return _sibling("gbprocess").Processes(workload_path, workers, start_method)
-    if name == "subinterpreters":
-        return _sibling("gbinterp").Subinterpreters(workload_path, workers)
+        return _sibling("gbprocess").Processes(workload_path, workers, start_method, size)
+    if name == "processes-shm":
+        return _sibling("gbshm").ProcessesShm(workload_path, workers, start_method, size)
+    if name in ("subinterpreters", "subinterpreters-shared"):
+        return _sibling("gbinterp").INTERP_MODELS[name](workload_path, workers, size=size)
+    if name in ("threadpool", "processpool", "processpool-chunked", "interpool"):
+        return _sibling("gbpool").make_pool(name, workload_path, workers, start_method, size)
     if name in ("asyncio", "asyncio-to-thread"):
         if sys.version_info < (3, 5):
             raise gbprotocol.unsupported("the asyncio models need async/await (Python 3.5+); "
                                          "this is " + gbprobe.implementation(),
                                          model_wide=True)  # fmt: skip
-        return _sibling("gbasync").ASYNC_MODELS[name](workload_path, workers)
+        return _sibling("gbasync").ASYNC_MODELS[name](workload_path, workers, size)
     raise gbprotocol.unsupported(
         "unknown model %r; gilbench knows %s" % (name, ", ".join(gbprotocol.MODELS)),
         model_wide=True,

@@ -18,6 +18,7 @@ import threading
 
 import gbload
 import gbmodels
+import gbpayload
 import gbprobe
 import gbprotocol
 import gbunits
@@ -56,9 +57,19 @@ def fork_hazard():
     return None
 
 
-def _process_loop(workload_path, conn):
+def serve(module, message):
+    """A worker's answer to one message: ("units", service, units), a round's units back
+    to back; ("data", argument), one unit of a sized workload on the argument it brought."""
+    if message[0] == "data":
+        return gbpayload.timed_kernel(module, message[1])
+    return gbunits.timed_outcomes(module, message[1], message[2])
+
+
+def _process_loop(workload_path, conn, size=None):
     """Body of one worker process: load the workload once, then serve units."""
     module = gbload.load_workload(workload_path)
+    if gbpayload.sized(module):
+        gbpayload.prepare(module, size)  # its own data, for the paired serial units
     while True:
         try:
             message = conn.recv()
@@ -66,8 +77,7 @@ def _process_loop(workload_path, conn):
             return
         if message is None:
             return
-        service, units = message
-        conn.send(gbunits.timed_outcomes(module, service, units))
+        conn.send(serve(module, message))
 
 
 class Processes(gbmodels.Model):
@@ -76,9 +86,9 @@ class Processes(gbmodels.Model):
     name = "processes"
     shares_memory = False
 
-    def __init__(self, workload_path, workers, start_method=None):
+    def __init__(self, workload_path, workers, start_method=None, size=None):
         multiprocessing = _multiprocessing()
-        gbmodels.Model.__init__(self, workload_path, workers)
+        gbmodels.Model.__init__(self, workload_path, workers, size)
         methods = multiprocessing.get_all_start_methods()  # novm
         if start_method is not None and start_method not in methods:
             raise gbprotocol.unsupported(
@@ -98,15 +108,31 @@ class Processes(gbmodels.Model):
                 raise gbprotocol.unsupported("fork is unsafe here: " + hazard)
         for _ in xrange(self.workers):
             parent, child = self.context.Pipe()
-            proc = self.context.Process(target=_process_loop, args=(self.workload_path, child))
+            proc = self.context.Process(target=self.target, args=self._worker_args(child))
             proc.daemon = True
             proc.start()
             child.close()
             self.conns.append(parent)
             self.procs.append(proc)
 
+    target = staticmethod(_process_loop)
+
+    def _worker_args(self, conn):
+        return (self.workload_path, conn, self.size)
+
+    def _give(self, index, argument):
+        self.conns[index].send(("data", argument))  # pickled, through the pipe
+
+    def _take(self):
+        """The first answer any worker has sent: (index, outcome, seconds)."""
+        from multiprocessing.connection import wait  # novm
+
+        ready = wait(self.conns)[0]
+        outcome, seconds = ready.recv()
+        return self.conns.index(ready), outcome, seconds
+
     def _round(self, units):
-        message = (self.service, units)
+        message = ("units", self.service, units)
         for conn in self.conns:
             conn.send(message)
         done, busy = [], []
@@ -119,7 +145,7 @@ class Processes(gbmodels.Model):
 
     def _alone(self, index, units):
         conn = self.conns[index]
-        conn.send((self.service, units))
+        conn.send(("units", self.service, units))
         return conn.recv()
 
     def _stop_workers(self):

@@ -24,7 +24,20 @@ STATUS_PREFIX = "GILBENCH-STATUS"
 MODEL_WIDE_LINE = "GILBENCH-SCOPE model"  # the status that follows holds for any workload
 COUNT_PREFIX = "GILBENCH-COUNT"  # counter.py's one line of JSON: the units it ran, checked
 
-MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio", "asyncio-to-thread")
+MODELS = (
+    "serial",
+    "threads",
+    "processes",
+    "processes-shm",
+    "subinterpreters",
+    "subinterpreters-shared",
+    "asyncio",
+    "asyncio-to-thread",
+    "threadpool",
+    "processpool",
+    "processpool-chunked",
+    "interpool",
+)
 
 METADATA_VERSION = 1  # of the gilbench_* metadata every runner adds; results.py reads it
 

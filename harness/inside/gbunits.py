@@ -9,6 +9,7 @@ import traceback
 import types
 
 import gbio
+import gbpayload
 import gbprobe
 import gbprotocol
 
@@ -33,7 +34,16 @@ def check(module, got):
 
 
 def run_unit(module, service=None):
-    """Run one unit of the kernel, performing its I/O requests blocking; check the result."""
+    """Run one unit of the kernel, performing its I/O requests blocking; check the result.
+
+    A sized workload's unit runs on this process's own argument (gbpayload.prepare), and
+    its output is checked against the expected output."""
+    if gbpayload.sized(module):
+        local = gbpayload.local(module)
+        status, value = gbpayload.check_output(local.expected, module.kernel(local.argument))
+        if status != "ok":
+            raise gbprotocol.WorkloadFailure(status, value)
+        return value
     got = module.kernel(*kernel_args(module, service))
     if isinstance(got, types.GeneratorType):
         got = gbio.drive_blocking(got)

@@ -51,6 +51,8 @@ def _options(argv):
     parser.add_argument("--expect-gil", choices=("0", "1", "any"), default="any")
     parser.add_argument("--start-method", default=None)
     parser.add_argument("--paired", default=None, help="see runner.py")
+    parser.add_argument("--size", type=gbmeasure.parse_size, default=None, help="see runner.py")
+    parser.add_argument("--name", default=None, help="see runner.py")
     parser.add_argument("--append", help="pyperf JSON file to add this benchmark's runs to")
     parser.add_argument(
         "--interpreter",
@@ -236,11 +238,7 @@ def main(argv=None):
     if args.worker:
         run_worker(args)
         return
-    name = "%s/%s/%d" % (
-        os.path.splitext(os.path.basename(args.workload))[0],
-        args.model,
-        args.workers,
-    )
+    name = "%s/%s/%d" % (gbmeasure.workload_name(args), args.model, args.workers)
     base = _strip(
         argv, ("--append", "-l", "--loops", "-w", "--warmups", "--interpreter"), ("-q", "--quiet")
     )

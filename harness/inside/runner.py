@@ -44,6 +44,9 @@ def _add_options(parser):
         default=None,
         help="JSON-lines file for serial units timed after each value (gbmeasure.Pairing)",
     )
+    parser.add_argument("--size", type=gbmeasure.parse_size, default=None,
+                        help="a sized workload's size: bytes, or seconds of work")  # fmt: skip
+    parser.add_argument("--name", default=None, help="the cell's workload name, if not the file's")
 
 
 def _pass_options(cmd, args):
@@ -67,6 +70,10 @@ def _pass_options(cmd, args):
         cmd.extend(["--start-method", args.start_method])
     if args.paired:
         cmd.extend(["--paired", args.paired])
+    if args.size is not None:
+        cmd.extend(["--size", repr(args.size)])
+    if args.name:
+        cmd.extend(["--name", args.name])
 
 
 def _fail(status, detail, exit_code, model_wide=False):
@@ -84,11 +91,7 @@ def main():
     runner = pyperf.Runner(warmups=None, add_cmdline_args=_pass_options)
     _add_options(runner.argparser)
     args = runner.parse_args()
-    name = "%s/%s/%d" % (
-        os.path.splitext(os.path.basename(args.workload))[0],
-        args.model,
-        args.workers,
-    )
+    name = "%s/%s/%d" % (gbmeasure.workload_name(args), args.model, args.workers)
 
     if not args.worker:
         # The master process only spawns workers and collects their values.

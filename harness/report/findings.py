@@ -327,6 +327,8 @@ def format_findings(comparison: Comparison) -> list[Finding]:
     """Every finding in the order the report reads: the decided ones first, topic by
     topic, then how many of the decisions may be false, then the undecided ones, each
     with its figure, its interval and what would decide it."""
+    from harness.report.sweepfindings import format_payload, format_tasks  # it imports this
+
     findings = [
         *format_scaling(comparison),
         *format_overhead(comparison),
@@ -334,6 +336,8 @@ def format_findings(comparison: Comparison) -> list[Finding]:
         *format_break_even(comparison),
         *format_models(comparison),
         *format_headline(comparison),
+        *format_payload(comparison),
+        *format_tasks(comparison),
     ]
     decided = [f for f in findings if f.stated]
     return [*decided, *format_errors(comparison),

@@ -28,13 +28,17 @@ from harness.report.format import (
     format_times,
     format_verdict,
 )
+from harness.report.sweepcharts import payload_charts
+from harness.report.sweepfindings import format_micro
 from harness.results import records
 from harness.status import FAILED, NEUTRAL
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGES = {"index.html": "Overview", "results.html": "Results", "impls.html": "Implementations"}
 TOPIC_ANCHORS = {"scaling": "ev-scaling", "overhead": "ev-overhead", "break-even": "ev-break-even",
-                 "models": "ev-models", "headline": "heatmap"}  # fmt: skip
+                 "models": "ev-models", "headline": "heatmap", "payload": "payload",
+                 "task overhead": "tasks", "task payoff": "tasks",
+                 "task threads": "tasks"}  # fmt: skip
 
 
 def environment() -> jinja2.Environment:
@@ -49,6 +53,7 @@ def environment() -> jinja2.Environment:
                        url=lambda s: quote(str(s)))  # fmt: skip
     env.globals.update(interval=format_range, verdict=format_verdict, pages=PAGES,
                        count=format_count, wide_ci=WIDE_CI, neutral=NEUTRAL, level=format_level,
+                       micro=format_micro,
                        isnan=lambda v: isinstance(v, float) and math.isnan(v))  # fmt: skip
     return env
 
@@ -91,6 +96,10 @@ def render_pages(report: Report, assets: str = "assets") -> dict[str, str]:
             "geomeans": records(comparison.geomeans), "scaling": records(comparison.scaling),
             "overhead": records(comparison.overhead), "break_even": records(comparison.break_even),
             "models": records(comparison.models),
+            "payload": records(comparison.payload), "payload_charts": payload_charts(report),
+            "tasks": [(kind, records(table)) for kind, table in (
+                ("overhead", comparison.task_overhead), ("payoff", comparison.task_payoff),
+                ("against threadpool", comparison.task_threads)) if len(table)],
         },
         "results.html": {"rows": records(summary)},
         "impls.html": {"impls": impls, "gil_found": _measured_gil(report)},

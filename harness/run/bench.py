@@ -65,6 +65,7 @@ def runner_command(
         *head,
         *start,
         "--workload", str(bench.workload.path),
+        *bench.size_args,
         "--model", bench.model,
         "--workers", str(bench.workers),
         "--impl", impl.id,

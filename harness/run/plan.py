@@ -8,15 +8,23 @@ order the matrix runs them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from harness.provision.impls import Impl
 from harness.run.protocol import MODELS
+from harness.run.sizes import PAYLOAD, TASK_SIZE
 from harness.run.workloads import Workload
 
-__all__ = ["MODELS", "PROFILES", "QUICK_MODELS", "QUICK_TAG", "QUICK_WORKERS", "Bench",
-           "Profile", "default_workers", "plan"]  # fmt: skip
+__all__ = ["MODELS", "PAYLOAD_MODELS", "POOL_MODELS", "PROFILES", "QUICK_MODELS", "QUICK_TAG",
+           "QUICK_WORKERS", "Bench", "Profile", "default_workers", "models_for",
+           "plan"]  # fmt: skip
+
+# Variants that differ from their model only in how a unit's data travels (shared memory,
+# buffers shared between interpreters): measured beside it wherever there is a payload.
+PAYLOAD_MODELS = ("processes-shm", "subinterpreters-shared")
+# One task a unit, handed to an executor (inside/gbpool.py): what small tasks cost.
+POOL_MODELS = ("threadpool", "processpool", "processpool-chunked", "interpool")
 
 
 def default_workers(cpus: int | None = None) -> tuple[int, ...]:
@@ -105,6 +113,13 @@ class Bench:
     workers: int
 
     @property
+    def size_args(self) -> list[str]:
+        """A sized variant's size and name, for the runners (inside/gbpayload.py)."""
+        if self.workload.size is None:
+            return []
+        return ["--size", repr(self.workload.size), "--name", self.workload.name]
+
+    @property
     def name(self) -> str:
         """pyperf's benchmark name: the same on every implementation, for compare_to."""
         return f"{self.workload.name}/{self.model}/{self.workers}"
@@ -115,19 +130,36 @@ class Bench:
         return (self.impl.id, self.workload.name, self.model, self.workers)
 
 
+def models_for(workload: Workload, models: Sequence[str]) -> list[str]:
+    """The models a workload is measured under when the user named none.
+
+    A task-size workload is for the pools: serial (the baseline) and POOL_MODELS. A
+    payload workload gets ``models`` and the PAYLOAD_MODELS, which show the cheaper way to
+    move its data. Any other gets ``models`` without either (the variants would move
+    nothing; the pools are asked for by name).
+    """
+    if workload.sweep == TASK_SIZE:
+        return ["serial", *POOL_MODELS]
+    kept = [m for m in models if m not in PAYLOAD_MODELS and m not in POOL_MODELS]
+    return kept + list(PAYLOAD_MODELS) if workload.sweep == PAYLOAD else kept
+
+
 def plan(
     impls: Iterable[Impl],
     workloads: Iterable[Workload],
     models: Iterable[str],
     workers: Iterable[int],
     sparse: bool = False,
+    by_workload: bool = False,
 ) -> list[Bench]:
     """Every cell, in a stable order: implementation, workload, model, workers.
 
     Unavailable implementations are planned too: their cells are the report's
     ``unavailable`` rows, and the matrix skips them. ``sparse`` (the quick profile's
     default) measures serial only at 1 worker, the baseline of every speedup, and the
-    other models only at the other counts.
+    other models only at the other counts, but for the pools, whose one worker's time
+    per task over serial's is their per-task overhead. ``by_workload`` (no model was
+    named): each workload's models are ``models_for`` it.
     """
     counts = sorted(set(workers))
     models = list(models)
@@ -136,7 +168,8 @@ def plan(
         Bench(impl, w, m, n)
         for impl in impls
         for w in workloads
-        for m in models
+        for m in (models_for(w, models) if by_workload else models)
         for n in counts
-        if not (sparse and n == 1 and m != "serial") and not (sparse and n > 1 and m == "serial")
+        if not (sparse and n == 1 and m != "serial" and m not in POOL_MODELS)
+        and not (sparse and n > 1 and m == "serial")
     ]

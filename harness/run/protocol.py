@@ -19,8 +19,9 @@ SCRIPT_SITE: Final = INSIDE / "pyperf_site"  # sitecustomize for unchanged pyper
 COUNTER: Final = INSIDE / "counter.py"  # serial units under valgrind, for instruction counts
 
 # The models gbprotocol knows, in the order the report shows them.
-MODELS: Final = ("serial", "threads", "processes", "subinterpreters", "asyncio",
-                 "asyncio-to-thread")  # fmt: skip
+MODELS: Final = ("serial", "threads", "processes", "processes-shm", "subinterpreters",
+                 "subinterpreters-shared", "asyncio", "asyncio-to-thread", "threadpool",
+                 "processpool", "processpool-chunked", "interpool")  # fmt: skip
 STATUS_PREFIX: Final = "GILBENCH-STATUS"  # the line a runner prints for a failed benchmark
 MODEL_WIDE_LINE: Final = "GILBENCH-SCOPE model"  # the status after it holds for any workload
 COUNT_PREFIX: Final = "GILBENCH-COUNT"  # counter.py's line: the units it ran, checked

@@ -36,7 +36,13 @@ from harness.run.bench import Outcome
 from harness.run.confine import groups_naming, leftovers
 from harness.run.matrix import Stop
 from harness.run.plan import PROFILES, Bench, Profile
-from harness.run.workloads import Workload, WorkloadError, load_workloads, parse_workload
+from harness.run.workloads import (
+    Workload,
+    WorkloadError,
+    load_workloads,
+    parse_workload,
+    variant_of,
+)
 
 Say = Callable[[str], None]
 # Flags that would change what a run measures: a resumed run goes on as it was planned.
@@ -152,7 +158,8 @@ def benches_of(manifest: Mapping[str, Any], impls: list[Impl]) -> list[Bench]:
         name = str(record["name"])
         path = record.get("path")
         try:
-            workloads[name] = parse_workload(Path(path)) if path else builtin[name]
+            found = parse_workload(Path(path)) if path else builtin[name]
+            workloads[name] = variant_of(found, record.get("size"))  # a sized one's size
         except (KeyError, WorkloadError, OSError) as exc:
             raise UsageError(
                 f"the run's workload {name!r} can't be found again ({exc}); "

@@ -18,10 +18,11 @@ from __future__ import annotations
 import ast
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from harness.run import sizes
 from harness.run.protocol import SCRIPT_SITE
 
 WORKLOADS_DIR = Path(__file__).resolve().parent.parent.parent / "workloads"
@@ -36,12 +37,18 @@ CATEGORIES = {
     "c-holds": "C code that holds the GIL: only GIL-free builds and processes scale",
     "io": "I/O-bound: waiting needs no GIL, so every model should overlap it",
     "mixed": "CPU and I/O together: GIL builds overlap only the waits",
+    "payload": "data in and out of each unit: threads pass it, processes and "
+    "subinterpreters copy it",
+    "tasks": "many small tasks handed to a pool one at a time: what each hand-off costs",
     "pyperf": "your own pyperf scripts, run unchanged and serial",
 }
 PYPERF_CATEGORY = "pyperf"
 # inside/pyperf_site/sitecustomize.py reads its settings from this variable, which pyperf
 # passes to its workers only when told to (--inherit-environ).
 SCRIPT_SETTINGS = "GILBENCH_PYPERF"
+
+
+ALL = "all"  # --workload all: every workload, the sized ones too (the nightly's selection)
 
 
 class WorkloadError(Exception):
@@ -58,6 +65,11 @@ class Workload:
     checksum: object
     kind: str = "kernel"  # "kernel": gilbench's format; "pyperf": an unchanged pyperf script
     shared_state: bool = False  # declares updates_seen(): lost updates are checked/counted
+    # A sized workload's (make_input: run/sizes.py): "payload" or "task size", the sizes it
+    # declares (bytes or seconds), and a variant's own size (its name is then base@size)
+    sweep: str = ""
+    sizes: tuple[float, ...] = ()
+    size: float | None = None
 
 
 def _imports_pyperf(tree: ast.Module) -> bool:
@@ -118,24 +130,50 @@ def parse_workload(path: Path) -> Workload:
                         continue  # other computed constants are the workload's business
     if not has_kernel and _imports_pyperf(tree):
         return parse_script(path, tree)
-    missing = [name for name in REQUIRED if name not in consts]
+    sized = "make_input" in functions
+    required = [n for n in REQUIRED if n != "CHECKSUM"] if sized else list(REQUIRED)
+    missing = [name for name in required if name not in consts]
     if not has_kernel:
         missing.insert(0, "def kernel()")
+    if sized and "expected_output" not in functions:
+        missing.append("def expected_output(size)")
     if missing:
         raise WorkloadError(
             f"workload {str(path)!r} lacks {', '.join(missing)}: see README.md, 'Adding a workload'"
         )
     _check_types(path, consts)
     tags = consts.get("TAGS", ())
+    sweep, declared = _sizes(path, consts) if sized else ("", ())
     return Workload(
         name=path.stem,
         path=path.resolve(),
         category=str(consts["CATEGORY"]),
         tags=tuple(str(t) for t in tags) if isinstance(tags, list | tuple) else (),
         description=str(consts["DESCRIPTION"]),
-        checksum=consts["CHECKSUM"],
+        checksum=consts.get("CHECKSUM"),
         shared_state="updates_seen" in functions,
+        sweep=sweep,
+        sizes=declared,
     )
+
+
+def _sizes(path: Path, consts: dict[str, object]) -> tuple[str, tuple[float, ...]]:
+    """A sized workload's kind and declared sizes: exactly one of PAYLOADS and TASK_SIZES,
+    each a list of sizes as --payload or --task-size takes them."""
+    declared = [(sweep, name) for sweep, name in sizes.DECLARATION.items() if name in consts]
+    if len(declared) != 1:
+        raise WorkloadError(f"workload {str(path)!r} declares make_input(), so it needs "
+                            "exactly one of PAYLOADS (sizes in bytes, e.g. (\"0\", \"1KiB\")) "
+                            "and TASK_SIZES (durations, e.g. (\"10us\", \"1ms\"))")  # fmt: skip
+    sweep, name = declared[0]
+    value = consts[name]
+    try:
+        if not isinstance(value, list | tuple) or not value:
+            raise sizes.SizeError("it must be a non-empty list of strings")
+        return sweep, sizes.parse_sizes(",".join(str(v) for v in value), sweep)
+    except sizes.SizeError as exc:  # the flag's words, in the declaration's name
+        said = str(exc).replace(sizes.FLAG[sweep], name)
+        raise WorkloadError(f"workload {str(path)!r} declares {name} = {value!r}: {said}") from None
 
 
 # What each declaration must be, in words for the error, and the test of it.
@@ -180,12 +218,24 @@ def format_listing(workloads: Sequence[Workload]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def select_workloads(available: list[Workload], wanted: list[str]) -> list[Workload]:
-    """Pick workloads by name, category or tag; a path adds a user's own file."""
+def select_workloads(available: list[Workload], wanted: list[str],
+                     payload: Sequence[float] | None = None,
+                     task_size: Sequence[float] | None = None) -> list[Workload]:  # fmt: skip
+    """Pick workloads by name, category or tag; a path adds a user's own file. A sized
+    one comes out as one variant per size: ``payload`` or ``task_size``, else its own."""
+    return sweep_sizes(_pick(available, wanted), payload, task_size)
+
+
+def _pick(available: list[Workload], wanted: list[str]) -> list[Workload]:
+    """Nothing asked for: every workload but the sized ones, which sweep several sizes each
+    and are measured when named (by name, category, tag, or ``all``: every workload)."""
     if not wanted:
-        return available
+        return [w for w in available if not w.sweep]
     chosen: dict[str, Workload] = {}
     for item in wanted:
+        if item == ALL:
+            chosen.update((w.name, w) for w in available)
+            continue
         path = Path(item) if "/" in item or "." in item else None  # names have neither
         if path is not None and path.is_dir():
             raise WorkloadError(f"{item} is a folder; name a workload file (.py), or a "
@@ -237,3 +287,33 @@ def script_environ(
         {"impl": impl_id, "build": build, "workload": workload.name, "expect_gil": expect_gil}
     )
     return env
+
+
+def sweep_sizes(workloads: Iterable[Workload], payload: Sequence[float] | None = None,
+                task_size: Sequence[float] | None = None) -> list[Workload]:  # fmt: skip
+    """Each sized workload as one variant per size (run/sizes.py): the sizes given for its
+    kind, else its own; the others as they are. Sizes given where no selected workload
+    takes them are a WorkloadError that says which to add."""
+    given: dict[str, Sequence[float] | None] = {sizes.PAYLOAD: payload, sizes.TASK_SIZE: task_size}
+    workloads = list(workloads)
+    for sweep, wanted in given.items():
+        if wanted is not None and not any(w.sweep == sweep for w in workloads):
+            known = "payload_bytes" if sweep == sizes.PAYLOAD else "task_size"
+            raise WorkloadError(f"{sizes.FLAG[sweep]} sizes the workloads that declare "
+                                f"{sizes.DECLARATION[sweep]}, and none is selected: add "
+                                f"--workload {known}, or your own")  # fmt: skip
+    out: list[Workload] = []
+    for workload in workloads:
+        if not workload.sweep or workload.size is not None:
+            out.append(workload)
+            continue
+        out.extend(variant_of(workload, size) for size in given[workload.sweep] or workload.sizes)
+    return out
+
+
+def variant_of(workload: Workload, size: float | None) -> Workload:
+    """``workload`` measured at ``size``: named ``<name>@<size>``; as it is if unsized."""
+    if size is None or not workload.sweep:
+        return workload
+    name = sizes.variant_name(sizes.base_name(workload.name), size, workload.sweep)
+    return replace(workload, name=name, size=size)

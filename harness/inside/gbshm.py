@@ -1,0 +1,148 @@
+"""The processes-shm model: worker processes whose units' data travels in shared memory.
+
+A variant of the processes model (gbprocess.py) for sized workloads, measured as its own
+model so that the cheaper way is shown, not hidden: what a program does when pickling its
+data through a pipe costs too much. Each worker gets two ``multiprocessing.shared_memory``
+blocks when it starts, one for the argument and one for the output, each as large as the
+size. A unit then goes:
+
+1. the parent copies the argument into the worker's argument block (one copy: the data a
+   program produces has to land there, unless it was built in place);
+2. a few bytes through the pipe say how long it is;
+3. the worker runs the kernel on a memoryview of the block (no copy) and copies the output
+   into its output block; a few bytes say how long that is;
+4. the parent checks the output, copied out of the block (it is the one reader).
+
+Everything else (start, warm-up, the paired serial units, fork's refusal) is the
+processes model's. Python 3.8+ (``multiprocessing.shared_memory``); unsupported before.
+"""
+
+import gbload
+import gbpayload
+import gbprobe
+import gbprocess
+import gbprotocol
+
+
+def _attach(shared_memory, name):
+    """A block the parent created, opened here without this process tracking it.
+
+    Before 3.13 every SharedMemory was registered with the resource tracker, the child's
+    attach too, and a tracker then unlinked it, or warned of a leak, at the child's exit
+    (bpo-38119); 3.13 added ``track=False`` for this.
+    """
+    try:
+        return shared_memory.SharedMemory(name=name, track=False)
+    except TypeError:  # before 3.13
+        block = shared_memory.SharedMemory(name=name)
+        try:
+            from multiprocessing import resource_tracker  # novm
+
+            resource_tracker.unregister(block._name, "shared_memory")
+        except Exception:
+            pass
+        return block
+
+
+def _shm_loop(workload_path, conn, size, names):
+    """Body of one worker process: units whose data lies in the two shared blocks."""
+    from multiprocessing import shared_memory  # novm
+
+    module = gbload.load_workload(workload_path)
+    gbpayload.prepare(module, size)  # its own data, for the paired serial units
+    blocks = [_attach(shared_memory, name) for name in names]
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except EOFError:
+                return
+            if message is None:
+                return
+            if message[0] != "shm":
+                conn.send(gbprocess.serve(module, message))
+                continue
+            conn.send(_unit(module, blocks, message[1]))
+    finally:
+        for block in blocks:
+            block.close()
+
+
+def _unit(module, blocks, length):
+    """One unit on the argument block's first ``length`` bytes: (("ok", output length),
+    seconds), the output copied into the output block; the copy is part of the unit."""
+    start = gbprobe.clock()
+    view = memoryview(blocks[0].buf)[:length]
+    try:
+        status, output = gbpayload.run_kernel(module, view)
+        if status == "ok":
+            size = len(output)
+            if size > blocks[1].size:
+                status, output = "crashed", "an output of %d bytes overflows its %d-byte " \
+                    "block" % (size, blocks[1].size)  # fmt: skip
+            else:
+                blocks[1].buf[:size] = output
+                output = size
+    finally:
+        view.release()
+    return (status, output), gbprobe.clock() - start
+
+
+class ProcessesShm(gbprocess.Processes):
+    """W worker processes; each unit's argument and output go through shared memory."""
+
+    name = "processes-shm"
+    needs_payload = True
+
+    def __init__(self, workload_path, workers, start_method=None, size=None):
+        try:
+            from multiprocessing import shared_memory  # novm
+        except ImportError:
+            raise gbprotocol.unsupported(
+                "%s has no multiprocessing.shared_memory (Python 3.8+)"
+                % gbprobe.implementation(), model_wide=True,
+            )  # fmt: skip
+        gbprocess.Processes.__init__(self, workload_path, workers, start_method, size)
+        # at least a byte: a block can't be empty, and a payload of 0 still travels
+        capacity = max([1, len(self.local.expected)] + [len(a) for a in self.arguments])
+        self.blocks = [
+            [shared_memory.SharedMemory(create=True, size=capacity) for _ in range(2)]
+            for _ in range(workers)
+        ]
+
+    target = staticmethod(_shm_loop)
+
+    def _worker_args(self, conn):
+        blocks = self.blocks[len(self.conns)]  # the worker being started: one per conn
+        return (self.workload_path, conn, self.size, [b.name for b in blocks])
+
+    def _give(self, index, argument):
+        length = len(argument)
+        self.blocks[index][0].buf[:length] = argument  # the one copy of the argument
+        self.conns[index].send(("shm", length))
+
+    def _take(self):
+        index, (status, output), seconds = gbprocess.Processes._take(self)
+        if status == "ok":  # the output, where it lies, for _check
+            output = memoryview(self.blocks[index][1].buf)[:output]
+        return index, (status, output), seconds
+
+    def _check(self, expected, output):
+        """The output checked through its view, which is then let go: a block with a view
+        still on it can't be closed (BufferError)."""
+        try:  # one copy out: memoryview's == compares item by item, 20x slower (1 ms a MiB)
+            return gbpayload.check_output(expected, output.tobytes())
+        finally:
+            output.release()
+
+    def _stop_workers(self):
+        try:
+            gbprocess.Processes._stop_workers(self)
+        finally:
+            for pair in self.blocks:
+                for block in pair:
+                    try:
+                        block.close()
+                    except BufferError:
+                        pass
+                    block.unlink()
