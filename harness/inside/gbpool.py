@@ -207,6 +207,17 @@ class ProcessPool(Pool):
         self.start_method = self.context.get_start_method()
         if self.start_method == "fork" and processes.fork_hazard():
             raise gbprotocol.unsupported("fork is unsafe here: " + processes.fork_hazard())
+        from concurrent.futures import ProcessPoolExecutor  # novm
+
+        if self.start_method != "fork" and not hasattr(
+            ProcessPoolExecutor, "_adjust_process_count"
+        ):
+            # PyPy 3.9's submit() calls _adjust_process_count, which its module renamed
+            raise gbprotocol.unsupported(
+                "%s's ProcessPoolExecutor can't start %s workers (its submit() calls a "
+                "method its own module lacks); use --start-method fork"
+                % (gbprobe.implementation(), self.start_method), model_wide=True,
+            )  # fmt: skip
 
     def _executor(self):
         from concurrent.futures import ProcessPoolExecutor  # novm
