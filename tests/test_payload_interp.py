@@ -64,9 +64,7 @@ def test_each_interpreter_model_moves_the_data_and_checks_it_on_3_14(
 
 
 @pytest.mark.parametrize("model", ["subinterpreters", "subinterpreters-shared", "interpool"])
-def test_a_garbled_output_fails_the_round_in_an_interpreter_model(
-    python: Path, model: str
-) -> None:
+def test_a_garbled_output_fails_the_round_in_an_interpreter_model(python: Path, model: str) -> None:
     """An output that comes back changed from an interpreter is wrong-checksum."""
     path = str(TEST_WORKLOADS / "garbles_payload.py")
     found = _inside(python, f"print(json.dumps(attempt({model!r}, {path!r}, 1024)))")

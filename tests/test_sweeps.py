@@ -19,9 +19,10 @@ from harness.report.sweepcharts import payload_charts
 from harness.report.sweepfindings import format_payload, format_tasks
 from harness.results import records
 from harness.run import sizes
+from harness.run.bench import calibration_args
 from harness.run.plan import PAYLOAD_MODELS, POOL_MODELS, QUICK_MODELS, QUICK_TAG, plan
 from harness.run.workloads import load_workloads, select_workloads
-from tests.helpers import JITTER, Cell, impl_record, make_run
+from tests.helpers import JITTER, QUICK, Cell, impl_record, make_run
 
 
 @pytest.mark.parametrize(("text", "sweep", "sizes_", "labels"), [
@@ -196,3 +197,11 @@ def test_the_payload_chart_draws_throughput_by_size_a_line_per_model() -> None:
     assert figure["layout"]["xaxis"]["categoryarray"] == ["0B", "1MiB"]
     processes = figure["data"][2]
     assert processes["y"] == pytest.approx([2 / 0.05, 2 / 0.08], rel=1e-3)
+
+
+def test_a_pool_calibrates_its_own_loops_rather_than_borrow_serial_s() -> None:
+    """A pool's tasks each cost a hand-off: serial's loops would stretch every value, so a
+    pool cell borrows none (threads, with one hand-off a round, still do)."""
+    pypy = QUICK / "raw" / "pypy3.9.json"
+    assert calibration_args(pypy, "nbody/threads/2") == ["--loops", "16"]
+    assert calibration_args(pypy, "nbody/processpool/2") == []

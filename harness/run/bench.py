@@ -23,11 +23,13 @@ from typing import Any
 
 from harness import store
 from harness.provision.impls import Impl
+from harness.provision.packages import packages_environ, refusal
 from harness.run.confine import LOG_LIMIT, confine, kill_leftovers, signal_name
-from harness.run.plan import Bench, Profile
+from harness.run.plan import POOL_MODELS, Bench, Profile
 from harness.run.protocol import (
     EXIT_STATUSES,
     MODEL_WIDE_LINE,
+    NOTE_PREFIX,
     PURE_RUNNER,
     RUNNER,
     STATUS_PREFIX,
@@ -90,7 +92,9 @@ def calibration_args(raw: Path, name: str) -> list[str]:
 
     - loops from its workload's serial 1-worker cell: a round of W units never takes less
       than one unit, so each value still lasts at least pyperf's ``--min-time``, and the
-      cell is spared a calibration process of its own;
+      cell is spared a calibration process of its own. Not a pool's: each of its tasks
+      costs a hand-off on top of the unit (inside/gbpool.py), up to a hundred times a
+      10 us task's time, and serial's loops would make every value last that much longer;
     - a JIT's warm-up count from a cell with the same workload and model at another worker
       count. How long a JIT takes to settle depends on the code it runs, which is the
       workload's plus the model's own (PyPy's event loop needs 12 warm-up rounds on
@@ -100,7 +104,7 @@ def calibration_args(raw: Path, name: str) -> list[str]:
     suite = _suite(raw, workload)
     loops, warmups = _calibrated(suite, name)
     baseline = f"{workload}/serial/1"
-    if loops is None and name != baseline:
+    if loops is None and name != baseline and model not in POOL_MODELS:
         loops = _calibrated(suite, baseline)[0]
     if warmups is None:
         names = [str(b.get("metadata", {}).get("name", "")) for b in suite.get("benchmarks", [])]
@@ -165,10 +169,14 @@ def runner_environ(impl: Impl, base: Mapping[str, str] | None = None) -> dict[st
 
 
 def classify(returncode: int, output: str) -> Outcome:
-    """Turn a finished runner's exit status and output into an outcome (elapsed unset)."""
-    if returncode == 0:
-        return Outcome("ok", "", 0.0)
+    """Turn a finished runner's exit status and output into an outcome (elapsed unset).
+
+    A measured cell's detail is its runners' note, if any: "numpy re-enabled the GIL"."""
     lines = output.splitlines()
+    if returncode == 0:
+        notes = [line[len(NOTE_PREFIX) + 1 :].strip() for line in lines
+                 if line.startswith(NOTE_PREFIX + " ")]  # fmt: skip
+        return Outcome("ok", notes[-1] if notes else "", 0.0)
     for number in range(len(lines) - 1, -1, -1):
         line = lines[number]
         if line.startswith(STATUS_PREFIX + " "):
@@ -191,6 +199,9 @@ def classify(returncode: int, output: str) -> Outcome:
 
 def unsupported(bench: Bench) -> Outcome | None:
     """The reason ``bench`` can't run at all, known before starting anything, if any."""
+    lacking = refusal(bench)  # its packages: pip's reason, given before the run began
+    if lacking:
+        return Outcome("unsupported", lacking, 0.0)
     if bench.workload.kind != "pyperf":
         return None
     if bench.impl.runner == "pure":
@@ -211,7 +222,7 @@ def run_bench(bench: Bench, python: Path, run_dir: Path, profile: Profile,
     for stale in (raw, store.paired_path(raw)):  # an attempt cut off before its outcome line
         stale.unlink(missing_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = runner_environ(bench.impl)
+    env = packages_environ(bench, runner_environ(bench.impl))
     if bench.workload.kind == "pyperf":
         expect = "any" if bench.impl.expect_gil is None else str(bench.impl.expect_gil)
         cmd = script_command(bench.workload, python, raw, profile.pyperf_args)
