@@ -242,3 +242,50 @@ def test_hostile_names_show_as_text_and_run_nothing(
         titles = seen.page.locator(".gtitle").all_text_contents()
         assert any(HOSTILE_WORKLOAD in t and HOSTILE_CATEGORY in t for t in titles), titles
     seen.page.close()
+
+
+ANSWER_ROWS = ("() => [...document.querySelectorAll('#answer-table tr')]"
+               ".map(r => [...r.cells].map(c => c.innerText.trim()))")  # fmt: skip
+
+
+def test_the_overview_opens_on_the_answer_table(browser: Browser, quick_report: Path) -> None:
+    """index.html's first table is the answer, inside the first screen and above the
+    findings, and it shows the cells every other place prints (Report.answer)."""
+    from harness.report.build import build_report
+    from harness.results import load_run
+
+    seen = visit(browser, quick_report / "index.html")
+    page = seen.page
+    assert page.evaluate("() => document.querySelector('main table').id") == "answer-table"
+    box, findings = (page.locator(s).bounding_box() for s in ("#answer-table", "#findings"))
+    assert box is not None and findings is not None
+    assert 0 < box["y"] < 900 / 3 and box["y"] + box["height"] < findings["y"]
+    assert page.evaluate(ANSWER_ROWS) == build_report(load_run(quick_report)).answer.texts()
+    assert seen.errors == [] and seen.remote == []
+    page.close()
+
+
+def test_the_published_site_opens_on_the_newest_runs_answer(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The site's index shows the newest run's answer table first, the runs index below it,
+    and its details link opens that run's caveats."""
+    import shutil
+
+    from tests.helpers import QUICK
+
+    shutil.copytree(QUICK, tmp_path / "run")
+    published = publish(tmp_path / "run", tmp_path / "site")
+    seen = visit(browser, published.site / "index.html")
+    page = seen.page
+    assert page.evaluate("() => document.querySelector('main table').id") == "answer-table"
+    box, runs = (page.locator(s).bounding_box() for s in ("#answer-table", "#runs"))
+    assert box is not None and runs is not None and 0 < box["y"] < 900 / 2 < runs["y"]
+    own = visit(browser, published.site / "runs" / published.history.newest.id / "index.html")
+    assert page.evaluate(ANSWER_ROWS) == own.page.evaluate(ANSWER_ROWS) != []
+    page.click("#answer .caveats a")
+    page.locator("#caveats").wait_for(state="visible")
+    assert page.url.endswith(f"/runs/{published.history.newest.id}/index.html#caveats")
+    assert seen.errors == [] and seen.remote == []
+    own.page.close()
+    page.close()

@@ -32,7 +32,8 @@ from harness.compare.verdicts import compare_run
 from harness.results import ResultsError, load_run
 from harness.store import StoreError
 
-TOPICS = ("scaling", "overhead", "break-even", "models", "headline")
+TOPICS = ("scaling", "overhead", "break-even", "models", "headline", "answer throughput",
+          "answer break-even", "answer overhead")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from harness.compare.estimate import (
 from harness.compare.intervals import Sample
 from harness.compare.precision import DEFAULT_PRECISION, met_column, precision_column, target_of
 from harness.compare.roles import Roles, find_roles
-from harness.results import CELL, Run
+from harness.results import CELL, Run, usable_cpus
 
 SUMMARY_COLUMNS = [
     "impl", "gil_enabled", "workload", "category", "model", "workers", "oversubscribed",
@@ -69,6 +69,7 @@ class Cells:
     roles: Roles
     flags: dict[Cell, str]  # measured cells: what to know of their raw intervals, or ""
     levels: Levels = field(default_factory=Levels)  # 95%, or spent over a run's looks
+    cpus: int = 0  # the CPUs the run's processes could use (its affinity); 0: unknown
 
     def ok(self, cell: Cell) -> bool:
         return cell in self.flags
@@ -243,7 +244,16 @@ def summarize(run: Run) -> Cells:
         and (ref := (reference, *cell[1:])) in flags and machine[ref] == machine[cell]
     }  # fmt: skip
     speedup = _speedup_terms(list(flags), samples, machine)
-    cells = Cells(table, samples, speedup, vs_ref, roles, flags, levels_of(run.manifest))
+    cells = Cells(
+        table,
+        samples,
+        speedup,
+        vs_ref,
+        roles,
+        flags,
+        levels_of(run.manifest),
+        usable_cpus(run.manifest.get("machine") or {}),
+    )
     _add_estimates(cells)
     _add_precision(cells, target_of(run.manifest))
     _add_damage(cells, run.damaged)

@@ -25,6 +25,12 @@ from typing import Any
 
 import pandas as pd
 
+from harness.compare.answer import (
+    SUBJECTS,
+    answer_workers,
+    compare_category_overhead,
+    compare_category_throughput,
+)
 from harness.compare.cells import Cells
 from harness.compare.decisions import MARGIN, decide
 from harness.compare.estimate import (
@@ -60,7 +66,7 @@ class Comparison:
     """Everything the report states beyond the cell table."""
 
     roles: Roles
-    workers: int  # the largest worker count measured: where models are compared
+    workers: int  # where models are compared: the answer's count (answer.answer_workers)
     headline: pd.DataFrame  # best throughput per impl x workload against the reference
     geomeans: pd.DataFrame  # the headline's geometric mean over workloads, per impl
     scaling: pd.DataFrame  # threads' speedup at the most workers, per category x impl
@@ -77,6 +83,13 @@ class Comparison:
     differ: int = 0  # of those, the cells read faster or slower at a 5% false discovery rate
     margin: float = MARGIN  # within it, two figures are equivalent
     sequential: bool = False  # the intervals' levels were spent over a sequential run's looks
+    cpus: int = 0  # the CPUs the run could use (0: unknown)
+    # the answer's figures by category (answer.py): the best model's throughput against the
+    # reference serially, free-threaded threads against the default's models, and the
+    # free-threaded build's single-thread cost
+    category_throughput: pd.DataFrame = field(default_factory=lambda: _empty(["category"]))
+    category_break_even: pd.DataFrame = field(default_factory=lambda: _empty(["category"]))
+    category_overhead: pd.DataFrame = field(default_factory=lambda: _empty(["category"]))
 
     def decisions(self) -> pd.DataFrame:
         """Every figure the findings state, one row each: ``topic``, ``subject`` (what the
@@ -94,6 +107,9 @@ class Comparison:
             ("task overhead", self.task_overhead, _sized("on 1 worker against serial")),
             ("task payoff", self.task_payoff, _sized("against serial")),
             ("task threads", self.task_threads, _sized("against threadpool")),
+            ("answer throughput", self.category_throughput, SUBJECTS["answer throughput"]),
+            ("answer break-even", self.category_break_even, SUBJECTS["answer break-even"]),
+            ("answer overhead", self.category_overhead, SUBJECTS["answer overhead"]),
         )
         parts = []
         for topic, table, subject in keyed:
@@ -117,7 +133,16 @@ class Comparison:
         if not parts:
             return pd.DataFrame(columns=columns)
         frame = pd.concat(parts, ignore_index=True)[columns]
-        return frame[frame["ratio"].notna()].reset_index(drop=True)
+        return _once(frame[frame["ratio"].notna()]).reset_index(drop=True)
+
+
+def _once(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each figure once: an answer row whose figure is another row's (a category of one
+    workload) is that row's decision, not a second one."""
+    key = frame[["ratio", "ci_low", "ci_high", "decision"]].astype(str).agg(" ".join, axis=1)
+    key = key + " " + frame["cells"].map(str)
+    answer = frame["topic"].str.startswith("answer ")
+    return frame[~(answer & key.duplicated())]
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -270,7 +295,7 @@ def _with_instructions(cells: Cells, table: pd.DataFrame,
 
 def compare_run(cells: Cells) -> Comparison:
     """Every comparison the report makes, from the results table and its terms."""
-    workers = int(cells.table["workers"].max()) if len(cells.table) else 1
+    workers = answer_workers(cells)
     rows, terms = headline_terms(cells, workers)
     overhead, payoff, threads = compare_tasks(cells)
     return Comparison(
@@ -290,4 +315,8 @@ def compare_run(cells: Cells) -> Comparison:
         differ=int(cells.table["vs_ref_verdict"].isin(["faster", "slower"]).sum()),
         margin=cells.levels.margin,
         sequential=cells.levels.sequential,
+        cpus=cells.cpus,
+        category_throughput=compare_category_throughput(cells, workers),
+        category_break_even=compare_break_even(cells, by_category=True),
+        category_overhead=compare_category_overhead(cells),
     )

@@ -7,10 +7,11 @@ formats and writes it. Nothing is computed twice, and nothing is written here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,6 +24,9 @@ from harness.report.charts import impl_colours
 from harness.report.findings import Finding, format_findings
 from harness.report.format import format_count
 from harness.results import Run
+
+if TYPE_CHECKING:
+    from harness.report.answer import AnswerText
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,13 @@ class Report:
     def summary(self) -> pd.DataFrame:
         """The results table: one row per cell (summary.csv)."""
         return self.cells.table
+
+    @functools.cached_property
+    def answer(self) -> AnswerText:
+        """The answer table, computed once for every place that prints it."""
+        from harness.report.answer import answer_of
+
+        return answer_of(self)
 
     @property
     def precision(self) -> str:

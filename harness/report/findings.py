@@ -327,6 +327,7 @@ def format_findings(comparison: Comparison) -> list[Finding]:
     """Every finding in the order the report reads: the decided ones first, topic by
     topic, then how many of the decisions may be false, then the undecided ones, each
     with its figure, its interval and what would decide it."""
+    from harness.report.answer import format_answer_undecided  # it imports this
     from harness.report.sweepfindings import format_payload, format_tasks  # it imports this
 
     findings = [
@@ -338,6 +339,7 @@ def format_findings(comparison: Comparison) -> list[Finding]:
         *format_headline(comparison),
         *format_payload(comparison),
         *format_tasks(comparison),
+        *format_answer_undecided(comparison),
     ]
     decided = [f for f in findings if f.stated]
     return [*decided, *format_errors(comparison),

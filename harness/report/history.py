@@ -21,6 +21,7 @@ from harness.history.decision import Change
 from harness.history.read import History, run_classes
 from harness.history.series import METRIC_LABELS, machines
 from harness.machine import machine_class
+from harness.report.answer import load_answer
 from harness.report.changelog import format_decided
 from harness.report.charts import format_figure_json, impl_colours
 from harness.report.format import format_category
@@ -56,7 +57,11 @@ def render_site_pages(history: History) -> dict[str, str]:
     rows = [{**_index_row(e), "downloads": n < DOWNLOADS}
             for n, e in enumerate(reversed(history.entries))]  # fmt: skip
     pages: dict[str, dict[str, Any]] = {
-        "index.html": {"rows": rows, "ago": _ago_charts(history, colours)},
+        "index.html": {
+            "rows": rows,
+            "ago": _ago_charts(history, colours),
+            "answer": load_answer(history.newest.folder / "report" / "answer.json"),
+        },
         "trends.html": {"sections": _trend_sections(history, colours, dates)},
         "changes.html": {"changes": [(c, c.describe()) for c in history.changes], "dates": dates},
     }

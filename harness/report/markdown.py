@@ -18,6 +18,7 @@ import pandas as pd
 
 from harness.compare.decisions import DECIDED
 from harness.compare.verdicts import Comparison
+from harness.report.answer import AnswerText
 from harness.report.charts import GEOMEAN_LABEL
 from harness.report.format import (
     format_category,
@@ -123,8 +124,19 @@ def format_cells_table(summary: pd.DataFrame, reference: str | None) -> str:
     return _table(table)
 
 
+def format_answer_md(text: AnswerText, details: str = "#caveats") -> str:
+    """The answer: its title as a heading, the table, the sentences and the caveats line
+    with a link to where they are detailed."""
+    table = pd.DataFrame([[format_md(c.text) for c in row] for row in text.rows],
+                         columns=[format_md(h) for h in text.header])  # fmt: skip
+    said = " ".join(format_md(s) for s in text.sentences)
+    caveats = f"{format_md(text.caveats)} " if text.caveats else ""
+    return (f"## {format_md(text.title)}\n\n{_table(table)}\n{said}\n\n"
+            f"{caveats}[Details]({details})\n")  # fmt: skip
+
+
 def format_markdown(report: Report) -> str:
-    """The whole summary.md."""
+    """The whole summary.md: the answer first."""
     manifest, machine = report.manifest, report.manifest["machine"]
     summary, comparison = report.summary, report.comparison
     stated = [f for f in report.findings if f.stated]
@@ -132,6 +144,7 @@ def format_markdown(report: Report) -> str:
     ref, workers = comparison.roles.reference, comparison.workers
     parts = [
         f"# gilbench run {format_md(manifest.get('run'))}\n",
+        format_answer_md(report.answer),
         f"{format_md(machine.get('cpu_count'))} CPUs ({format_md(machine.get('cpu_model'))}), "
         f"{format_md(machine.get('os'))}; profile {format_md(manifest.get('profile'))}. "
         f"Ratios are against {format_md(ref)}. Every statement is a decision from the "
@@ -139,14 +152,6 @@ def format_markdown(report: Report) -> str:
         f"{comparison.margin:.0%}) or undecided. ⚠ in the cells marks a wide raw interval, "
         "for information.\n",
     ]
-    if report.precision:
-        parts += [format_md(f"Precision: {report.precision}") + "\n"]
-    if manifest.get("shards"):
-        parts += [format_md(format_shards(manifest)) + "\n"]
-    for label, speed in report.speeds:
-        if speed.samples:
-            head = ("" if speed.steady else "⚠ ") + (f"Shard {label}: " if label else "")
-            parts += [head + format_md(speed.sentence()) + "\n"]
     parts += [
         "## Findings\n",
         "\n".join(f"- {format_md(f.text)}" for f in stated)
@@ -159,6 +164,7 @@ def format_markdown(report: Report) -> str:
             "\n".join(f"- {format_md(f.text)}" for f in undecided),
             "",
         ]
+    parts += ["## Caveats\n", *_caveats(report)]
     failed = summary[summary["status"].isin(FAILED)]
     if len(failed):
         parts += ["## Failures\n"] + [
@@ -180,3 +186,17 @@ def format_markdown(report: Report) -> str:
         "</details>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _caveats(report: Report) -> list[str]:
+    """What to know of the machine and the effort: precision, shards, CPU speed."""
+    parts = []
+    if report.precision:
+        parts += [format_md(f"Precision: {report.precision}") + "\n"]
+    if report.manifest.get("shards"):
+        parts += [format_md(format_shards(report.manifest)) + "\n"]
+    for label, speed in report.speeds:
+        if speed.samples:
+            head = ("" if speed.steady else "⚠ ") + (f"Shard {label}: " if label else "")
+            parts += [head + format_md(speed.sentence()) + "\n"]
+    return parts or ["Nothing to note.\n"]

@@ -84,6 +84,7 @@ def render_pages(report: Report, assets: str = "assets") -> dict[str, str]:
     }  # fmt: skip
     context: dict[str, dict[str, Any]] = {
         "index.html": {
+            "answer": report.answer,
             "stated": [f for f in report.findings if f.stated],
             "undecided": [f for f in report.findings if not f.stated],
             "margin": comparison.margin,

@@ -1,7 +1,8 @@
 """The published site, rendered whole from a history read with its decisions
 (history/read.py) and swapped in.
 
-    SITE/index.html       the runs, newest first, and the newest scaling curves over a
+    SITE/index.html       the newest run's answer table (its report's answer.json), then
+                          the runs, newest first, and the newest scaling curves over a
                           week's and a month's earlier ones
     SITE/trends.html      every followed series over the runs
     SITE/changes.html     the regressions and improvements decided; changes.json and

@@ -1,5 +1,5 @@
 """Write a built report into a folder: the HTML site, summary.csv, decisions.csv, summary.md,
-values.parquet.
+answer.json (the answer table, which a published site shows), values.parquet.
 
 Everything written here is rebuilt from the raw results by ``python -m harness report``,
 each file replaced in one step (store.write_atomic). The chart library's JavaScript is
@@ -18,6 +18,7 @@ import plotly.offline
 import pyperf
 
 from harness import store
+from harness.report.answer import format_answer_json
 from harness.report.build import Report
 from harness.report.markdown import format_markdown
 from harness.report.pages import TEMPLATES, render_pages
@@ -46,6 +47,7 @@ def write_report(report: Report, folder: Path, assets: str = "assets") -> None:
                        report.summary.to_csv(index=False, float_format="%.6g"))  # fmt: skip
     store.write_atomic(folder / "decisions.csv", format_decisions_csv(report))
     store.write_atomic(folder / "summary.md", format_markdown(report))
+    store.write_atomic(folder / "answer.json", format_answer_json(report.answer))
     parquet = io.BytesIO()
     report.values.to_parquet(parquet, index=False)
     store.write_atomic(folder / "values.parquet", parquet.getvalue())
