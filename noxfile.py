@@ -40,6 +40,20 @@ def report(session: nox.Session) -> None:
     session.run("python", "-m", "harness", "report", *session.posargs)
 
 
+@nox.session
+def show(session: nox.Session) -> None:
+    """Print a run's answer table (the newest, or the run named after --) and what is undecided."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "show", *session.posargs)
+
+
+@nox.session
+def diff(session: nox.Session) -> None:
+    """Compare two runs cell by cell, with intervals and decisions: diff -- RUN_A RUN_B."""
+    _install_host(session)
+    session.run("python", "-m", "harness", "diff", *session.posargs)
+
+
 @nox.session(name="list")
 def list_workloads(session: nox.Session) -> None:
     """List the workloads with their categories and what each one stresses."""

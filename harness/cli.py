@@ -7,17 +7,17 @@ the work is done in the step packages.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from harness import nightly, publish, store
+from harness import nightly, publish, reading, store
 from harness.compare.decisions import MARGIN
 from harness.options import UsageError, parse_args, split_list
 from harness.provision import catalog, cpython, sources
 from harness.provision.impls import Impl
+from harness.reading import print_answer, report_run
 from harness.run import plan as planning
 from harness.run import shards
 from harness.run.plan import MODELS, QUICK_MODELS, QUICK_TAG, QUICK_WORKERS, Bench, Profile
@@ -187,13 +187,14 @@ def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profi
             else:
                 done = resumed.done() if resumed else None
                 outcomes = run_with_progress(benches, pythons, run_dir, profile, sampler, done)
-        report_run(run_dir)
+        report = report_run(run_dir)
         if not Stop.requested:
             store.mark_complete(run_dir)
             store.point_latest(run_dir)
     except store.DiskFull as exc:
         raise store.DiskFull(f"{exc}; every cell measured is kept: free space, then continue "
                              f"with: {resume_hint(run_dir)}") from None  # fmt: skip
+    print_answer(report, run_dir)  # the run's last lines, but for what it failed to do
     if Stop.requested:
         _say(f"stopped by Ctrl-C; what was measured is kept. Continue with: {resume_hint(run_dir)}")
         return 130
@@ -231,7 +232,7 @@ def take_up_attempt(args: argparse.Namespace, profile: Profile, shard: Mapping[s
     if kept is None:
         return None
     if store.is_complete(run_dir):  # its job ended; only its upload or a later job failed
-        report_run(run_dir)
+        print_answer(report_run(run_dir), run_dir)
         lines = read_lines(store.outcomes_path(run_dir))
         return int(any(line["status"] in FAILED for line in lines))
     budget = None if profile.budget_s is None else profile.budget_s + kept
@@ -239,23 +240,6 @@ def take_up_attempt(args: argparse.Namespace, profile: Profile, shard: Mapping[s
     by_id = {i.id: i for i in impls}
     benches = [replace(b, impl=by_id[b.impl.id]) for b in resumed.benches]
     return measure(run_dir, benches, pythons, resumed.profile, None, resumed)
-
-
-def report_run(run_dir: Path) -> None:
-    """Read the run back, build its report and write it into the run's folder."""
-    from harness.report.build import build_report
-    from harness.report.write import write_report
-    from harness.results import load_run
-
-    run = load_run(run_dir)
-    for problem in run.problems:  # skipped; the report marks the cells they hit
-        _say(problem)
-    write_report(build_report(run), run_dir)
-    _say(f"report: {run_dir / 'index.html'}")
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")  # a GitHub Actions job's summary page
-    if summary:
-        with Path(summary).open("a") as out:
-            out.write((run_dir / "summary.md").read_text() + "\n")
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
@@ -313,13 +297,14 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from harness.merge import merge
 
     merged = merge(args.shards, args.into)
-    report_run(merged)
+    report = report_run(merged)
     manifest = store.load_manifest(merged)
     for shard in manifest["shards"]:
         if shard["status"] != "merged":
             _say(f"shard {shard['index']}/{shard['of']} {shard['status']}: {shard['reason']}")
     for refused in manifest["refused"]:
         _say(refused)
+    print_answer(report, merged)
     return 0
 
 
@@ -332,7 +317,8 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.results import resolve_run
 
-    report_run(resolve_run(args.reports, args.run))
+    run_dir = resolve_run(args.reports, args.run)
+    print_answer(report_run(run_dir), run_dir)
     return 0
 
 
@@ -367,6 +353,8 @@ COMMANDS = {
     "history": publish.cmd_history,
     "nightly": cmd_nightly,
     "report": cmd_report,
+    "show": reading.cmd_show,
+    "diff": reading.cmd_diff,
     "list": cmd_list,
     "impls": cmd_impls,
     "cpus": cmd_cpus,

@@ -289,6 +289,20 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild a report from stored results")
     report.add_argument("run", nargs="?", default="latest", help="run folder (default: latest)")
     report.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
+    show = sub.add_parser("show", help="print a run's answer table and what is undecided")
+    show.add_argument("run", nargs="?", default="latest", metavar="RUN",
+                      help="a run folder, a run's id or latest (the default)")  # fmt: skip
+    show.add_argument("--reports", type=Path, default=store.REPORTS_DIR, metavar="DIR",
+                      help="where run ids are looked for (default: ./reports)")  # fmt: skip
+    diff = sub.add_parser("diff", help="compare two runs cell by cell: B's throughput over A's")
+    for side in ("run_a", "run_b"):
+        diff.add_argument(side, metavar=side[-1].upper(),
+                          help="a run folder, a run's id or latest")  # fmt: skip
+    diff.add_argument("--margin", type=argtypes.margin, default=None, metavar="M",
+                      help="within M of each other, a cell's two figures are equivalent "
+                      "(default 5%%)")  # fmt: skip
+    diff.add_argument("--reports", type=Path, default=store.REPORTS_DIR, metavar="DIR",
+                      help="where run ids are looked for (default: ./reports)")  # fmt: skip
     merge = sub.add_parser("merge", help="join shard runs into one run folder, and report it")
     merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR",
                        help="the folders that compare --shard K/N wrote")  # fmt: skip

@@ -52,12 +52,10 @@ def render_answer(text: AnswerText, details: str, out: Console) -> None:
         table.add_row(*(f"[{STYLES[c.decision]}]{escape(c.text)}[/]" if c.decision in STYLES
                         else escape(c.text) for c in row), end_section=ends)  # fmt: skip
     out.print(table)
-    for sentence in text.sentences:
-        out.print(escape(sentence))
-    if text.caveats:
-        out.print(escape(f"{text.caveats} Details: {details}"))
-    else:
-        out.print(escape(f"Details: {details}"))
+    for sentence in text.sentences:  # the terminal wraps them; a log or a file keeps each whole
+        out.print(escape(sentence), soft_wrap=True)
+    said = f"{text.caveats} Details: {details}" if text.caveats else f"Details: {details}"
+    out.print(escape(said), soft_wrap=True)
 
 
 def render_undecided(decisions: pd.DataFrame, details: str, out: Console) -> None:
@@ -69,9 +67,10 @@ def render_undecided(decisions: pd.DataFrame, details: str, out: Console) -> Non
     for row in rows[:BRIEF]:
         figure = format_times(float(row["ratio"]))
         out.print(escape(f"  {row['topic']}: {row['subject']}: {figure} "
-                         f"({format_interval(row)}); {format_needed(row)}"))  # fmt: skip
+                         f"({format_interval(row)}); {format_needed(row)}"),
+                  soft_wrap=True)  # fmt: skip
     if len(rows) > BRIEF:
-        out.print(escape(f"  and {len(rows) - BRIEF} more: {details}"))
+        out.print(escape(f"  and {len(rows) - BRIEF} more: {details}"), soft_wrap=True)
 
 
 def render_diff(diff: Diff, names: Mapping[str, str], out: Console) -> None:
