@@ -17,6 +17,7 @@ from harness.compare.decisions import MARGIN
 from harness.options import UsageError, parse_args, split_list
 from harness.provision import catalog, cpython, sources
 from harness.provision.impls import Impl
+from harness.provision.packages import prepare_packages
 from harness.reading import print_answer, report_run
 from harness.run import plan as planning
 from harness.run import shards
@@ -217,6 +218,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     impls, pythons = prepare_pythons(resumed.impls, None)
     by_id = {i.id: i for i in impls}  # a venv that can't be made again: unavailable now
     benches = [replace(b, impl=by_id[b.impl.id]) for b in resumed.benches]
+    prepare_packages(benches, pythons, _say)  # run.json has them; the cache may not
     _say(f"resuming {resumed.run_dir}: {len(resumed.lines)} attempts kept")
     return measure(resumed.run_dir, benches, pythons, resumed.profile, None, resumed)
 
@@ -272,6 +274,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
             taken = take_up_attempt(args, request.profile, record, impls, pythons)
             if taken is not None:
                 return nightly.check_expected(impls, expected, taken, _say)
+    extra = {**(extra or {}), **prepare_packages(benches, pythons, _say)}  # the REQUIRES
     earlier = nightly.latest_run(args.reports)  # before this run becomes the latest
     run_dir = open_run(args, request, impls, benches, extra)
     code = measure(run_dir, benches, pythons, request.profile, earlier)

@@ -49,8 +49,9 @@ def test_unknown_workload_is_one_line_listing_the_names(capsys: pytest.CaptureFi
     assert capsys.readouterr().err == (
         "gilbench: error: no workload is called 'nbdy'; valid names: alloc_dicts, alloc_trees, "
         "hash_sha256, int_lists, io_echo, io_sleep, json_roundtrip, literal_constants, "
-        "method_calls, mixed_cpu_io, nbody, regex_scan, shared_dict_locked, "
-        "shared_dict_unlocked, zlib_roundtrip\n"
+        "lxml_parse, method_calls, mixed_cpu_io, msgpack_roundtrip, nbody, numpy_large, "
+        "numpy_small, payload_bytes, regex_scan, shared_dict_locked, shared_dict_unlocked, "
+        "task_size, zlib_roundtrip\n"
     )
 
 

@@ -35,7 +35,9 @@ def inside_constants(path: Path = GBPROTOCOL) -> dict[str, object]:
 INSIDE = inside_constants()
 
 
-@pytest.mark.parametrize("name", ["STATUS_PREFIX", "MODEL_WIDE_LINE", "MODELS", "METADATA_VERSION"])
+@pytest.mark.parametrize(
+    "name", ["STATUS_PREFIX", "MODEL_WIDE_LINE", "MODELS", "METADATA_VERSION", "NOTE_PREFIX"]
+)
 def test_the_host_reads_what_the_runners_write(name: str) -> None:
     """Each constant both sides use has one value on both sides."""
     assert getattr(protocol, name) == INSIDE[name]

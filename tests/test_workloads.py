@@ -28,6 +28,8 @@ from tests.helpers import DATA, TEST_WORKLOADS, require_or_skip
 ROOT = Path(__file__).resolve().parent.parent
 INSIDE = ROOT / "harness" / "inside"
 ALL = sorted(p for p in WORKLOADS_DIR.glob("*.py") if not p.name.startswith("_"))
+# Those that need packages (REQUIRES) run where gilbench installed them: test_packages.py
+STANDARD = [p for p in ALL if not parse_workload(p).requires]
 # Modules of inside/ that only Python 3.5+ ever imports (async/await), checked against 3.5
 PY35_ONLY = (INSIDE / "gbasync.py",)
 # What the suite must cover (issue 4): category -> how many workloads at least
@@ -103,9 +105,10 @@ def test_on_3_14t_workloads_run_as_if_from_their_pyc_with_immortal_literals(
     assert not (tmp_path / "__pycache__").exists()
 
 
-@pytest.mark.parametrize("path", ALL, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", STANDARD, ids=lambda p: p.stem)
 def test_every_workload_returns_its_declared_checksum(path: Path) -> None:
-    """Each workload, run serially on the host (I/O, service and shared state included),
+    """Each workload of the standard library alone, run serially on the host (I/O, service
+    and shared state included),
     returns exactly its CHECKSUM in every unit; a sized one, at each of its sizes, exactly
     its expected output (each unit's value is then the output's length, or the output)."""
     workload = parse_workload(path)
@@ -193,7 +196,7 @@ def test_selection_by_category_tag_and_path() -> None:
     """Workloads are picked by name, category or tag, and a .py path adds a user's file."""
     suite = load_workloads()
     assert [w.name for w in select_workloads(suite, ["c-release"])] == [
-        "hash_sha256", "zlib_roundtrip",
+        "hash_sha256", "lxml_parse", "numpy_large", "zlib_roundtrip",  # named: packages too
     ]  # fmt: skip
     assert [w.name for w in select_workloads(suite, ["float"])] == ["nbody"]
     assert [w.name for w in select_workloads(suite, ["io"])] == [
@@ -209,9 +212,10 @@ def test_a_name_that_matches_nothing_lists_the_valid_names() -> None:
         select_workloads(load_workloads(), ["nbdy"])
     assert str(error.value) == (
         "no workload is called 'nbdy'; valid names: alloc_dicts, alloc_trees, hash_sha256, "
-        "int_lists, io_echo, io_sleep, json_roundtrip, literal_constants, method_calls, "
-        "mixed_cpu_io, nbody, payload_bytes, regex_scan, shared_dict_locked, "
-        "shared_dict_unlocked, task_size, zlib_roundtrip"
+        "int_lists, io_echo, io_sleep, json_roundtrip, literal_constants, lxml_parse, "
+        "method_calls, mixed_cpu_io, msgpack_roundtrip, nbody, numpy_large, numpy_small, "
+        "payload_bytes, regex_scan, shared_dict_locked, shared_dict_unlocked, task_size, "
+        "zlib_roundtrip"
     )
 
 

@@ -21,7 +21,8 @@ def start_measured(args):
     Both runners call this in each worker process before any clock runs. The GIL state is
     read after every import (the workload's included) and after the warm-up round: an
     extension module can turn a free-threaded build's GIL back on. A state that breaks
-    the implementation's promise raises gil-mismatch, and nothing is measured.
+    the implementation's promise raises gil-mismatch, and nothing is measured, unless an
+    import the workload made turned it on (gbload.gil_note): that is measured, and noted.
     """
     module = gbload.load_workload(args.workload)
     size = getattr(args, "size", None)  # a sized workload's (gbpayload.py)
@@ -29,7 +30,8 @@ def start_measured(args):
                                 size)  # fmt: skip
     model.start()  # every worker started and warmed: one full round
     gil = gbprobe.gil_enabled()
-    if args.expect_gil != "any" and gil != int(args.expect_gil):
+    note = gbload.gil_note(gil)  # "numpy re-enabled the GIL": measured so, and marked
+    if args.expect_gil != "any" and gil != int(args.expect_gil) and not note:
         model.close()
         raise gbprotocol.WorkloadFailure(
             "gil-mismatch",
@@ -57,6 +59,7 @@ def start_measured(args):
     }
     # the start method of processes; updates made and lost, for shared-state workloads
     metadata.update(gbmodels.model_metadata(model))
+    metadata.update({"gilbench_gil_note": note} if note else {})
     return model, metadata
 
 

@@ -23,6 +23,7 @@ EXIT_UNSUPPORTED = 19
 STATUS_PREFIX = "GILBENCH-STATUS"
 MODEL_WIDE_LINE = "GILBENCH-SCOPE model"  # the status that follows holds for any workload
 COUNT_PREFIX = "GILBENCH-COUNT"  # counter.py's one line of JSON: the units it ran, checked
+NOTE_PREFIX = "GILBENCH-NOTE"  # what to know of a measured cell: "numpy re-enabled the GIL"
 
 MODELS = (
     "serial",

@@ -25,6 +25,7 @@ MODELS: Final = ("serial", "threads", "processes", "processes-shm", "subinterpre
 STATUS_PREFIX: Final = "GILBENCH-STATUS"  # the line a runner prints for a failed benchmark
 MODEL_WIDE_LINE: Final = "GILBENCH-SCOPE model"  # the status after it holds for any workload
 COUNT_PREFIX: Final = "GILBENCH-COUNT"  # counter.py's line: the units it ran, checked
+NOTE_PREFIX: Final = "GILBENCH-NOTE"  # a measured cell's note (gbload.gil_note), kept as detail
 # Exit statuses, for a worker that dies before it can print its status line.
 EXIT_STATUSES: Final[dict[int, Status]] = {17: "wrong-checksum", 18: "gil-mismatch",
                                            19: "unsupported"}  # fmt: skip

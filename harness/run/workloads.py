@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,6 +49,12 @@ PYPERF_CATEGORY = "pyperf"
 SCRIPT_SETTINGS = "GILBENCH_PYPERF"
 
 
+# A project name (PEP 508), extras, then version clauses: what REQUIRES may name.
+REQUIREMENT = re.compile(
+    r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?(\[[A-Za-z0-9._,-]+\])?"
+    r"\s*((~=|==|!=|<=|>=|<|>|===)\s*[A-Za-z0-9.*+!_-]+\s*,?\s*)*"
+)
+
 ALL = "all"  # --workload all: every workload, the sized ones too (the nightly's selection)
 
 
@@ -70,6 +77,9 @@ class Workload:
     sweep: str = ""
     sizes: tuple[float, ...] = ()
     size: float | None = None
+    # REQUIRES: the packages it imports, as pip takes them ("numpy>=2"), installed for each
+    # implementation by provision/packages.py; none: the standard library alone
+    requires: tuple[str, ...] = ()
 
 
 def _imports_pyperf(tree: ast.Module) -> bool:
@@ -144,6 +154,8 @@ def parse_workload(path: Path) -> Workload:
     _check_types(path, consts)
     tags = consts.get("TAGS", ())
     sweep, declared = _sizes(path, consts) if sized else ("", ())
+    requires = consts.get("REQUIRES", ())
+    requires = requires if isinstance(requires, list | tuple) else ()  # _check_types: strings
     return Workload(
         name=path.stem,
         path=path.resolve(),
@@ -154,6 +166,7 @@ def parse_workload(path: Path) -> Workload:
         shared_state="updates_seen" in functions,
         sweep=sweep,
         sizes=declared,
+        requires=tuple(str(r).strip() for r in requires),
     )
 
 
@@ -186,7 +199,15 @@ DECLARED: dict[str, tuple[str, Callable[[object], bool]]] = {
                  lambda v: isinstance(v, int | str) and not isinstance(v, bool)),
     "TAGS": ('a list of strings, e.g. TAGS = ["quick"]',
              lambda v: isinstance(v, list | tuple) and all(isinstance(t, str) for t in v)),
+    "REQUIRES": ('a list of requirements as pip takes them, e.g. REQUIRES = ("numpy>=2",)',
+                 lambda v: isinstance(v, list | tuple) and all(_requirement(r) for r in v)),
 }  # fmt: skip
+
+
+def _requirement(text: object) -> bool:
+    """A name with an optional version constraint ("numpy", "numpy>=2,<3", "lxml==6.*"):
+    never a URL, a path or an option, which would reach pip's command line as such."""
+    return isinstance(text, str) and bool(REQUIREMENT.fullmatch(text.strip()))
 
 
 def _check_types(path: Path, consts: dict[str, object]) -> None:
@@ -227,10 +248,11 @@ def select_workloads(available: list[Workload], wanted: list[str],
 
 
 def _pick(available: list[Workload], wanted: list[str]) -> list[Workload]:
-    """Nothing asked for: every workload but the sized ones, which sweep several sizes each
-    and are measured when named (by name, category, tag, or ``all``: every workload)."""
+    """Nothing asked for: every workload but the sized ones, which sweep several sizes each,
+    and those with REQUIRES, whose packages come from the index: both are measured when
+    named (by name, category, tag, or ``all``: every workload)."""
     if not wanted:
-        return [w for w in available if not w.sweep]
+        return [w for w in available if not w.sweep and not w.requires]
     chosen: dict[str, Workload] = {}
     for item in wanted:
         if item == ALL:
