@@ -335,10 +335,20 @@ def _manifest(chosen: Sequence[Shard], records: list[dict[str, Any]], refused: l
         "impls": list(impls.values()),
         # what the shards expected to measure: unavailable, their cells read missing
         "expected": list(dict.fromkeys(e for s in chosen for e in s.manifest.get("expected", []))),
+        "packages": _packages(chosen),  # each shard's, for the workloads it measured
         "plan": [list(cell) for cell in plan],
         "shards": records,
         "refused": refused,
     }
+
+
+def _packages(chosen: Sequence[Shard]) -> dict[str, dict[str, Any]]:
+    """impl -> workload -> what its pip installed, over the shards (provision/packages.py)."""
+    joined: dict[str, dict[str, Any]] = {}
+    for shard in chosen:
+        for impl, per in shard.manifest.get("packages", {}).items():
+            joined.setdefault(impl, {}).update(per)
+    return joined
 
 
 def _copy_logs(shard: Path, into: Path) -> None:

@@ -4,10 +4,15 @@ pip runs for real here, offline: PIP_NO_INDEX and PIP_FIND_LINKS point it at a f
 wheels made by the test, and the cache is the test's own (GILBENCH_CACHE).
 """
 
+# The report prints multiplication signs for its readers; the test quotes them.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,8 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from harness import store
+from harness.merge import merge
 from harness.provision import packages
 from harness.provision.impls import Impl
+from harness.report.build import build_report
+from harness.report.markdown import format_markdown
+from harness.results import Run, assemble_run
 from harness.run.bench import classify, unsupported
 from harness.run.plan import Bench
 from harness.run.protocol import INSIDE
@@ -26,6 +36,7 @@ from harness.run.workloads import (
     parse_workload,
     select_workloads,
 )
+from tests.helpers import QUICK, impl_record, make_run, render, scaling_cells, split_run
 
 NEEDS_TINY = '''"""Reads gbtiny's VALUE."""
 
@@ -237,3 +248,97 @@ def test_the_gil_warning_is_kept_as_a_note_naming_the_module(tmp_path: Path) -> 
     assert "UserWarning: something else" in done.stderr
     assert "RuntimeWarning" not in done.stderr
     assert done.stderr.count("GILBENCH-NOTE fake_ext re-enabled the GIL\n") == 1
+
+
+def packaged_run() -> Run:
+    """3.14 and 3.14t measured numpy_small and lxml_parse; lxml.etree re-enabled 3.14t's
+    GIL; jython2.7's pip could have neither."""
+    impls = [impl_record("3.14", 1, False), impl_record("3.14t", 0, True),
+             impl_record("jython2.7", 0, False, "2.7.4", "jython")]  # fmt: skip
+    cells: dict[tuple[str, str, str, int], list[float]] = {}
+    for impl in ("3.14", "3.14t"):
+        cells |= scaling_cells(impl, "numpy_small", 0.05, 0.1 if impl == "3.14" else 0.055, 0.06)
+        cells |= scaling_cells(impl, "lxml_parse", 0.05, 0.052, 0.06)
+    refused = {w: ("unsupported", f"pip could not install {r}: No matching distribution "
+                   f"found for {r}") for w, r in (("numpy_small", "numpy>=2"),
+                                                  ("lxml_parse", "lxml>=5"))}  # fmt: skip
+    failed = {("jython2.7", w, "serial", 1): why for w, why in refused.items()}
+    run = make_run(cells, impls, {"numpy_small": "c-holds", "lxml_parse": "c-release"}, failed)
+    versions = {
+        "numpy_small": ("numpy>=2", {"numpy": "2.5.5"}),
+        "lxml_parse": ("lxml>=5", {"lxml": "6.2.0"}),
+    }
+    manifest = {**run.manifest, "packages": {
+        **{impl: {w: {"requires": [r], "status": "ok", "versions": v}
+                  for w, (r, v) in versions.items()} for impl in ("3.14", "3.14t")},
+        "jython2.7": {w: {"requires": [versions[w][0]], "status": "unsupported",
+                          "reason": why[1]} for w, why in refused.items()},
+    }}  # fmt: skip
+    outcomes = run.outcomes.copy()
+    noted = (outcomes["impl"] == "3.14t") & (outcomes["workload"] == "lxml_parse")
+    outcomes.loc[noted, "detail"] = "lxml.etree re-enabled the GIL"
+    return assemble_run(run.directory, manifest, outcomes, run.values)
+
+
+def test_the_report_says_which_packages_kept_the_free_threaded_build_free_threaded() -> None:
+    """The packages table gives versions, the GIL on 3.14t and threads' speedup, or pip's
+    reason; the findings say which packages kept 3.14t's GIL off and which re-enabled it;
+    summary.md marks the noted cells."""
+    report = build_report(packaged_run())
+    table = report.packages
+    assert table is not None and table.impls == ("3.14", "3.14t", "jython2.7")
+    cells = {workload: dict(zip(table.impls, row, strict=True))
+             for workload, _, row in table.rows}  # fmt: skip
+    assert cells["numpy_small"]["3.14"].startswith("numpy 2.5.5; threads 1.00× at 2 (95% CI ")
+    assert cells["numpy_small"]["3.14t"].startswith(
+        "numpy 2.5.5; GIL stayed off; threads 1.82× at 2 (95% CI "
+    )
+    assert cells["lxml_parse"]["3.14t"].startswith(
+        "lxml 6.2.0; lxml.etree re-enabled the GIL; threads 1.92× at 2"
+    )
+    assert cells["lxml_parse"]["jython2.7"] == (
+        "unsupported: pip could not install lxml>=5: No matching distribution found for lxml>=5"
+    )
+    said = [f.text for f in report.findings if f.topic == "packages"]
+    assert said == [
+        "On 3.14t, numpy 2.5.5 kept the GIL off; lxml 6.2.0 (lxml.etree, in lxml_parse) "
+        "re-enabled it: those cells ran with the GIL on.",
+        "On jython2.7, pip could not install lxml>=5 and numpy>=2: lxml_parse and numpy_small "
+        "are unsupported there (pip's reasons are in the packages table).",
+    ]
+    summary = format_markdown(report)
+    assert "## Packages: what each implementation got, and whether the GIL stayed off" in summary
+    rows = [" ".join(line.split()).split(" | ") for line in summary.splitlines()]
+    noted = {(row[2], row[3]) for row in rows if row[0] == "| 3.14t" and row[1] == "lxml_parse"
+             and row[4] == "ok: lxml.etree re-enabled the GIL"}  # fmt: skip
+    assert noted == {(m, n) for m in ("serial", "threads", "processes") for n in ("1", "2")}
+
+
+def test_the_pages_show_the_packages_table_and_the_noted_cells(tmp_path: Path) -> None:
+    """index.html has the packages section, escaped; results.html shows an ok cell's note."""
+    render(packaged_run(), tmp_path)
+    index = (tmp_path / "index.html").read_text()
+    section = index[index.index('<section id="packages">') :]
+    section = section[: section.index("</section>")]
+    assert "<td>numpy&gt;=2</td>" in section
+    assert "lxml 6.2.0; lxml.etree re-enabled the GIL; threads 1.92× at 2" in section
+    assert "unsupported: pip could not install numpy&gt;=2: No matching distribution" in section
+    results = (tmp_path / "results.html").read_text()
+    assert results.count('ok<br><span class="muted">lxml.etree re-enabled the GIL</span>') == 6
+
+
+def test_a_merged_run_keeps_every_shards_packages(tmp_path: Path) -> None:
+    """Shards measure whole workloads: the merged run.json holds each shard's record."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(QUICK, run_dir)
+    shards = split_run(run_dir, 2, tmp_path / "shards")
+    records = {}
+    for shard in shards:
+        manifest = json.loads(store.manifest_path(shard).read_text())
+        mine = sorted({cell[1] for cell in manifest["plan"]})
+        record = {"requires": ["numpy>=2"], "status": "ok", "versions": {"numpy": "2.5.5"}}
+        manifest["packages"] = {"3.14t": {mine[0]: record}}
+        records[mine[0]] = record
+        store.write_manifest(shard, manifest)
+    merged = json.loads(store.manifest_path(merge(shards, tmp_path / "merged")).read_text())
+    assert merged["packages"] == {"3.14t": records} and len(records) == 2

@@ -23,6 +23,7 @@ from harness.compare.verdicts import Comparison, compare_run
 from harness.report.charts import impl_colours
 from harness.report.findings import Finding, format_findings
 from harness.report.format import format_count
+from harness.report.packages import PackagesTable, packages_table, with_packages
 from harness.results import Run
 
 if TYPE_CHECKING:
@@ -49,6 +50,11 @@ class Report:
         return self.cells.table
 
     @functools.cached_property
+    def packages(self) -> PackagesTable | None:
+        """The workloads' packages per implementation, the GIL and threads (None: none)."""
+        return packages_table(self.manifest, self.summary)
+
+    @functools.cached_property
     def answer(self) -> AnswerText:
         """The answer table, computed once for every place that prints it."""
         from harness.report.answer import answer_of
@@ -73,7 +79,7 @@ def build_report(
         manifest=run.manifest,
         cells=cells,
         comparison=comparison,
-        findings=format_findings(comparison),
+        findings=with_packages(format_findings(comparison), run.manifest, cells.table),
         speeds=_speeds(run),
         colours=impl_colours(ids),
         values=run.values,

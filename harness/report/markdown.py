@@ -27,6 +27,7 @@ from harness.report.format import (
     format_shards,
     format_times,
 )
+from harness.report.packages import packages_frame
 from harness.results import records
 from harness.status import FAILED
 
@@ -105,7 +106,7 @@ def format_cells_table(summary: pd.DataFrame, reference: str | None) -> str:
             "model": summary["model"].map(format_md),
             "workers": summary["workers"].astype(str),
             "status": [
-                format_md(s if s == "ok" or not d else f"{s}: {d}")
+                format_md(f"{s}: {d}" if d else s)  # an ok cell's note, too
                 for s, d in zip(summary["status"], summary["detail"], strict=True)
             ],
             "median": summary["median_s"].map(format_seconds),
@@ -180,6 +181,9 @@ def format_markdown(report: Report) -> str:
     models = format_models_table(comparison)
     if models:
         parts += [f"## Fastest model at {format_count(workers, 'worker')}\n", models]
+    if report.packages is not None:
+        parts += ["## Packages: what each implementation got, and whether the GIL stayed off\n",
+                  _table(packages_frame(report.packages).map(format_md))]  # fmt: skip
     parts += [
         f"<details><summary>All {len(summary)} cells</summary>\n",
         format_cells_table(summary, ref),

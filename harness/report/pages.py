@@ -38,7 +38,7 @@ PAGES = {"index.html": "Overview", "results.html": "Results", "impls.html": "Imp
 TOPIC_ANCHORS = {"scaling": "ev-scaling", "overhead": "ev-overhead", "break-even": "ev-break-even",
                  "models": "ev-models", "headline": "heatmap", "payload": "payload",
                  "task overhead": "tasks", "task payoff": "tasks",
-                 "task threads": "tasks"}  # fmt: skip
+                 "task threads": "tasks", "packages": "packages"}  # fmt: skip
 
 
 def environment() -> jinja2.Environment:
@@ -101,6 +101,7 @@ def render_pages(report: Report, assets: str = "assets") -> dict[str, str]:
             "tasks": [(kind, records(table)) for kind, table in (
                 ("overhead", comparison.task_overhead), ("payoff", comparison.task_payoff),
                 ("against threadpool", comparison.task_threads)) if len(table)],
+            "packages": report.packages,
         },
         "results.html": {"rows": records(summary)},
         "impls.html": {"impls": impls, "gil_found": _measured_gil(report)},
