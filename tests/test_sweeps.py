@@ -205,3 +205,15 @@ def test_a_pool_calibrates_its_own_loops_rather_than_borrow_serial_s() -> None:
     pypy = QUICK / "raw" / "pypy3.9.json"
     assert calibration_args(pypy, "nbody/threads/2") == ["--loops", "16"]
     assert calibration_args(pypy, "nbody/processpool/2") == []
+
+
+def test_the_sentence_says_where_the_verdict_started_from() -> None:
+    """With a size between, the smallest size's decision follows the step's two: equivalent
+    at 0B, equivalent at 64KiB, losing at 1MiB."""
+    middle = {(i, "payload_bytes@64KiB", m, n): t
+              for (i, w, m, n), t in PAYLOAD_RUN.items() if w.endswith("@0B")}  # fmt: skip
+    (finding,) = format_payload(compare_run(summarize(_run({**PAYLOAD_RUN, **middle}))))
+    assert "processes loses from 1MiB (0.63× threads' throughput, 95% CI " in finding.text
+    assert "; at 64KiB equivalent: 1.00× threads' throughput, 95% CI " in finding.text
+    assert finding.text.endswith("; at 0B equivalent: 1.00× threads' throughput, 95% CI "
+                                 "1.00–1.00×).")  # fmt: skip

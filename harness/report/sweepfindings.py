@@ -4,9 +4,9 @@ pool costs a task, and from what task size it pays off and breaks even with thre
 Each sentence states the decisions of compare/sweeps.py's rows (Comparison.decisions is
 their one source) with their intervals, per implementation: "from X" is said where every
 size from X up is decided so, and the size below X is quoted with its own decision, so
-that the step is bracketed by two decided figures. Where the size below is undecided, the
-step may lie lower ("from X or below"). A figure that leaves the answer open gets an
-undecided finding of its own.
+that the step is bracketed by two decided figures, then the smallest size's, where the
+verdict started from. Where the size below is undecided, the step may lie lower ("from X
+or below"). A figure that leaves the answer open gets an undecided finding of its own.
 """
 
 # Typographic multiplication and micro signs are meant for the report's readers.
@@ -56,9 +56,12 @@ def _step(rows: list[dict[str, Any]], words: Collection[str], verb: str, never: 
     if below is None:
         return f"{verb} at every size, from {first['label']} ({_figure(first, versus)})", None
     lower = " or below" if below["decision"] not in DECIDED else ""
+    smallest = rows[0]  # the size that moves least: where the verdict started from
+    start = "" if smallest is below else (f"; at {smallest['label']} {smallest['decision']}: "
+                                          f"{_figure(smallest, versus)}")  # fmt: skip
     return (
         f"{verb} from {first['label']}{lower} ({_figure(first, versus)}; at "
-        f"{below['label']} {below['decision']}: {_figure(below, versus)})"
+        f"{below['label']} {below['decision']}: {_figure(below, versus)}{start})"
     ), None
 
 
