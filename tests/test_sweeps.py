@@ -15,6 +15,7 @@ from harness.compare.sweeps import crossing
 from harness.compare.verdicts import Comparison, compare_run
 from harness.provision.impls import Impl
 from harness.report.build import build_report
+from harness.report.markdown import format_markdown
 from harness.report.sweepcharts import payload_charts
 from harness.report.sweepfindings import format_payload, format_tasks
 from harness.results import records
@@ -217,3 +218,13 @@ def test_the_sentence_says_where_the_verdict_started_from() -> None:
     assert "; at 64KiB equivalent: 1.00× threads' throughput, 95% CI " in finding.text
     assert finding.text.endswith("; at 0B equivalent: 1.00× threads' throughput, 95% CI "
                                  "1.00–1.00×).")  # fmt: skip
+
+
+def test_summary_md_tables_each_sweep_a_column_per_size() -> None:
+    """summary.md: a row per implementation and model, each size's ratio and decision."""
+    text = format_markdown(build_report(_run(PAYLOAD_RUN)))
+    head = "## Moving data: each model's throughput over threads', by payload\n"
+    assert head in text
+    table = text.split(head, 1)[1].split("\n\n", 1)[0].strip().splitlines()
+    assert table[0].replace(" ", "") == "|impl|workload|model|0B|1MiB|"
+    assert table[2].replace(" ", "") == "|3.14t|payload_bytes|processes|1.00×equivalent|0.63×loses|"

@@ -28,6 +28,7 @@ from harness.report.format import (
     format_times,
 )
 from harness.report.packages import packages_frame
+from harness.report.sweepfindings import format_sweep_tables
 from harness.results import records
 from harness.status import FAILED
 
@@ -178,6 +179,8 @@ def format_markdown(report: Report) -> str:
         "serial on 1 worker\n",
         format_headline_table(comparison),
     ]
+    for title, table in format_sweep_tables(comparison):  # the sized workloads' sweeps
+        parts += [f"## {format_md(title)}\n", _table(table.map(format_md))]
     models = format_models_table(comparison)
     if models:
         parts += [f"## Fastest model at {format_count(workers, 'worker')}\n", models]

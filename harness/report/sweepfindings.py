@@ -139,3 +139,36 @@ def format_overhead(comparison: Comparison) -> list[Finding]:
                      f"worker, its smallest tasks): " + "; ".join(parts) + ".")
              for (impl, workload), parts in stated.items()]  # fmt: skip
     return found + out
+
+
+def _pivot(table: pd.DataFrame, cell: Any) -> pd.DataFrame:
+    """One row per implementation, workload and model; a column per size, smallest first,
+    each ``cell(row)``."""
+    labels = list(dict.fromkeys(table.sort_values("size")["label"]))
+    out = []
+    for (impl, workload, model), group in table.groupby(["impl", "workload", "model"],
+                                                        sort=False):  # fmt: skip
+        line = {"impl": impl, "workload": workload, "model": model}
+        line.update({str(r["label"]): cell(r) for r in records(group)})
+        out.append(line)
+    return pd.DataFrame(out, columns=["impl", "workload", "model", *labels]).fillna("")
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    return f"{format_times(row['ratio'])} {row['decision']}"
+
+
+def format_sweep_tables(comparison: Comparison) -> list[tuple[str, pd.DataFrame]]:
+    """summary.md's tables of the sized workloads, titled: each model's throughput over
+    threads' by payload; each pool's overhead a task on one worker, its speedup over serial
+    and its throughput over the thread pool's, by task size. Empty when none was run."""
+    tables = [
+        ("Moving data: each model's throughput over threads', by payload",
+         comparison.payload, _verdict),
+        ("Small tasks: each pool's overhead a task, on one worker", comparison.task_overhead,
+         lambda r: f"{format_micro(r['overhead_s'])} ({r['decision']})"),
+        ("Small tasks: each pool's speedup over serial", comparison.task_payoff, _verdict),
+        ("Small tasks: each pool's throughput over threadpool's", comparison.task_threads,
+         _verdict),
+    ]  # fmt: skip
+    return [(title, _pivot(t, cell)) for title, t, cell in tables if len(t)]
