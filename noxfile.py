@@ -21,14 +21,28 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.error_on_missing_interpreters = False
 
 
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+PLANNING = ("--plan", "--list")  # compare's flags that measure and read nothing
+
+
 def _install_host(session: nox.Session, extras: str = "") -> None:
     session.install("-e", f".{extras}")
+
+
+def _install_light(session: nox.Session) -> None:
+    """gilbench with its light core alone (pyproject's dependency-groups.light): a session
+    that lists or plans reads no results, so it goes without pandas, scipy, plotly, pyarrow."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "light"))
+    session.install("--no-deps", "-e", ".")
 
 
 @nox.session
 def compare(session: nox.Session) -> None:
     """Provision every implementation, measure all workloads and models, build the report."""
-    _install_host(session)
+    if any(flag in session.posargs for flag in PLANNING):
+        _install_light(session)
+    else:
+        _install_host(session)
     # Ctrl-C: gilbench finishes the running benchmark and writes the report; nox waits.
     session.run("python", "-m", "harness", "compare", *session.posargs, interrupt_timeout=None)
 
@@ -57,21 +71,21 @@ def diff(session: nox.Session) -> None:
 @nox.session(name="list")
 def list_workloads(session: nox.Session) -> None:
     """List the workloads with their categories and what each one stresses."""
-    _install_host(session)
+    _install_light(session)
     session.run("python", "-m", "harness", "list", *session.posargs)
 
 
 @nox.session(name="impls")
 def impls_table(session: nox.Session) -> None:
     """List every implementation gilbench knows: measurable, or why not and how to fix it."""
-    _install_host(session)
+    _install_light(session)
     session.run("python", "-m", "harness", "impls", *session.posargs)
 
 
 @nox.session
 def cpus(session: nox.Session) -> None:
     """Sample every CPU's speed for 20 s: is this machine steady enough to measure scaling?"""
-    _install_host(session)
+    _install_light(session)
     session.run("python", "-m", "harness", "cpus", *session.posargs)
 
 

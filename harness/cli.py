@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from harness import nightly, publish, reading, store
-from harness.compare.decisions import MARGIN
 from harness.options import UsageError, parse_args, split_list
 from harness.provision import catalog, cpython, sources
 from harness.provision.impls import Impl
@@ -52,7 +51,7 @@ class Request:
     workers: list[int]
     sparse: bool  # serial only at 1 worker, the other models only at the other counts
     profile: Profile
-    margin: float = MARGIN  # within it, two figures are equivalent (--margin)
+    margin: float | None = None  # --margin: within it, equivalent (None: decisions.MARGIN)
     by_workload: bool = False  # no model named: each workload gets plan.models_for's
 
 
@@ -90,7 +89,7 @@ def parse_request(args: argparse.Namespace) -> Request:
                       precision=args.precision or profile.precision,
                       budget_s=args.budget or profile.budget_s)  # fmt: skip
     sparse = args.sparse or (quick and not args.workers and not args.model)
-    margin = getattr(args, "margin", None) or MARGIN
+    margin = getattr(args, "margin", None)
     return Request(workloads, models, list(workers), sparse, profile, margin, not args.model)
 
 
@@ -137,6 +136,8 @@ def prepare_pythons(impls: list[Impl], given: Path | None) -> tuple[list[Impl], 
 def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
              benches: list[Bench], extra: Mapping[str, object] | None = None) -> Path:  # fmt: skip
     """A run folder with its manifest written, and ``latest`` pointing at it."""
+    from harness.compare.decisions import MARGIN  # numpy and scipy: not for list or --plan
+
     selection = {"models": request.models, "workers": request.workers,
                  "workloads": [w.name for w in request.workloads]}  # fmt: skip
     described = [{"name": w.name, "category": w.category, "tags": list(w.tags),
@@ -147,7 +148,7 @@ def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
     extra = {**(extra or {}), "effort": asdict(profile)}  # what --resume goes on with
     if profile.precision is not None or profile.budget_s is not None:
         extra["precision"] = {"target": profile.precision, "budget_s": profile.budget_s}
-    extra["decisions"] = {"margin": request.margin}  # compare/cells.py's levels_of reads it
+    extra["decisions"] = {"margin": request.margin or MARGIN}  # cells.levels_of reads it
     manifest = store.make_manifest(name, impls, profile.name, selection, described,
                                    [b.cell for b in benches], extra)  # fmt: skip
     if name:
@@ -365,9 +366,7 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from harness.history.archive import HistoryError
     from harness.merge import MergeError
-    from harness.results import ResultsError
 
     args = parse_args(argv)
     try:
@@ -376,12 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cpython.ProvisionError,
         WorkloadError,
         UsageError,
-        ResultsError,
         catalog.UnknownImplError,
-        store.StoreError,
+        store.StoreError,  # with results.py's and archive.py's (they import pandas)
         shards.ShardError,
         MergeError,
-        HistoryError,
     ) as exc:
         print(f"gilbench: error: {exc}", file=sys.stderr)
         return 2

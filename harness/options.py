@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from harness import argtypes, store
+from harness import __version__, argtypes, store
 from harness.run import plan as planning
 from harness.run.plan import MODELS
 
@@ -179,7 +179,8 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         help="continue a run that was cut off (default: the newest unfinished one): its "
         "measured cells are kept, the rest measured",
     )
-    group.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
+    group.add_argument("--reports", type=Path, default=store.reports_dir(), metavar="DIR",
+                       help="where run folders go (default: ./reports)")  # fmt: skip
 
 
 def _add_sharding(parser: argparse.ArgumentParser) -> None:
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="gilbench", description="Compare Python implementations and concurrency models."
     )
+    parser.add_argument("--version", action="version", version=f"gilbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     compare = sub.add_parser("compare", help="provision, measure every implementation, report")
     compare.add_argument(
@@ -288,11 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sources(listing)
     report = sub.add_parser("report", help="rebuild a report from stored results")
     report.add_argument("run", nargs="?", default="latest", help="run folder (default: latest)")
-    report.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
+    report.add_argument("--reports", type=Path, default=store.reports_dir(), help=argparse.SUPPRESS)
     show = sub.add_parser("show", help="print a run's answer table and what is undecided")
     show.add_argument("run", nargs="?", default="latest", metavar="RUN",
                       help="a run folder, a run's id or latest (the default)")  # fmt: skip
-    show.add_argument("--reports", type=Path, default=store.REPORTS_DIR, metavar="DIR",
+    show.add_argument("--reports", type=Path, default=store.reports_dir(), metavar="DIR",
                       help="where run ids are looked for (default: ./reports)")  # fmt: skip
     diff = sub.add_parser("diff", help="compare two runs cell by cell: B's throughput over A's")
     for side in ("run_a", "run_b"):
@@ -301,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--margin", type=argtypes.margin, default=None, metavar="M",
                       help="within M of each other, a cell's two figures are equivalent "
                       "(default 5%%)")  # fmt: skip
-    diff.add_argument("--reports", type=Path, default=store.REPORTS_DIR, metavar="DIR",
+    diff.add_argument("--reports", type=Path, default=store.reports_dir(), metavar="DIR",
                       help="where run ids are looked for (default: ./reports)")  # fmt: skip
     merge = sub.add_parser("merge", help="join shard runs into one run folder, and report it")
     merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR",
@@ -352,7 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     nightly.add_argument("--night", default=None, metavar="STAMP",
                          help="with --attempt: the night (reports/nightly/STAMP; default: the "
                          "newest)")  # fmt: skip
-    nightly.add_argument("--reports", type=Path, default=store.REPORTS_DIR, help=argparse.SUPPRESS)
+    nightly.add_argument("--reports", type=Path, default=store.reports_dir(),
+                         help=argparse.SUPPRESS)  # fmt: skip
     sub.add_parser("list", help="list the workloads")
     cpus = sub.add_parser(
         "cpus", help="sample every CPU's speed for a while: can this machine scale steadily?"

@@ -94,7 +94,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.run} holds no gilbench run or history: name a history made "
                          "by 'history add RUN --into DIR', or a run folder")  # fmt: skip
     else:
-        source = resolve_run(store.REPORTS_DIR, str(args.run))
+        source = resolve_run(store.reports_dir(), str(args.run))
     published = publish(source, args.into, args.site_url)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")  # a GitHub Actions job's summary
     if summary:

@@ -55,7 +55,7 @@ NO_VALUES = "the runner wrote no values"
 EXPECTED_UNAVAILABLE = "{impl} was expected, but is unavailable: {reason}"
 
 
-class ResultsError(Exception):
+class ResultsError(store.StoreError):
     """A run on disk that can't be read; the message says which file and what to do."""
 
 

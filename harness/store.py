@@ -43,8 +43,7 @@ from harness.machine import (
 )
 from harness.provision.impls import Impl
 
-ROOT = Path(__file__).resolve().parent.parent
-REPORTS_DIR = ROOT / "reports"
+ROOT = Path(__file__).resolve().parent.parent  # the checkout; site-packages when installed
 FORMAT = "gilbench-run"
 # History:
 # 1 - run.json + outcomes.jsonl + raw pyperf JSON; later within it, the optional
@@ -56,6 +55,12 @@ FORMAT = "gilbench-run"
 VERSION = 3
 READABLE = (2, 3)
 Cell = tuple[str, str, str, int]  # impl, workload, model, workers
+
+
+def reports_dir() -> Path:
+    """Where runs go without ``--reports``: ``reports/`` under the current folder, so an
+    installed gilbench never writes into its package (nox runs in the checkout: its own)."""
+    return Path.cwd() / "reports"
 
 
 class StoreError(Exception):
@@ -229,7 +234,7 @@ def append_line(path: Path, record: Mapping[str, object]) -> None:
         raise
 
 
-def new_run_dir(reports: Path = REPORTS_DIR, now: datetime | None = None) -> Path:
+def new_run_dir(reports: Path, now: datetime | None = None) -> Path:
     """Create ``reports/<UTC timestamp>``; a suffix keeps two runs in one second apart."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     for suffix in ("", *(f"-{i}" for i in range(2, 100))):

@@ -68,7 +68,7 @@ ASSETS = "../../assets"  # from SITE/runs/<id>/ to the site's one copy of plotly
 WritePages = Callable[[Run, Cells, Comparison, Path], None]
 
 
-class HistoryError(Exception):
+class HistoryError(store.StoreError):
     """A history folder that can't be read or can't take the run; one line."""
 
 

@@ -27,7 +27,6 @@ from harness.run.workloads import WorkloadError, load_workloads, select_workload
 
 REPEATS = 5  # issue 26: the coefficient of variation over at least 5 repeats of each cell
 TARGET_CV = 0.001  # issue 26's acceptance: at most 0.1% over repeats
-REPORTS = store.REPORTS_DIR / "instructions-bench"
 
 
 def _say(line: str) -> None:
@@ -69,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--workload", default=QUICK_TAG, help="names, categories or tags, "
                         "comma-separated (default: the quick selection)")  # fmt: skip
-    parser.add_argument("--reports", type=Path, default=REPORTS)
+    parser.add_argument("--reports", type=Path, default=store.reports_dir() / "instructions-bench")
     parser.add_argument("--table", type=Path, help="print an earlier count's table, counting "
                         "nothing")  # fmt: skip
     args = parser.parse_args(argv)

@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from harness.options import build_parser
 
     parser = argparse.ArgumentParser(prog="precision-bench", description=__doc__)
-    parser.add_argument("--reports", type=Path, default=store.REPORTS_DIR / "precision-bench")
+    parser.add_argument("--reports", type=Path, default=store.reports_dir() / "precision-bench")
     own, rest = parser.parse_known_args(argv)
     args = build_parser().parse_args(["run", *(rest or DEFAULT_SELECTION),
                                       "--reports", str(own.reports)])  # fmt: skip

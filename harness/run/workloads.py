@@ -26,7 +26,10 @@ from pathlib import Path
 from harness.run import sizes
 from harness.run.protocol import SCRIPT_SITE
 
-WORKLOADS_DIR = Path(__file__).resolve().parent.parent.parent / "workloads"
+# The shipped workloads: inside the package in a wheel (pyproject's force-include), beside it
+# in a checkout, where contributors add theirs.
+_PACKAGED = Path(__file__).resolve().parent.parent / "workloads"
+WORKLOADS_DIR = _PACKAGED if _PACKAGED.is_dir() else _PACKAGED.parent.parent / "workloads"
 REQUIRED = ("CATEGORY", "DESCRIPTION", "CHECKSUM")
 # The categories of the suite, in the order the list and the report show them, with what
 # each one asks about the GIL. A user's workload may bring a category of its own.
