@@ -180,6 +180,13 @@ def instructions_bench(session: nox.Session) -> None:
     session.run("python", "-m", "harness.run.instructionsbench", *session.posargs)
 
 
+@nox.session(name="sweep-bench")
+def sweep_bench(session: nox.Session) -> None:
+    """Print each model against threads by payload, and each pool's per-task cost and payoff."""
+    _install_host(session)
+    session.run("python", "-m", "harness.run.sweepbench", *session.posargs)
+
+
 @nox.session
 def nightly(session: nox.Session) -> None:
     """The nightly workflow here: plan, N shards in turn, merge, keep in history, publish site."""
