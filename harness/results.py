@@ -23,7 +23,7 @@ import pyperf
 
 from harness import store
 from harness.countsfile import COUNT_COLUMNS, load_counts
-from harness.run.protocol import METADATA_VERSION
+from harness.run.protocol import METADATA_VERSION, READABLE_METADATA, checksum_of
 from harness.run.sizes import PAYLOAD, TASK_SIZE
 
 CELL = ["impl", "workload", "model", "workers"]
@@ -236,11 +236,11 @@ def _bench_rows(path: Path, bench: Any, number: int | None) -> list[dict[str, ob
         meta = run.get_metadata()
         if "gilbench_impl" not in meta:
             continue  # not a gilbench benchmark; nothing to say about it
-        if meta.get("gilbench_version") != METADATA_VERSION:
+        if meta.get("gilbench_version") not in READABLE_METADATA:
             raise ResultsError(
                 f"{path}: benchmark {bench.get_name()!r} carries gilbench metadata version "
                 f"{meta.get('gilbench_version')!r}; this gilbench reads version "
-                f"{METADATA_VERSION}: measure that implementation again"
+                f"{METADATA_VERSION} and older: measure that implementation again"
             )
         for index, seconds in enumerate(run.values):
             rows.append(
@@ -257,7 +257,7 @@ def _bench_rows(path: Path, bench: Any, number: int | None) -> list[dict[str, ob
                     "cpu_count": int(meta["gilbench_cpu_count"]),
                     "cpus": int(meta["gilbench_cpus"]),
                     "oversubscribed": bool(int(meta["gilbench_oversubscribed"])),
-                    "checksum": meta["gilbench_checksum"],
+                    "checksum": checksum_of(meta),
                     "start_method": meta.get("gilbench_start_method", ""),
                     "affinity": meta.get("gilbench_affinity", ""),
                     "kind": meta.get("gilbench_kind", "kernel"),

@@ -128,7 +128,7 @@ def expected_gil(impl_id: str) -> int:
 def test_every_row_carries_its_workloads_checksum(quick_run: Path) -> None:
     """The checksum recorded with each measured benchmark is the one its workload declares."""
     ok = _measured(quick_run)
-    declared = {w.name: repr(w.checksum) for w in load_workloads()}
+    declared = {w.name: str(w.checksum) for w in load_workloads()}  # plain values
     assert (ok["checksum"] == ok["workload"].map(declared)).all()
 
 

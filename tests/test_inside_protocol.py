@@ -61,5 +61,5 @@ def test_the_constants_the_host_copies_are_plain_literals() -> None:
             "asyncio",
             "asyncio-to-thread",
         ),
-        "METADATA_VERSION": 1,
+        "METADATA_VERSION": 2,
     }

@@ -51,7 +51,7 @@ def test_an_unchanged_pyperf_script_runs_as_a_serial_row_with_gilbench_metadata(
     meta = benchmark.get_metadata()
     assert {k: v for k, v in meta.items() if k.startswith("gil")} == {
         "gil_enabled": 1,
-        "gilbench_version": 1,
+        "gilbench_version": 2,
         "gilbench_impl": "host",
         "gilbench_build": "--prefix=/x",
         "gilbench_workload": "bm_sumsquares",

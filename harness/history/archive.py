@@ -30,7 +30,6 @@ that replaces it) and which is deleted right after; its record says which it rep
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -45,6 +44,7 @@ import pandas as pd
 from harness import store
 from harness.compare.cells import Cells, summarize
 from harness.compare.verdicts import Comparison, compare_run
+from harness.formats import parquet_bytes
 from harness.history.series import (
     cell_classes,
     cell_fingerprints,
@@ -252,10 +252,9 @@ def _write_set(
         "outcomes": run.outcomes,
         "cpu_speed": speeds,
     }
-    for name in TABLES:
-        data = io.BytesIO()
-        tables[name].to_parquet(data, index=False)
-        store.write_atomic(fresh / f"{name}.parquet", data.getvalue())
+    for name in TABLES:  # each with its format version (formats.py)
+        data = parquet_bytes(tables[name], f"{name}.parquet")
+        store.write_atomic(fresh / f"{name}.parquet", data)
     record = _record(folder.name, run.manifest, summary, speeds)
     if night is not None:
         record["night"] = night

@@ -7,12 +7,30 @@ value, as many serial units where the model's workers run (``Pairing``), outside
 timed value.
 """
 
+import numbers
 import os
 
 import gbload
 import gbmodels
 import gbprobe
 import gbprotocol
+
+try:
+    unicode
+except NameError:  # Python 3: every str is text
+    unicode = str
+
+
+def checksum_text(value):
+    """A workload's CHECKSUM in the metadata, as a plain value: a string as itself, a whole
+    number in decimal (Python 2's long without its L), "" for none; otherwise its repr."""
+    if value is None:
+        return ""
+    if isinstance(value, (str, unicode)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return "%d" % value
+    return repr(value)
 
 
 def start_measured(args):
@@ -50,7 +68,7 @@ def start_measured(args):
         "gilbench_workload": workload_name(args),
         "gilbench_model": args.model,
         "gilbench_workers": args.workers,
-        "gilbench_checksum": repr(getattr(module, "CHECKSUM", None)),
+        "gilbench_checksum": checksum_text(getattr(module, "CHECKSUM", None)),
         "gilbench_cpus": cpus,
         "gilbench_affinity": gbprobe.cpu_affinity(),
         "gilbench_cpu_count": gbprobe.machine_cpus(),

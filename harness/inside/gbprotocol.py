@@ -40,7 +40,9 @@ MODELS = (
     "interpool",
 )
 
-METADATA_VERSION = 1  # of the gilbench_* metadata every runner adds; results.py reads it
+# Of the gilbench_* metadata every runner adds; results.py reads it. 1: gilbench_checksum
+# held the checksum's repr; 2: its plain value (gbmeasure.checksum_text).
+METADATA_VERSION = 2
 
 
 class WorkloadFailure(Exception):

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from harness.formats import VERSIONS
 from harness.history.decision import KINDS, Kind
 from harness.history.read import History, run_classes
 from harness.report.format import format_count
@@ -68,6 +69,7 @@ def format_changes_json(history: History) -> str:
     return (
         json.dumps(
             {
+                "format": VERSIONS["changes.json"],
                 "runs": len(history.entries),
                 "newest_run": history.newest.id,
                 "rules": vars(history.rules),

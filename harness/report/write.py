@@ -9,7 +9,6 @@ works unchanged on a static host.
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import plotly.offline
 import pyperf
 
 from harness import store
+from harness.formats import FORMATS_JSON, format_formats_json, parquet_bytes
 from harness.report.answer import format_answer_json
 from harness.report.build import Report
 from harness.report.markdown import format_markdown
@@ -48,9 +48,9 @@ def write_report(report: Report, folder: Path, assets: str = "assets") -> None:
     store.write_atomic(folder / "decisions.csv", format_decisions_csv(report))
     store.write_atomic(folder / "summary.md", format_markdown(report))
     store.write_atomic(folder / "answer.json", format_answer_json(report.answer))
-    parquet = io.BytesIO()
-    report.values.to_parquet(parquet, index=False)
-    store.write_atomic(folder / "values.parquet", parquet.getvalue())
+    store.write_atomic(folder / "values.parquet", parquet_bytes(report.values, "values.parquet"))
+    versions = format_formats_json(["summary.csv", "values.parquet"])
+    store.write_atomic(folder / FORMATS_JSON, versions)
     if assets == "assets":
         write_assets(folder / "assets")
     write_joined(report.raw, folder / "pyperf")

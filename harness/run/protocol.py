@@ -7,6 +7,9 @@ by ``tests/test_protocol.py``, which reads gbprotocol's constants with ``ast``.
 
 from __future__ import annotations
 
+import ast
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
@@ -29,5 +32,22 @@ NOTE_PREFIX: Final = "GILBENCH-NOTE"  # a measured cell's note (gbload.gil_note)
 # Exit statuses, for a worker that dies before it can print its status line.
 EXIT_STATUSES: Final[dict[int, Status]] = {17: "wrong-checksum", 18: "gil-mismatch",
                                            19: "unsupported"}  # fmt: skip
-# The version of the gilbench_* metadata that the runners add to every pyperf run.
-METADATA_VERSION: Final = 1
+# The version of the gilbench_* metadata that the runners add to every pyperf run, and
+# those the host reads (version 1's checksums were reprs: checksum_of).
+METADATA_VERSION: Final = 2
+READABLE_METADATA: Final = (1, 2)
+
+
+def checksum_of(meta: Mapping[str, object]) -> str:
+    """A run's checksum as a plain value. Metadata version 1 held its repr: a string in
+    quotes (u'' on Python 2), a long with an L; "-" (a pyperf script's) was always plain."""
+    text = str(meta["gilbench_checksum"])
+    if meta["gilbench_version"] != 1 or text == "-":
+        return text
+    if re.fullmatch(r"-?\d+L", text):
+        return text[:-1]
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return "" if value is None else str(value)
