@@ -152,6 +152,13 @@ def detection_bench(session: nox.Session) -> None:
     session.run("python", "-m", "harness.history.detection", *session.posargs)
 
 
+@nox.session(name="site-bench")
+def site_bench(session: nox.Session) -> None:
+    """Print the history's and site's size and the publish time over 365 simulated nights."""
+    _install_host(session)
+    session.run("python", "-m", "harness.report.sitebench", *session.posargs)
+
+
 @nox.session(name="coverage-bench")
 def coverage_bench(session: nox.Session) -> None:
     """Print how often the printed 95% intervals hold the truth, on real passes resampled."""

@@ -9,8 +9,9 @@ knows the layout.
     HISTORY/runs/<id>/paired.parquet     the serial units paired with them
     HISTORY/runs/<id>/outcomes.parquet   every benchmark attempt
     HISTORY/runs/<id>/cpu_speed.parquet  the CPU speed samples
-    HISTORY/runs/<id>/report/            the run's own pages (their assets are the site's)
-    HISTORY/runs/<id>/raw/               pyperf's JSON, passes joined: newest K runs only
+    HISTORY/runs/<id>/report/            the run's own pages (their assets are the site's):
+                                         newest KEEP_PAGES runs only
+    HISTORY/runs/<id>/raw/               pyperf's JSON, passes joined: newest KEEP_RAW runs only
 
 The tables and figures are compare's (series.py); the run's own pages are written by the
 ``WritePages`` its caller passes (report/'s, from harness/publish.py), so that history/
@@ -18,8 +19,13 @@ never imports report/, which renders what history/ reads.
 
 No file grows from run to run: a run's set is written into a hidden folder and renamed
 into place in one step, and is never written again, except that the raw JSON of runs
-older than the newest K is deleted. A run's id is its creation time and a digest of its
-manifest and outcomes, so adding the same run again finds it there and changes nothing.
+older than the newest KEEP_RAW, and the pages of runs older than the newest KEEP_PAGES,
+are deleted: an older run keeps its tables, which the trends and changes read, and its
+index record, so the history and the site rebuilt from it stay bounded (a full nightly's
+pages are megabytes; docs/measurements.md, "The published site").
+
+A run's id is its creation time and a digest of its manifest and outcomes, so adding the
+same run again finds it there and changes nothing.
 
 A nightly's run is added with its ``Night``: the workflow run it came from, which a re-run
 shares, and the attempt. One night is one entry: a later attempt's set is renamed into
@@ -45,20 +51,17 @@ from harness import store
 from harness.compare.cells import Cells, summarize
 from harness.compare.verdicts import Comparison, compare_run
 from harness.formats import parquet_bytes
-from harness.history.series import (
-    cell_classes,
-    cell_fingerprints,
-    machines,
-    point_classes,
-    run_figures,
-)
-from harness.machine import fingerprint, machine_class
+from harness.history.record import run_record
+from harness.history.series import cell_classes, cell_fingerprints, point_classes, run_figures
 from harness.results import Run, load_run
-from harness.status import FAILED
 
 FORMAT = "gilbench-history"
 VERSION = 1
 KEEP_RAW = 14  # runs whose pyperf JSON is kept: two weeks of nightlies
+# Runs whose own pages are kept, and shown on the site: a month of nightlies. A full
+# nightly's pages take about 4 MB, so a year of them would outgrow Pages' 1 GB and make
+# the data branch a gigabyte to fetch, upload and push every night (nox -s site-bench).
+KEEP_PAGES = 30
 TABLES = ("summary", "figures", "paired", "outcomes", "cpu_speed")  # and the report's values
 ASSETS = "../../assets"  # from SITE/runs/<id>/ to the site's one copy of plotly and CSS
 
@@ -102,6 +105,11 @@ class Entry:
     @property
     def has_raw(self) -> bool:
         return (self.folder / "raw").is_dir()
+
+    @property
+    def has_pages(self) -> bool:
+        """Whether the history still keeps the run's own pages (the newest KEEP_PAGES)."""
+        return (self.folder / "report").is_dir()
 
     @property
     def night(self) -> dict[str, Any] | None:
@@ -162,11 +170,15 @@ def add_run(
     write_pages: WritePages,
     keep_raw: int = KEEP_RAW,
     night: Night | None = None,
+    keep_pages: int = KEEP_PAGES,
+    run: Run | None = None,
 ) -> tuple[Entry, bool]:
     """Add ``run_dir`` to ``history``, its pages written by ``write_pages``; return its
     entry and whether it was new. A run of a ``night`` the history holds an earlier
-    attempt of replaces that attempt's entry (the entry's ``night`` says which)."""
-    run = load_run(run_dir)  # a run that can't be read stops here, before anything is written
+    attempt of replaces that attempt's entry (the entry's ``night`` says which). ``run``:
+    the run as already read from ``run_dir`` (site-bench's, widened in memory)."""
+    # a run that can't be read stops here, before anything is written
+    run = load_run(run_dir) if run is None else run
     open_history(history, create=True)
     _drop_replaced(history)  # what an add cut off between its rename and its delete left
     ident = run_id(run_dir, run.manifest, night)
@@ -182,7 +194,7 @@ def add_run(
         added = True
     else:
         added = False
-    _prune_raw(history, keep_raw)
+    prune(history, keep_raw, keep_pages)
     return _entry(folder), added
 
 
@@ -255,7 +267,7 @@ def _write_set(
     for name in TABLES:  # each with its format version (formats.py)
         data = parquet_bytes(tables[name], f"{name}.parquet")
         store.write_atomic(fresh / f"{name}.parquet", data)
-    record = _record(folder.name, run.manifest, summary, speeds)
+    record = run_record(folder.name, run.manifest, summary, speeds)
     if night is not None:
         record["night"] = night
     manifest = {**run.manifest, "history": record}
@@ -268,53 +280,6 @@ def _write_set(
     if (report_dir / "pyperf").is_dir():  # each implementation's pyperf file, passes joined
         (report_dir / "pyperf").rename(fresh / "raw")
     fresh.rename(folder)
-
-
-def _record(
-    ident: str, manifest: dict[str, Any], summary: pd.DataFrame, speeds: pd.DataFrame
-) -> dict[str, Any]:
-    """What the runs index shows of a run, worked out once when it is added."""
-    status = summary["status"]
-    cpu = []
-    for label, rows in speeds.groupby("machine", sort=True):
-        cpu.append(
-            {
-                "machine": str(label),
-                "samples": int(rows["sample"].nunique()),
-                "median_rate": float(rows["rate"].median()),
-                "slowest_rate": float(rows["rate"].min()),
-            }
-        )
-    return {
-        "id": ident,
-        "added": datetime.now(UTC).isoformat(timespec="seconds"),
-        "created": manifest["created"],
-        "gilbench": manifest.get("gilbench", {}),
-        "profile": manifest.get("profile", ""),
-        "versions": {
-            str(i["id"]): str(i.get("provenance", {}).get("version") or "")
-            for i in manifest["impls"]
-            if not i.get("unavailable")
-        },
-        "machines": {
-            label: {**_described(m), "fingerprint": fingerprint(m), "class": machine_class(m)}
-            for label, m in machines(manifest).items()
-        },
-        "cells": {
-            "ok": int((status == "ok").sum()),
-            "failed": int(status.isin(FAILED).sum()),
-            "missing": int((status == "missing").sum()),
-            "unavailable": int((status == "unavailable").sum()),
-            "unsupported": int((status == "unsupported").sum()),
-        },
-        "cpu_speed": cpu,
-    }
-
-
-def _described(machine: dict[str, Any]) -> dict[str, Any]:
-    keys = ("cpu_model", "cpu_count", "cpu_affinity", "memory_gib", "kernel", "os", "runner",
-            "machine", "packages")  # fmt: skip
-    return {key: machine.get(key, "unknown") for key in keys}
 
 
 def _entry(folder: Path) -> Entry:
@@ -347,12 +312,19 @@ def _all_entries(history: Path) -> list[Entry]:
     return sorted((_entry(p) for p in folders), key=lambda e: (e.record["created"], e.id))
 
 
-def _prune_raw(history: Path, keep: int) -> None:
-    """Delete the raw JSON of every run older than the newest ``keep``."""
+def prune(history: Path, keep_raw: int = KEEP_RAW, keep_pages: int = KEEP_PAGES) -> None:
+    """Delete the raw JSON of every run older than the newest ``keep_raw``, and the pages
+    of every run older than the newest ``keep_pages`` (renamed out of the way first, so
+    that a delete cut short never leaves a run with half its pages)."""
     found = entries(history)
-    for entry in found[: max(0, len(found) - keep)]:
+    for entry in found[: max(0, len(found) - keep_raw)]:
         if entry.has_raw:
             shutil.rmtree(entry.folder / "raw")
+    for entry in found[: max(0, len(found) - max(1, keep_pages))]:
+        if entry.has_pages:
+            (entry.folder / "report").rename(entry.folder / ".report.pruned")
+    for gone in (history / "runs").glob("*/.report.pruned"):
+        shutil.rmtree(gone, ignore_errors=True)
 
 
 def points(found: list[Entry]) -> pd.DataFrame:

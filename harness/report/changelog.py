@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from harness.formats import VERSIONS
 from harness.history.decision import KINDS, Kind
@@ -20,6 +21,15 @@ from harness.report.markdown import format_md
 from harness.report.pages import environment
 
 NAMESPACE = uuid.UUID("6f1c1c4e-7a43-4c55-9b1e-6a1b5d0e0b7e")  # gilbench's, for Atom ids
+
+
+def run_link(run_id: str, paged: Collection[str], base: str = "") -> str:
+    """Where the site shows a run: its own pages while the history keeps them
+    (archive.KEEP_PAGES), else its row in the runs index; the id quoted for a URL."""
+    quoted = quote(run_id)
+    return (
+        f"{base}runs/{quoted}/index.html" if run_id in paged else f"{base}index.html#run-{quoted}"
+    )
 
 
 def format_history_summary(history: History, run_summary: str) -> str:
@@ -103,13 +113,14 @@ def format_atom(history: History, site_url: str = "") -> str:
     env = environment()
     base = site_url.rstrip("/") + "/" if site_url else ""
     created = {e.id: str(e.record["created"]) for e in history.entries}
+    paged = {e.id for e in history.entries if e.has_pages}
     entries = [
         {
             "id": _atom_id(*c.series, c.fingerprint, c.after_run),
             "title": c.describe().split(", from run")[0],
             "text": c.describe(),
             "updated": _iso(created.get(c.after_run, str(history.newest.record["created"]))),
-            "link": f"{base}runs/{c.after_run}/index.html",
+            "link": run_link(c.after_run, paged, base),
         }
         for c in history.changes
     ]

@@ -22,16 +22,16 @@ from harness.history.read import History, run_classes
 from harness.history.series import METRIC_LABELS, machines
 from harness.machine import machine_class
 from harness.report.answer import load_answer
-from harness.report.changelog import format_decided
+from harness.report.changelog import format_decided, run_link
 from harness.report.charts import format_figure_json, impl_colours
 from harness.report.format import format_category
 from harness.report.pages import environment
 from harness.report.trends import ago_figure, earlier_runs, palette_colour, trend_figure
 
 # Runs whose downloads (summary.csv, values.parquet, raw JSON) the site carries, newest
-# first; every run keeps its pages. A year of full-profile nightlies is then about 1.8 MB a
-# run of pages (README, "History"), well inside Pages' 1 GB; the tables of every run stay
-# in the history.
+# first. Only the runs whose pages the history keeps have pages on the site (the newest
+# archive.KEEP_PAGES); every run keeps its row in the index, its points in the trends and
+# its tables in the history (docs/measurements.md, "The published site").
 DOWNLOADS = 7
 SITE_PAGES = {"index.html": "Runs", "trends.html": "Trends", "changes.html": "Changes"}
 
@@ -49,7 +49,8 @@ def run_dates(history: History) -> dict[str, str]:
 def render_site_pages(history: History) -> dict[str, str]:
     """index.html, trends.html and changes.html, by file name."""
     env = environment()
-    env.globals.update(site_pages=SITE_PAGES)
+    paged = {e.id for e in history.entries if e.has_pages}
+    env.globals.update(site_pages=SITE_PAGES, run_link=lambda run: run_link(run, paged))
     dates = run_dates(history)
     colours = impl_colours(str(i) for i in history.points.get("impl", []))
     decided = format_decided(history.counts())  # e.g. "2 regressions and 1 improvement"
@@ -112,6 +113,7 @@ def _index_row(entry: Entry) -> dict[str, Any]:
         "speed": speed,
         "profile": record["profile"],
         "raw": entry.has_raw,
+        "pages": entry.has_pages,
         # a re-run's entry says so; a night's first attempt reads as any run
         "night": format_night(entry.night) if entry.night and entry.night["attempt"] > 1 else "",
     }

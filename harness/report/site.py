@@ -10,8 +10,11 @@
     SITE/summary.md       the newest run's summary.md, then "Changes since the last
                           comparable run" (a job summary or PR comment)
     SITE/assets/          plotly, the CSS and the script: one copy for every page
-    SITE/runs/<id>/       each run's own report; the newest DOWNLOADS runs' with their
-                          summary.csv, values.parquet and raw JSON (while kept)
+    SITE/runs/<id>/       the own report of each run whose pages the history keeps (the
+                          newest archive.KEEP_PAGES); the newest DOWNLOADS runs' with their
+                          summary.csv, values.parquet and raw JSON (while kept). An older
+                          run is a row of the index, points of the trends and its tables
+                          in the history, and nothing links to pages it no longer has
 
 ``write_site`` writes into a fresh folder beside the site and then swaps it in, so a site
 being served is never half written, and a lost site is rebuilt from the history. It
@@ -41,7 +44,8 @@ def write_site(history: History, site: Path, site_url: str = "") -> Path:
     fresh.mkdir(parents=True)
     write_assets(fresh / "assets")
     for number, entry in enumerate(reversed(history.entries)):
-        archive.copy_report(entry, fresh / "runs" / entry.id, downloads=number < DOWNLOADS)
+        if entry.has_pages:
+            archive.copy_report(entry, fresh / "runs" / entry.id, downloads=number < DOWNLOADS)
     for name, text in render_site_pages(history).items():
         store.write_atomic(fresh / name, text)
     store.write_atomic(fresh / "changes.atom", format_atom(history, site_url))
