@@ -98,23 +98,26 @@ def test_a_sized_model_records_its_size_and_the_expected_output() -> None:
     )
 
 
-def test_stream_keeps_one_unit_in_flight_a_worker_and_stops_after_a_failure() -> None:
-    """A worker gets its next argument only once its output is back; after a failed unit
-    nothing more is handed out, and the units in flight are still waited for."""
+def test_stream_keeps_two_units_in_hand_a_worker_and_stops_after_a_failure() -> None:
+    """A worker has its next argument waiting while it runs one (never more than AHEAD);
+    once a unit failed nothing more is handed out, and those in hand are waited for."""
     given: list[int] = []
-    flying: list[int] = []
-    answers = iter([("ok", b"x"), ("crashed", "boom"), ("ok", b"x"), ("ok", b"x")])
+    flying = {0: 0, 1: 0}
+    order = iter([(0, ("ok", b"x")), (1, ("crashed", "boom")), (0, ("ok", b"x")),
+                  (1, ("ok", b"x")), (0, ("ok", b"x"))])  # fmt: skip
 
     def give(index: int, argument: object) -> None:
-        assert index not in flying
-        flying.append(index)
+        flying[index] += 1
+        assert flying[index] <= gbpayload.AHEAD == 2
         given.append(index)
 
     def take() -> tuple[int, tuple[str, object], float]:
-        index = flying.pop(0)
-        return index, next(answers), 0.5
+        index, answer = next(order)
+        flying[index] -= 1
+        return index, answer, 0.5
 
     done, busy = gbpayload.stream(give, take, 2, 3, [b"a", b"b"], b"x")
-    assert given == [0, 1, 0]  # worker 1's failure stopped the hand-outs
-    assert done == [("ok", 1), ("crashed", "boom"), ("ok", 1)]
-    assert busy == [1.0, 0.5]
+    assert given == [0, 0, 1, 1, 0]  # worker 1's failure stopped the hand-outs
+    assert done == [("ok", 1), ("crashed", "boom"), ("ok", 1), ("ok", 1), ("ok", 1)]
+    assert busy == [1.5, 1.0]
+    assert flying == {0: 0, 1: 0}

@@ -268,16 +268,25 @@ class SubinterpretersShared(Subinterpreters):
     def __init__(self, workload_path, workers, prefer=None, size=None):
         Subinterpreters.__init__(self, workload_path, workers, prefer, size)
         capacity = max([1, len(self.local.expected)] + [len(a) for a in self.arguments])
-        self.outputs = [bytearray(capacity) for _ in range(workers)]
+        # per worker, an output buffer for each unit it may have in hand (gbpayload.AHEAD)
+        self.outputs = [[bytearray(capacity) for _ in range(gbpayload.AHEAD)]
+                        for _ in range(workers)]  # fmt: skip
+        self.given = [0] * workers  # units handed to each worker: the next one's buffer
 
-    def _data(self, index, argument):
-        out = memoryview(self.outputs[index])
+    def _give(self, index, argument):
+        slot = self.given[index] % gbpayload.AHEAD
+        self.given[index] += 1
+        self.inboxes[index].put((argument, slot))
+
+    def _data(self, index, argument, slot=0):
+        buffer = self.outputs[index][slot]
         try:
-            seconds, status, output = self.api.shared(self.interps[index], argument, out)
+            seconds, status, output = self.api.shared(self.interps[index], argument,
+                                                      memoryview(buffer))  # fmt: skip
         except Exception:
             return ("crashed", traceback.format_exc()), 0.0
         if status == "ok":
-            output = memoryview(self.outputs[index])[:output]
+            output = memoryview(buffer)[:output]
         return (status, output), seconds
 
     def _check(self, expected, output):

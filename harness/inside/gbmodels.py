@@ -212,8 +212,8 @@ class Threads(Model):
             message = inbox.get()
             if message is None:
                 return
-            if isinstance(message, tuple):  # (argument,): one unit of a sized workload
-                self.outbox.put((index,) + tuple(self._data(index, message[0])))
+            if isinstance(message, tuple):  # (argument, ...): one unit of a sized workload
+                self.outbox.put((index,) + tuple(self._data(index, *message)))
             else:
                 self.outbox.put(self._units(index, message))
 

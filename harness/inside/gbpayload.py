@@ -29,6 +29,7 @@ except NameError:  # Python 3
     xrange = range
 
 LOCAL = "_gilbench_local"  # the attribute of a prepared workload module: its Local
+AHEAD = 2  # units handed to a worker at a time: the one it runs, and the next (stream)
 
 
 class Local(object):
@@ -115,23 +116,27 @@ def stream(give, take, workers, units, arguments, expected, check=check_output):
     """Hand each of ``workers`` workers ``units`` units, one argument at a time.
 
     ``give(index, argument)`` sends worker ``index`` one unit; ``take()`` waits for any
-    worker's answer, ``(index, (status, output), seconds)``. A worker gets its next
-    argument once its last output is back, as a program that waits on each result before
-    it sends more does (one unit in flight per worker: a pipe's or a queue's memory
-    stays bounded whatever the payload). Each output is checked here, where it arrived,
-    by ``check(expected, output)`` (``check_output``, or a model's own).
-    Returns (outcomes, each worker's busy seconds); after a failure no more units are
-    handed out, and the ones in flight are waited for.
+    worker's answer, ``(index, (status, output), seconds)``; each worker answers its units
+    in the order it got them. A worker has AHEAD units handed to it at a time: while it
+    works on one, the next is already waiting, as ProcessPoolExecutor keeps a call queued
+    beyond its busy workers, so that no worker sits idle while its next argument is on its
+    way (each hand-off wakes a thread or a process, 0.2 to 1 ms on this project's VM), and
+    the memory in flight stays bounded whatever the payload. Each output is checked here,
+    where it arrived, by ``check(expected, output)`` (``check_output``, or a model's own),
+    before the worker's next unit is handed out. Returns (outcomes, each worker's busy
+    seconds); after a failure no more units are handed out, and the ones in flight are
+    waited for.
     """
     left = [units] * workers
     busy = [0.0] * workers
     done = []
     failed = False
+    flying = 0
     for index in xrange(workers):
-        if left[index]:
+        for _ in xrange(min(AHEAD, units)):
             left[index] -= 1
+            flying += 1
             give(index, arguments[index])
-    flying = sum(1 for n in left if n < units)
     while flying:
         index, (status, output), seconds = take()
         flying -= 1

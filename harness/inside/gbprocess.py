@@ -65,6 +65,18 @@ def serve(module, message):
     return gbunits.timed_outcomes(module, message[1], message[2])
 
 
+def _send_loop(conn, outgoing):
+    """A sender thread of the parent: each message it is given, pickled into the pipe."""
+    while True:
+        message = outgoing.get()
+        if message is None:
+            return
+        try:
+            conn.send(message)
+        except (OSError, IOError):  # the worker went away; its round fails on the read
+            return
+
+
 def _process_loop(workload_path, conn, size=None):
     """Body of one worker process: load the workload once, then serve units."""
     module = gbload.load_workload(workload_path)
@@ -100,6 +112,8 @@ class Processes(gbmodels.Model):
         self.start_method = self.context.get_start_method()
         self.conns = []
         self.procs = []
+        self.outgoing = []  # per worker: the units its sender thread pickles into its pipe
+        self.senders = []
 
     def _start_workers(self):
         if self.start_method == "fork":
@@ -121,7 +135,22 @@ class Processes(gbmodels.Model):
         return (self.workload_path, conn, self.size)
 
     def _give(self, index, argument):
-        self.conns[index].send(("data", argument))  # pickled, through the pipe
+        if not self.senders:
+            self._start_senders()
+        self.outgoing[index].put(("data", argument))  # pickled, through the pipe
+
+    def _start_senders(self):
+        """A thread a worker that sends it its units, as a multiprocessing queue's feeder
+        thread does. The parent never blocks on a full pipe then: with a unit on its way
+        and a unit larger than a pipe holds, the worker waits for the parent to read its
+        output while the parent waits for it to read the next argument, for ever."""
+        for conn in self.conns:
+            outgoing = gbmodels.queue.Queue()
+            sender = threading.Thread(target=_send_loop, args=(conn, outgoing))
+            sender.daemon = True
+            sender.start()
+            self.outgoing.append(outgoing)
+            self.senders.append(sender)
 
     def _take(self):
         """The first answer any worker has sent: (index, outcome, seconds)."""
@@ -149,6 +178,10 @@ class Processes(gbmodels.Model):
         return conn.recv()
 
     def _stop_workers(self):
+        for outgoing in self.outgoing:
+            outgoing.put(None)
+        for sender in self.senders:
+            sender.join(5)
         for conn in self.conns:
             try:
                 conn.send(None)

@@ -3,15 +3,16 @@
 A variant of the processes model (gbprocess.py) for sized workloads, measured as its own
 model so that the cheaper way is shown, not hidden: what a program does when pickling its
 data through a pipe costs too much. Each worker gets two ``multiprocessing.shared_memory``
-blocks when it starts, one for the argument and one for the output, each as large as the
-size. A unit then goes:
+blocks for each unit it may have in hand (gbpayload.AHEAD slots), one for the argument and
+one for the output, each as large as the size. A unit then goes:
 
-1. the parent copies the argument into the worker's argument block (one copy: the data a
+1. the parent copies the argument into the slot's argument block (one copy: the data a
    program produces has to land there, unless it was built in place);
-2. a few bytes through the pipe say how long it is;
+2. a few bytes through the pipe name the slot and say how long the argument is;
 3. the worker runs the kernel on a memoryview of the block (no copy) and copies the output
-   into its output block; a few bytes say how long that is;
-4. the parent checks the output, copied out of the block (it is the one reader).
+   into the slot's output block; a few bytes say how long that is;
+4. the parent checks the output, copied out of the block (it is the one reader), before
+   it hands the worker the slot again.
 
 Everything else (start, warm-up, the paired serial units, fork's refusal) is the
 processes model's. Python 3.8+ (``multiprocessing.shared_memory``); unsupported before.
@@ -62,27 +63,28 @@ def _shm_loop(workload_path, conn, size, names):
             if message[0] != "shm":
                 conn.send(gbprocess.serve(module, message))
                 continue
-            conn.send(_unit(module, blocks, message[1]))
+            slot, length = message[1], message[2]
+            conn.send(_unit(module, blocks[2 * slot], blocks[2 * slot + 1], slot, length))
     finally:
         for block in blocks:
             block.close()
 
 
-def _unit(module, blocks, length):
-    """One unit on the argument block's first ``length`` bytes: (("ok", output length),
-    seconds), the output copied into the output block; the copy is part of the unit."""
+def _unit(module, given, out, slot, length):
+    """One unit on block ``given``'s first ``length`` bytes: (("ok", (slot, output
+    length)), seconds), the output copied into block ``out``; the copy is part of the unit."""
     start = gbprobe.clock()
-    view = memoryview(blocks[0].buf)[:length]
+    view = given.buf[:length]
     try:
         status, output = gbpayload.run_kernel(module, view)
         if status == "ok":
             size = len(output)
-            if size > blocks[1].size:
+            if size > out.size:
                 status, output = "crashed", "an output of %d bytes overflows its %d-byte " \
-                    "block" % (size, blocks[1].size)  # fmt: skip
+                    "block" % (size, out.size)  # fmt: skip
             else:
-                blocks[1].buf[:size] = output
-                output = size
+                out.buf[:size] = output
+                output = (slot, size)
     finally:
         view.release()
     return (status, output), gbprobe.clock() - start
@@ -105,10 +107,13 @@ class ProcessesShm(gbprocess.Processes):
         gbprocess.Processes.__init__(self, workload_path, workers, start_method, size)
         # at least a byte: a block can't be empty, and a payload of 0 still travels
         capacity = max([1, len(self.local.expected)] + [len(a) for a in self.arguments])
+        # per worker: an argument block and an output block for each of its slots
         self.blocks = [
-            [shared_memory.SharedMemory(create=True, size=capacity) for _ in range(2)]
+            [shared_memory.SharedMemory(create=True, size=capacity)
+             for _ in range(2 * gbpayload.AHEAD)]
             for _ in range(workers)
-        ]
+        ]  # fmt: skip
+        self.given = [0] * workers  # units handed to each worker: the next one's slot
 
     target = staticmethod(_shm_loop)
 
@@ -117,14 +122,17 @@ class ProcessesShm(gbprocess.Processes):
         return (self.workload_path, conn, self.size, [b.name for b in blocks])
 
     def _give(self, index, argument):
+        slot = self.given[index] % gbpayload.AHEAD
+        self.given[index] += 1
         length = len(argument)
-        self.blocks[index][0].buf[:length] = argument  # the one copy of the argument
-        self.conns[index].send(("shm", length))
+        self.blocks[index][2 * slot].buf[:length] = argument  # the one copy of the argument
+        self.conns[index].send(("shm", slot, length))  # a few bytes: the pipe never fills
 
     def _take(self):
         index, (status, output), seconds = gbprocess.Processes._take(self)
         if status == "ok":  # the output, where it lies, for _check
-            output = memoryview(self.blocks[index][1].buf)[:output]
+            slot, size = output
+            output = self.blocks[index][2 * slot + 1].buf[:size]
         return index, (status, output), seconds
 
     def _check(self, expected, output):
@@ -139,8 +147,8 @@ class ProcessesShm(gbprocess.Processes):
         try:
             gbprocess.Processes._stop_workers(self)
         finally:
-            for pair in self.blocks:
-                for block in pair:
+            for mine in self.blocks:
+                for block in mine:
                     try:
                         block.close()
                     except BufferError:
