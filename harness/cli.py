@@ -87,7 +87,9 @@ def parse_request(args: argparse.Namespace) -> Request:
     profile = replace(profile, timeout_s=args.timeout or profile.timeout_s,
                       start_method=args.start_method,
                       precision=args.precision or profile.precision,
-                      budget_s=args.budget or profile.budget_s)  # fmt: skip
+                      budget_s=args.budget or profile.budget_s,
+                      count=profile.count if getattr(args, "count", None) is None
+                      else args.count)  # fmt: skip
     sparse = args.sparse or (quick and not args.workers and not args.model)
     margin = getattr(args, "margin", None)
     return Request(workloads, models, list(workers), sparse, profile, margin, not args.model)
@@ -162,8 +164,9 @@ def open_run(args: argparse.Namespace, request: Request, impls: list[Impl],
 
 def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profile: Profile,
             earlier: Path | None = None, resumed: Resumed | None = None) -> int:  # fmt: skip
-    """Run the matrix with a progress bar, sampling the CPUs' speed between benchmarks,
-    then report it; the exit status.
+    """Count the serial cells' instructions (if the profile counts), run the matrix with
+    a progress bar, sampling the CPUs' speed between benchmarks, then report it; the exit
+    status.
 
     The adaptive profile measures until every figure is decided (and each cell is at
     its precision, if one was asked) within the budget; its first passes' times are
@@ -171,6 +174,7 @@ def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profi
     the attempts it recorded. Ctrl-C stops after the running benchmark and reports what
     was measured; the run stays resumable.
     """
+    from harness.run.counts import count_first
     from harness.run.cpuspeed import Sampler
     from harness.run.matrix import Stop, was_cut
     from harness.run.progress import run_with_progress
@@ -179,6 +183,7 @@ def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profi
     sampler = Sampler(store.cpu_speed_path(run_dir))
     try:
         with stop_on_interrupt(_say):
+            profile = count_first(run_dir, benches, pythons, profile, _say, lambda: Stop.requested)
             if profile.name == "adaptive":
                 from harness.run.adaptive import run_adaptive
 
@@ -276,6 +281,10 @@ def cmd_measure(args: argparse.Namespace) -> int:
             if taken is not None:
                 return nightly.check_expected(impls, expected, taken, _say)
     extra = {**(extra or {}), **prepare_packages(benches, pythons, _say)}  # the REQUIRES
+    if request.profile.count:  # installed before run.json records the machine's valgrind
+        from harness.provision.valgrind import probe_valgrind
+
+        probe_valgrind(args.install_system_packages or None, _say)
     earlier = nightly.latest_run(args.reports)  # before this run becomes the latest
     run_dir = open_run(args, request, impls, benches, extra)
     code = measure(run_dir, benches, pythons, request.profile, earlier)

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.provision.valgrind import installed_version
+
 __all__ = ["FINGERPRINT_FIELDS", "PACKAGES", "RUNNER_FIELDS", "fingerprint", "machine_class",
            "machine_info", "runner_info", "usable_cores"]  # fmt: skip
 
@@ -49,6 +51,8 @@ def machine_info() -> dict[str, object]:
         "host": platform.node(),
         "runner": runner_info(),
         "packages": host_packages(),
+        # what counts the serial cells' instructions (run/counts.py); "" if not installed
+        "valgrind": installed_version(),
     }
     info["fingerprint"] = fingerprint(info)
     info["machine_class"] = machine_class(info)

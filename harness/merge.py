@@ -2,10 +2,11 @@
 
 A shard is a run folder that ``compare --shard K/N`` wrote on some machine. The merged
 folder has the layout store.py describes: pyperf's files joined per implementation (with
-pyperf's own API, so ``pyperf compare_to`` works on them), the paired, outcome and CPU
-speed lines of every shard, and a manifest that records each shard's machine, attempt
-and fate. Cells of a shard that is missing, or that had to be refused, are recorded as
-``missing``, with the reason; the other shards merge all the same.
+pyperf's own API, so ``pyperf compare_to`` works on them), the paired, outcome, CPU
+speed and instruction count lines of every shard, and a manifest that records each
+shard's machine, attempt and fate. Cells of a shard that is missing, or that had to be
+refused, are recorded as ``missing``, with the reason; the other shards merge all the
+same.
 
 Shard folders come from outside (CI artifacts), so they are untrusted: only the files a
 run writes are read, and a shard holding a link, a path that leaves it, or a file over
@@ -213,6 +214,7 @@ def _write(chosen: list[Shard], older: Mapping[int, list[int]], refused: list[st
     paired: dict[str, list[dict[str, Any]]] = {}
     outcomes: list[dict[str, Any]] = []
     speed: list[dict[str, Any]] = []
+    counts: list[dict[str, Any]] = []  # each shard's instruction counts, of its own workloads
     records = []
     for shard in chosen:
         record = {"index": shard.index, "of": of, "attempt": shard.attempt,
@@ -231,6 +233,7 @@ def _write(chosen: list[Shard], older: Mapping[int, list[int]], refused: list[st
                      for p in store.paired_files(shard.directory)
                      if not store.is_piece(p) or p in keep}  # fmt: skip
             cpu = _lines(store.cpu_speed_path(shard.directory))
+            counted = _lines(store.counts_path(shard.directory), mine)
         except (MergeError, ValueError, OSError) as exc:
             record.update(status="refused", reason=str(exc))
             records.append(record)
@@ -240,6 +243,7 @@ def _write(chosen: list[Shard], older: Mapping[int, list[int]], refused: list[st
         for name, rows in lines.items():
             paired.setdefault(name, []).extend(rows)
         outcomes += done
+        counts += counted
         speed += [{**line, "machine": shard.label} for line in cpu]
         _copy_logs(shard.directory, tmp)
         records.append(record)
@@ -263,6 +267,8 @@ def _write(chosen: list[Shard], older: Mapping[int, list[int]], refused: list[st
         store.write_atomic(tmp / "raw" / name, "".join(json.dumps(r) + "\n" for r in rows))
     store.write_atomic(store.outcomes_path(tmp), "".join(json.dumps(r) + "\n" for r in outcomes))
     store.write_atomic(store.cpu_speed_path(tmp), "".join(json.dumps(r) + "\n" for r in speed))
+    if counts:
+        store.write_atomic(store.counts_path(tmp), "".join(json.dumps(r) + "\n" for r in counts))
     store.write_manifest(tmp, _manifest(chosen, sorted(records, key=lambda r: r["index"]),
                                         refused, into.name))  # fmt: skip
     store.mark_complete(tmp)  # its shards are resumed on their own machines, never it

@@ -73,9 +73,10 @@ def plan_args(count: str, selection: Sequence[str]) -> list[str]:
 def measure_args(shard: str, name: str, selection: Sequence[str],
                  earlier: str | None = EARLIER) -> list[str]:  # fmt: skip
     """A measure job's compare arguments: one shard into reports/NAME, taking up what an
-    earlier attempt of the job measured (a re-run downloads them into EARLIER)."""
+    earlier attempt of the job measured (a re-run downloads them into EARLIER); its serial
+    cells' instructions counted whatever the profile (the history follows them)."""
     resume = ["--resume-from", earlier] if earlier is not None else []
-    return ["--shard", shard, "--into", name, *resume, "--install-system-packages",
+    return ["--shard", shard, "--into", name, *resume, "--install-system-packages", "--count",
             *selection]  # fmt: skip
 
 

@@ -145,6 +145,13 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         "(as --quick) or full (a fixed 20 processes x 3 values, as earlier runs)",
     )
     group.add_argument(
+        "--count",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="count each serial cell's instructions per unit under valgrind, before the timed "
+        "passes (default: counted by the adaptive and full profiles, not by --quick)",
+    )
+    group.add_argument(
         "--precision",
         type=argtypes.precision,
         default=None,

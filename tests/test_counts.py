@@ -169,6 +169,8 @@ FAKE_VALGRIND = """#!{python}
 # plus 1000 of start-up as cachegrind's totals.
 import subprocess, sys
 args = sys.argv[1:]
+if args == ["--version"]:
+    sys.exit(print("valgrind-fake"))
 first = next(i for i, a in enumerate(args) if not a.startswith("-"))
 options, command = args[:first], args[first:]
 out = next(a.split("=", 1)[1] for a in options if a.startswith("--cachegrind-out-file="))
@@ -219,12 +221,15 @@ def test_a_jit_is_counted_past_its_first_k_units(host_impl: Impl, tmp_path: Path
 
 def test_k_is_sized_by_cpu_time_with_waiting_capped() -> None:
     """k units take about TARGET_CPU_S of native CPU: one nbody unit, 132 units of tiny.py;
-    a unit that mostly waits gets as many as MAX_WAIT_S of waiting allows, and never more
-    than MAX_MORE_UNITS."""
+    a unit that mostly waits gets as many as MAX_WAIT_S of waiting allows, unless their
+    CPU time passes MAX_WAITING_CPU_S; never more than MAX_MORE_UNITS."""
     assert counts.units_for(0.054, 0.054) == 1  # nbody on 3.14
     assert counts.units_for(0.00038, 0.00038) == 132  # tiny.py
-    assert counts.units_for(0.0823, 0.00036) == 139  # io_sleep: 8 waits of 10 ms
-    assert counts.units_for(0.5, 0.0001) == 32  # half a second of waiting a unit
+    assert counts.units_for(0.0823, 0.00036) == 732  # io_sleep: 8 waits of 10 ms
+    assert counts.units_for(0.5, 0.0001) == 120  # half a second of waiting a unit
+    assert counts.units_for(0.1, 0.04) == 12  # 40% CPU: its CPU time bounds it
+    assert counts.units_for(0.1, 0.06) == 1  # mostly CPU, 40 ms of waiting
+    assert counts.units_for(0.1, 0.0) == 600  # no CPU time measured: the waiting alone
     assert counts.units_for(1e-7, 1e-7) == counts.MAX_MORE_UNITS
     assert counts.units_for(0.0, 0.0) == counts.MAX_MORE_UNITS
 
@@ -343,3 +348,72 @@ def test_instructions_bench_prints_each_cells_count_spread_cost_and_the_ratio() 
         "  nbody        3.14t/3.14 1.393x",
         "counted by valgrind-3.19.0 (cachegrind, --cache-sim=no)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "counted"),
+    [([], True), (["--profile", "full"], True), (["--quick"], False),
+     (["--quick", "--count"], True), (["--no-count"], False)],
+)  # fmt: skip
+def test_the_adaptive_and_full_profiles_count_and_quick_counts_when_asked(
+    argv: list[str], counted: bool
+) -> None:
+    """Counting is on by default in the adaptive and full profiles, off in --quick, and
+    --count or --no-count decides whatever the profile."""
+    from harness.cli import parse_request
+    from harness.options import parse_args
+
+    request = parse_request(parse_args(["compare", "--workload", "nbody", *argv]))
+    assert request.profile.count is counted
+
+
+def test_the_count_comes_first_once_and_off_the_budget(host_impl: Impl, tmp_path: Path) -> None:
+    """count_first counts a run's serial cells before its passes and takes the seconds
+    from the budget; a run that has its counts (resumed) counts nothing again; a profile
+    that doesn't count counts nothing."""
+    from harness.run.plan import PROFILES
+
+    bench, pythons = _serial(host_impl), {"host": Path(sys.executable)}
+    (tmp_path / "bin").mkdir()
+    fake = _fake_valgrind(tmp_path / "bin")
+    said: list[str] = []
+    quick = PROFILES["quick"]
+    assert counts.count_first(tmp_path / "a", [bench], pythons, quick, said.append) == quick
+    assert not (tmp_path / "a").exists() and said == []
+    adaptive = PROFILES["adaptive"]
+    assert adaptive.budget_s is not None
+    path = f"{fake.path.parent}:{Path(sys.executable).parent}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", path)  # the stand-in is the valgrind found on PATH
+        after = counts.count_first(tmp_path / "b", [bench], pythons, adaptive, said.append)
+        again = counts.count_first(tmp_path / "b", [bench], pythons, after, said.append)
+    assert again == after and store.counts_path(tmp_path / "b").exists()
+    assert after.budget_s is not None and 0 < adaptive.budget_s - after.budget_s < 60
+    assert said[0].startswith("instructions host tiny: 0.000 M a unit, CV 0.0000% over 3 ")
+    assert said[1].startswith("instructions counted in ") and len(said) == 2
+
+
+def test_counting_stopped_by_ctrl_c_writes_nothing(host_impl: Impl, tmp_path: Path) -> None:
+    """Once stopped (Ctrl-C), no cell is counted and no counts.jsonl written, so that the
+    resumed run counts them."""
+    said: list[str] = []
+    found = counts.count_cells([_serial(host_impl)], {"host": Path(sys.executable)}, tmp_path,
+                               valgrind=_fake_valgrind(tmp_path), say=said.append,
+                               stopped=lambda: True)  # fmt: skip
+    assert found == [] and not store.counts_path(tmp_path).exists()
+    assert said == ["instructions: counting stopped; nothing written (--resume counts them)"]
+
+
+def test_a_waiting_units_repeats_run_side_by_side(host_impl: Impl, tmp_path: Path) -> None:
+    """A unit that mostly waits (sleepy.py: 4 waits of 25 ms) has its repeats counted at
+    once, so the count takes about one repeat's wall time; each is still its own seed's."""
+    import time
+
+    started = time.monotonic()
+    done = counts.count_cell(_serial(host_impl, "sleepy"), Path(sys.executable),
+                             _fake_valgrind(tmp_path), 3, tmp_path / "log", more=10)  # fmt: skip
+    wall = time.monotonic() - started
+    assert [(r.status, r.hash_seed, r.units) for r in done] == [
+        ("ok", n, (1, 11)) for n in (1, 2, 3)
+    ]
+    assert sum(r.elapsed_s for r in done) > 2 * wall  # three repeats' runs in under two's time

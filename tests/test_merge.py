@@ -242,3 +242,31 @@ def test_an_expected_implementation_that_is_unavailable_reads_missing_with_the_r
     assert set(planned["detail"]) == {
         "jython2.7 was expected, but is unavailable: jython is not on PATH"}  # fmt: skip
     assert set(table.xs("ironpython3.4", level="impl")["status"]) == {"unavailable"}
+
+
+def test_each_shards_instruction_counts_reach_the_merged_run(
+    three: list[Path], tmp_path: Path
+) -> None:
+    """Every shard counts its own serial cells; the merged run holds all their counts,
+    and its results table each serial cell's instructions per unit."""
+    from harness.run.counts import Repeat, write_counts
+
+    expected = {}
+    for number, shard in enumerate(three, start=1):
+        plan = json.loads(store.manifest_path(shard).read_text())["plan"]
+        serial = [(impl, workload) for impl, workload, model, workers in plan
+                  if (model, workers) == ("serial", 1)]  # fmt: skip
+        repeats = []
+        for impl, workload in serial:
+            per = 1_000_000 * number + len(workload)
+            expected[(impl, workload)] = per
+            totals = (7_000, 7_000 + 2 * per)
+            repeats += [Repeat(impl, workload, r, "ok", units=(1, 3), instructions=totals)
+                        for r in (1, 2, 3)]  # fmt: skip
+        write_counts(shard, repeats)
+    run = load_run(merge(three, tmp_path / "merged"))
+    assert not run.problems and len(run.counts) == 3 * len(expected)
+    table = summarize(run).table
+    serial = table[(table["model"] == "serial") & (table["workers"] == 1)]
+    found = {(r.impl, r.workload): r.instructions for r in serial.itertuples()}
+    assert found == expected

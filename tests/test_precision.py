@@ -257,7 +257,7 @@ def _run(reports: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harness", "run", "--impl", "3.14", "--workload",
          str(TEST_WORKLOADS / "sleepy.py"), "--model", "serial,threads", "--workers", "1,2",
-         "--sparse", "--reports", str(reports), *extra],
+         "--sparse", "--no-count", "--reports", str(reports), *extra],
         cwd=ROOT, capture_output=True, text=True, check=False, timeout=900,
     )  # fmt: skip
 

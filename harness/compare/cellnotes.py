@@ -75,3 +75,15 @@ def add_counts(table: pd.DataFrame, counts: pd.DataFrame) -> None:
     table["instructions"] = [found.get(k, (math.nan, math.nan))[0] for k in keys]
     table["instructions_cv"] = [found.get(k, (math.nan, math.nan))[1] for k in keys]
     table["counted"] = ["ok" if k in found else notes.get(k, "") for k in keys]
+
+
+def with_counts(values: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """``values`` (values.parquet: one row per measured value) with their cell's
+    ``instructions`` and ``instructions_cv`` from the results ``table`` (``add_counts``):
+    a serial cell's count beside each of its timed values, NaN elsewhere."""
+    counted = table[[*CELL, "instructions", "instructions_cv"]]
+    merged = values.drop(columns=["instructions", "instructions_cv"], errors="ignore").merge(
+        counted, on=CELL, how="left"
+    )
+    merged.index = values.index
+    return merged

@@ -66,6 +66,7 @@ def setup(machine: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, st
         "runner": runner.get("label"),
         "runner image": image,
         **(machine.get("packages") or {}),
+        "valgrind": machine.get("valgrind"),  # what counted the instructions
         "gilbench": (record.get("gilbench") or {}).get("version"),
         **(record.get("versions") or {}),
     }

@@ -60,3 +60,18 @@ def probe_valgrind(install: bool | None = None, say: Callable[[str], None] = pri
         return Valgrind(None, unavailable=f"'{found} --version' failed ({said}); "
                         f"reinstall it: {HINT}")  # fmt: skip
     return Valgrind(Path(found), version)
+
+
+def installed_version() -> str:
+    """The version of the valgrind on PATH (``valgrind-3.19.0``), "" if there is none that
+    answers: what a run's machine record says counted its instructions. Installs nothing."""
+    found = shutil.which("valgrind")
+    if found is None:
+        return ""
+    try:
+        done = subprocess.run([found, "--version"], capture_output=True, text=True,
+                              timeout=VERSION_TIMEOUT_S, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    version = done.stdout.strip()
+    return version if done.returncode == 0 and version.startswith("valgrind") else ""

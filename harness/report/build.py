@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness import store
+from harness.compare.cellnotes import with_counts
 from harness.compare.cells import Cells, summarize
 from harness.compare.precision import DEFAULT_PRECISION, target_of
 from harness.compare.steadiness import Steadiness, steadiness
@@ -41,7 +42,7 @@ class Report:
     # how steady each machine's CPUs were while it measured: (shard ``K/N`` or "", speed)
     speeds: tuple[tuple[str, Steadiness], ...]
     colours: dict[str, str]  # one colour per implementation, on every page and chart
-    values: pd.DataFrame  # every measured value, for values.parquet
+    values: pd.DataFrame  # every measured value and its cell's count, for values.parquet
     raw: tuple[Path, ...]  # the run's pyperf files, linked and offered for download
 
     @property
@@ -82,7 +83,7 @@ def build_report(
         findings=with_packages(format_findings(comparison), run.manifest, cells.table),
         speeds=_speeds(run),
         colours=impl_colours(ids),
-        values=run.values,
+        values=with_counts(run.values, cells.table),  # each value beside its cell's count
         raw=tuple(store.raw_files(run.directory)),
     )
 

@@ -43,8 +43,12 @@ def write_report(report: Report, folder: Path, assets: str = "assets") -> None:
     copy, written here. A site's run reports share the site's one copy instead.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    # instructions per unit to the instruction: 6 digits would blur a count's 0.001% moves
+    summary = report.summary.assign(
+        instructions=report.summary["instructions"].round().astype("Int64")
+    )
     store.write_atomic(folder / "summary.csv",
-                       report.summary.to_csv(index=False, float_format="%.6g"))  # fmt: skip
+                       summary.to_csv(index=False, float_format="%.6g"))  # fmt: skip
     store.write_atomic(folder / "decisions.csv", format_decisions_csv(report))
     store.write_atomic(folder / "summary.md", format_markdown(report))
     store.write_atomic(folder / "answer.json", format_answer_json(report.answer))

@@ -15,7 +15,8 @@ Before the valgrind runs, one run outside valgrind checks the cell (checksum, GI
 in a fraction of a second, writes the .pyc files of inside/ that both counted runs then
 read alike, and times a unit: k is sized from its CPU time so the k units take seconds
 under valgrind, and hold enough instructions that the odd collection is lost in them
-(``units_for``). A JIT (PyPy) compiles its hot loops during its first units, and
+(``units_for``). A unit that mostly waits gets as many units as a minute of waiting
+holds, its repeats run side by side. A JIT (PyPy) compiles its hot loops during its first units, and
 timed values come after its warm-ups: there N is k too, so the units counted run compiled
 code. PyPy runs under valgrind at CPython's cost: a run of tiny.py took 2.2 s counted
 against 0.06 s natively here, start-up included.
@@ -36,7 +37,9 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -48,7 +51,7 @@ from harness.provision.valgrind import Valgrind, probe_valgrind
 from harness.results import records
 from harness.run import cachegrind
 from harness.run.bench import runner_environ
-from harness.run.plan import Bench
+from harness.run.plan import Bench, Profile
 
 # The spread over repeats needs some: 3 states a coefficient of variation, instructions-
 # bench takes 5.
@@ -62,10 +65,21 @@ FIRST_UNITS = 1
 # ~2 s of CPU counted, and hold 10^8 instructions or more.
 TARGET_CPU_S = 0.05
 # Seconds the k units may wait (sleep, I/O), which take as long counted as not. A unit
-# that mostly waits holds few instructions (io_sleep: 31 K), so its window needs many
-# units: a young-generation collection or a seed's hash collisions are thousands.
-MAX_WAIT_S = 16.0
-MAX_MORE_UNITS = 200  # k at most
+# that mostly waits holds few instructions (io_sleep: 31 K), and each wait moves them:
+# the free-threaded build's allocator (mimalloc) purges memory on a timer, so two runs of
+# io_sleep under one seed differed by thousands of instructions, in mimalloc's segment
+# code (callgrind, here). That noise falls as the square root of k: with 16 s of waiting
+# (k = 194) its CV over repeats was 0.15% on 3.14t+gil; 60 s (k = 730) brings it under
+# the 0.1% issue 26 asks.
+MAX_WAIT_S = 60.0
+MAX_MORE_UNITS = 1000  # k at most
+# A unit whose native CPU time is under this share of its wall time mostly waits: its
+# repeats run side by side, each a process that sleeps most of the time, so that a
+# count takes one repeat's wall time rather than R of them.
+WAITING = 0.5
+# Native CPU seconds a waiting unit's k units may take: io_sleep's 730 take 0.26 s, about
+# 9 s counted; a unit that waits less but computes more gets fewer.
+MAX_WAITING_CPU_S = 0.5
 NOT_COUNTED = "not counted"
 JVM_FAMILIES = ("jython", "graalpy")
 
@@ -130,11 +144,18 @@ def not_counted(bench: Bench) -> str:
 
 
 def units_for(seconds: float, cpu_seconds: float) -> int:
-    """k, from one unit's native wall and CPU seconds: the units whose CPU time is about
-    TARGET_CPU_S, as long as their waiting stays within MAX_WAIT_S (1 to MAX_MORE_UNITS)."""
-    by_cpu = math.ceil(TARGET_CPU_S / cpu_seconds) if cpu_seconds > 0 else MAX_MORE_UNITS
+    """k, from one unit's native wall and CPU seconds (1 to MAX_MORE_UNITS): the units
+    whose CPU time is about TARGET_CPU_S, as long as their waiting stays within
+    MAX_WAIT_S; for a unit that mostly waits (``WAITING``), as many as MAX_WAIT_S of
+    waiting holds, their CPU time within MAX_WAITING_CPU_S."""
     wait = max(seconds - cpu_seconds, 0.0)
     by_wait = math.floor(MAX_WAIT_S / wait) if wait > 0 else MAX_MORE_UNITS
+    if cpu_seconds <= 0:  # no CPU time measured: only the waiting bounds k
+        return max(1, min(MAX_MORE_UNITS, by_wait))
+    if cpu_seconds < WAITING * seconds:
+        by_cpu = math.floor(MAX_WAITING_CPU_S / cpu_seconds)
+    else:
+        by_cpu = math.ceil(TARGET_CPU_S / cpu_seconds)
     return max(1, min(MAX_MORE_UNITS, by_cpu, by_wait))
 
 
@@ -178,18 +199,27 @@ def count_cell(bench: Bench, python: Path, valgrind: Valgrind, repeats: int, log
     if native.status != "ok":  # fails in a second what would fail counted in a minute
         return [Repeat(bench.impl.id, bench.workload.name, 1, native.status, native.detail,
                        valgrind=valgrind.version)]  # fmt: skip
+    said = native.said
     if more is None:
-        said = native.said
         more = units_for(float(said.get("seconds", 0.0)) / max(first, 1),
                          float(said.get("cpu_seconds", 0.0)) / max(first, 1))  # fmt: skip
     if bench.impl.jit:  # its window starts after k units, past the first compilations
         first = max(first, more)
-    done: list[Repeat] = []
-    for number in range(1, repeats + 1):
-        done.append(count_repeat(bench, python, valgrind, number, first, more, log))
-        if done[-1].status != "ok":
-            break
-    return done
+    if float(said.get("cpu_seconds", 0.0)) < WAITING * float(said.get("seconds", 0.0)):
+
+        def one(number: int) -> Repeat:
+            return count_repeat(bench, python, valgrind, number, first, more, log)
+
+        with ThreadPoolExecutor(repeats) as pool:  # waiting units: side by side
+            done = list(pool.map(one, range(1, repeats + 1)))
+    else:
+        done = []
+        for number in range(1, repeats + 1):
+            done.append(count_repeat(bench, python, valgrind, number, first, more, log))
+            if done[-1].status != "ok":
+                break
+    failed = next((i for i, r in enumerate(done) if r.status != "ok"), len(done))
+    return done[: failed + 1]  # a cell's count ends at its first failure
 
 
 def count_cells(
@@ -201,13 +231,15 @@ def count_cells(
     valgrind: Valgrind | None = None,
     install: bool | None = None,
     say: Callable[[str], None] = print,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> list[Count]:
     """Count the instructions per unit of every serial/1 cell among ``benches`` whose
     implementation has an interpreter in ``pythons`` (the timed runs' own); write the
     repeats to the run's counts.jsonl, once; return each cell's Count.
 
     valgrind comes from ``probe_valgrind(install)`` unless given. Without it nothing is
-    counted or written, and ``say`` gets one line that says what to do.
+    counted or written, and ``say`` gets one line that says what to do. Once ``stopped()``
+    (Ctrl-C), nothing more is counted and nothing written: a resumed run counts again.
     """
     if repeats < MIN_REPEATS:
         raise ValueError(f"repeats={repeats!r}: a count's spread needs at least {MIN_REPEATS}")
@@ -225,12 +257,34 @@ def count_cells(
         return []
     lines: list[Repeat] = []
     for bench in serial:
+        if stopped():
+            say("instructions: counting stopped; nothing written (--resume counts them)")
+            return []
         log = store.count_log_path(run_dir, bench.impl.id, bench.workload.name)
         cell = count_cell(bench, pythons[bench.impl.id], valgrind, repeats, log)
         lines.extend(cell)
         say(format_count(summarize(cell)[0]))
     write_counts(run_dir, lines)
     return summarize(lines)
+
+
+def count_first(run_dir: Path, benches: Sequence[Bench], pythons: Mapping[str, Path],
+                profile: Profile, say: Callable[[str], None],
+                stopped: Callable[[], bool] = lambda: False) -> Profile:  # fmt: skip
+    """A run's counting step, before its timed passes when ``profile.count``: every serial
+    cell of ``benches`` counted once (a resumed run that has its counts counts nothing).
+    The profile the passes then get: a budget less the seconds the count took, so that a
+    nightly's job still ends within its limit."""
+    if not profile.count or store.counts_path(run_dir).exists():
+        return profile
+    started = time.monotonic()
+    count_cells(benches, pythons, run_dir, say=say, stopped=stopped)
+    spent = time.monotonic() - started
+    if profile.budget_s is None:
+        say(f"instructions counted in {spent:.0f} s")
+        return profile
+    say(f"instructions counted in {spent:.0f} s, taken from the budget")
+    return replace(profile, budget_s=max(profile.budget_s - spent, 0.0))
 
 
 def write_counts(run_dir: Path, repeats: Sequence[Repeat]) -> None:

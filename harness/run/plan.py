@@ -59,6 +59,9 @@ class Profile:
     # +-precision), until there are none or budget_s is spent; ``passes`` caps them.
     precision: float | None = None
     budget_s: float | None = None
+    # Count the instructions of every serial cell before the timed passes (run/counts.py);
+    # --count and --no-count choose, whatever the profile.
+    count: bool = False
 
 
 # What --quick measures unless told otherwise: one headline workload for each kind of work
@@ -86,7 +89,7 @@ PROFILES = {
     # 20 passes x 1 process x 3 values: pyperf's default 20 processes x 3 values, each
     # process at another moment of the run. This machine's host slows it down in bursts of
     # seconds; with 4 processes a pass, a cell's pass fell inside one burst, skewing ratios.
-    "full": Profile("full", 20, ("--processes", "1", "--values", "3"), timeout_s=900.0),
+    "full": Profile("full", 20, ("--processes", "1", "--values", "3"), timeout_s=900.0, count=True),
     # The default: measured until every figure the findings state is decided, within the
     # budget; no width is asked of a cell (--precision asks one as well). Values per
     # process follow each cell's own variance (run/adaptive.py); a JIT's warm-ups are
@@ -99,6 +102,7 @@ PROFILES = {
         timeout_s=900.0,
         jit_warmups=12,
         budget_s=DEFAULT_BUDGET_S,
+        count=True,
     ),
 }
 

@@ -49,7 +49,7 @@ Say = Callable[[str], None]
 FIXED_BY_THE_RUN = ("workload", "model", "workers", "quick", "profile", "precision", "margin",
                     "impl",
                     "sparse", "cpython", "cpython_source", "shard", "into", "start_method",
-                    "python", "jython_jar", "resume_from")  # fmt: skip
+                    "python", "jython_jar", "resume_from", "count")  # fmt: skip
 
 
 @dataclass(frozen=True)
