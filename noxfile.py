@@ -182,7 +182,7 @@ def precision_bench(session: nox.Session) -> None:
 
 @nox.session(name="instructions-bench")
 def instructions_bench(session: nox.Session) -> None:
-    """Print instructions per unit of the quick serial cells, their CV over repeats and cost."""
+    """Print the quick serial cells' instruction counts, CV, cost, and smallest step found."""
     _install_host(session)
     session.run("python", "-m", "harness.run.instructionsbench", *session.posargs)
 

@@ -93,3 +93,51 @@ def test_valgrinds_version_is_in_the_runs_provenance_and_a_new_one_is_an_event(
     assert [e.describe() for e in find_events(runs)] == [
         "valgrind valgrind-3.19.0 → valgrind-3.22.0"
     ]
+
+
+def _counted_copy(into: Path, created: str, step: float = 1.0) -> Path:
+    """The quick run with its counts, made at ``created``; 3.14's nbody units ``step``
+    times the instructions (its timed values unchanged)."""
+    import json
+
+    from tests.test_history import copy_run
+
+    run_dir = copy_run(into, created)
+    lines = []
+    for line in COUNTS.read_text().splitlines():
+        record = json.loads(line)
+        if (record["impl"], record["workload"]) == ("3.14", "nbody"):
+            first, more = record["instructions"]
+            record["instructions"] = [first, first + round((more - first) * step)]
+        lines.append(json.dumps(record))
+    store.counts_path(run_dir).write_text("\n".join(lines) + "\n")
+    return run_dir
+
+
+def test_a_history_follows_each_counted_cell_and_finds_a_step_in_instructions_only(
+    tmp_path: Path,
+) -> None:
+    """Three runs with the same counts, then one whose nbody units on 3.14 execute 2% more
+    instructions: the history has a point per counted cell and run, decides one
+    regression, at that run, in instructions only, and draws a chart per counted cell."""
+    from harness.history.read import read_history
+    from harness.publish import add_run, publish
+
+    history = tmp_path / "history"
+    for night, step in enumerate((1.0, 1.0, 1.0, 1.02), start=1):
+        run = _counted_copy(tmp_path / "runs", f"2026-12-0{night}T03:17:00+00:00", step)
+        add_run(run, history, keep_raw=1)
+        found = read_history(history)
+        counted = found.points[found.points["metric"] == "instructions"]
+        assert len(counted) == 9 * night  # 3 workloads x 3.14, 3.14t, 3.14t+gil
+        assert [c.metric for c in found.changes] == ([] if step == 1.0 else ["instructions"])
+    (change,) = found.changes
+    assert (change.kind, change.impl, change.workload) == ("regression", "3.14", "nbody")
+    assert change.after_run == found.entries[-1].id and change.ratio == pytest.approx(1.02)
+    assert change.counterpart.startswith("in instructions only: no change decided in time")
+    assert found.new == [change]
+    site = tmp_path / "site"
+    publish(history, site)
+    trends = (site / "trends.html").read_text()
+    assert trends.count("instructions per unit") >= 9 and "Instructions per unit" in trends
+    assert "in instructions only: no change decided in time" in (site / "changes.html").read_text()

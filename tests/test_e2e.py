@@ -287,8 +287,9 @@ def test_every_speedup_in_the_findings_is_the_tables_figure(quick_run: Path) -> 
 
 
 # A small selection for the nightly: two workloads, so two shards of one workload each.
+# Not counted (minutes on every CPython): test_instruction_step.py runs nightlies that count.
 NIGHTLY = ["--quick", "--workload", "io_sleep,hash_sha256", "--model", "serial,threads",
-           "--sparse"]  # fmt: skip
+           "--sparse", "--no-count"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ kernel, runner image, package or implementation version. Those are named, never 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -67,6 +68,10 @@ class Change:
     kind: Kind
     # what else changed in the class's setup between before_run and after_run (events.py)
     causes: tuple[str, ...] = ()
+    # an instruction series' change: the step its noise set (instructions.py), p and q NaN
+    threshold: float = math.nan
+    # a serial cell's change: what the other tier (time or instructions) did at its run
+    counterpart: str = ""
 
     @property
     def series(self) -> tuple[str, str, str, str, int]:
@@ -79,7 +84,10 @@ class Change:
 
     def as_dict(self) -> dict[str, Any]:
         """changes.json's record: every field, and the decision named as such."""
-        return {**asdict(self), "causes": list(self.causes), "decision": self.decision}
+        found = {**asdict(self), "causes": list(self.causes), "decision": self.decision}
+        # JSON has no NaN: a test's p and q, or a threshold, that the change hasn't are null
+        return {k: None if isinstance(v, float) and math.isnan(v) else v
+                for k, v in found.items()}  # fmt: skip
 
     def describe(self) -> str:
         """A change in one line: the decision, which series, how far it moved, how sure."""
@@ -89,10 +97,18 @@ class Change:
             if self.metric != "overhead"
             else self.impl
         )
+        shown = ".3g"
+        if math.isnan(self.threshold):
+            how = (f"{self.ratio - 1:+.1%}, 95% interval {self.ci_low - 1:+.1%} to "
+                   f"{self.ci_high - 1:+.1%}; q = {self.q_value:.2g}")  # fmt: skip
+        else:
+            how = (f"{self.ratio - 1:+.2%}, beyond its threshold of {self.threshold:.2%} "
+                   "set by the counts' measured spread")  # fmt: skip
+            shown = ".4g"  # a count's small step needs its digits
         return (
-            f"{self.kind}: {where} {what} {self.before:.3g} → {self.after:.3g} "
-            f"({self.ratio - 1:+.1%}, 95% interval {self.ci_low - 1:+.1%} to "
-            f"{self.ci_high - 1:+.1%}; q = {self.q_value:.2g}), from run {self.after_run} "
+            f"{self.kind}: {where} {what} {self.before:{shown}} → {self.after:{shown}} "
+            f"({how}), from run {self.after_run} "
             f"({self.runs_before} runs before, {self.runs_after} after)"
+            + (f"; {self.counterpart}" if self.counterpart else "")
             + (f"; possible causes: {', '.join(self.causes)}" if self.causes else "")
         )

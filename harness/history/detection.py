@@ -89,6 +89,7 @@ def scenarios() -> list[Scenario]:
 def real_noise(history: Path) -> list[pd.DataFrame]:
     """Each real series with 4 runs or more: its runs' figures and intervals over its median."""
     points = archive.points(archive.entries(history))
+    points = points[points["metric"] != "instructions"]  # counts: instructionsbench.py's
     pools = []
     for _, rows in points.groupby([*KEY, "fingerprint"], sort=True):
         if len(rows) >= 4 and (rows["value"] > 0).all():

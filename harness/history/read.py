@@ -2,7 +2,8 @@
 taken on them once. Pure but for reading the history folder (archive.py).
 
 ``read_history`` is the one place the changes are decided: every change point over all
-the runs (changes.find_changes), and once more without the newest run, to tell which
+the runs (instructions.find_all: changes.find_changes on the timed figures, noise-based
+steps on the instruction counts), and once more without the newest run, to tell which
 decisions the newest run brought (``new``, what ``--fail-on-regression`` reads). Each is a
 regression or an improvement (decision.py), and names the events of its machine class
 that coincide with it (events.py) as possible causes; report/ renders them and decides
@@ -17,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from harness.history import archive
-from harness.history.changes import find_changes, new_changes
+from harness.history.changes import new_changes
 from harness.history.decision import ALERTED, DEFAULT_RULES, KINDS, Change, Kind, Rules
 from harness.history.events import Event, class_setups, find_events, with_causes
+from harness.history.instructions import find_all
 from harness.history.series import KEY
 
 
@@ -75,6 +77,6 @@ def read_history(folder: Path, rules: Rules = DEFAULT_RULES) -> History:
     points = archive.points(found)
     events = find_events(found)
     order_of = {e.id: i for i, e in enumerate(found)}
-    changes = with_causes(find_changes(points, rules), events, order_of)
-    earlier = find_changes(points[points["order"] < len(found) - 1], rules)
+    changes = with_causes(find_all(points, rules), events, order_of)
+    earlier = find_all(points[points["order"] < len(found) - 1], rules)
     return History(found, points, changes, new_changes(changes, earlier), rules, events)

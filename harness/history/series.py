@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from harness.compare.cells import Cells, throughput_interval
+from harness.compare.estimate import Terms, estimate_all, instructions
 from harness.compare.verdicts import Comparison
 from harness.machine import fingerprint, machine_class
 from harness.results import shard_machines
@@ -44,12 +45,14 @@ FIGURE_COLUMNS = [
     "noisy",
 ]
 # Which way is better, per metric: a regression is a move the other way.
-HIGHER_IS_BETTER = {"speedup": True, "throughput": True, "overhead": False}
+HIGHER_IS_BETTER = {"speedup": True, "throughput": True, "overhead": False,
+                    "instructions": False}  # fmt: skip
 METRIC_LABELS = {
     "speedup": "speedup over its own serial run at 1 worker",
     "throughput": "serial throughput (units/s)",
     "overhead": "free-threaded build's time over the default build's, serial at 1 worker "
     "(geometric mean over workloads)",
+    "instructions": "instructions per unit (serial at 1 worker, counted under cachegrind)",
 }
 
 
@@ -144,10 +147,26 @@ def run_figures(manifest: dict[str, Any], cells: Cells, comparison: Comparison) 
     throughput = serial.assign(
         metric="throughput", value=serial["throughput"], ci_low=low, ci_high=high
     )
-    frames = [speedup, throughput, _overhead(comparison, ok)]
+    frames = [speedup, throughput, _overhead(comparison, ok), _instructions(cells, serial)]
     table = pd.concat([f[FIGURE_COLUMNS] for f in frames if len(f)], ignore_index=True)
     return table.reindex(columns=FIGURE_COLUMNS).astype(
         {"workers": int, "value": float, "ci_low": float, "ci_high": float}
+    )
+
+
+def _instructions(cells: Cells, serial: pd.DataFrame) -> pd.DataFrame:
+    """Each counted serial cell's instructions per unit, with the 95% interval of its
+    count over its repeats (history/instructions.py reads the noise from it)."""
+    counted = serial[serial["instructions"].notna()]
+    keys = [(str(i), str(w), str(m), int(n)) for i, w, m, n in zip(
+        counted["impl"], counted["workload"], counted["model"], counted["workers"],
+        strict=True)]  # fmt: skip
+    found = estimate_all([Terms.of([(instructions(k), 1.0)]) for k in keys], cells.samples)
+    return counted.assign(
+        metric="instructions",
+        value=[e.value for e in found],
+        ci_low=[e.low for e in found],
+        ci_high=[e.high for e in found],
     )
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from harness.history.archive import Entry
 from harness.history.decision import Change
+from harness.history.instructions import FLOOR, NOISE_TIMES
 from harness.history.read import History, run_classes
 from harness.history.series import METRIC_LABELS, machines
 from harness.machine import machine_class
@@ -64,7 +65,12 @@ def render_site_pages(history: History) -> dict[str, str]:
             "answer": load_answer(history.newest.folder / "report" / "answer.json"),
         },
         "trends.html": {"sections": _trend_sections(history, colours, dates)},
-        "changes.html": {"changes": [(c, c.describe()) for c in history.changes], "dates": dates},
+        "changes.html": {
+            "changes": [(c, c.describe()) for c in history.changes],
+            "dates": dates,
+            "instruction_floor": FLOOR,
+            "instruction_times": NOISE_TIMES,
+        },
     }
     return {
         page: env.get_template(f"site-{page}.j2").render(page=page, **common, **extra)
@@ -192,6 +198,7 @@ def _trend_sections(
             "figures": figures,
         }
     )
+    sections += _instruction_section(history, colours, dates)
     overhead = points[points["metric"] == "overhead"]
     if len(overhead):
         figures = [
@@ -227,6 +234,35 @@ def _trend_sections(
     for section in sections:
         section["figures"] = [format_figure_json(f) for f in section["figures"]]
     return sections
+
+
+def _instruction_section(
+    history: History, colours: Mapping[str, str], dates: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """A chart per counted serial cell: its instructions per unit, on an axis of its own,
+    where a step of a fraction of a percent shows (history/instructions.py decides it)."""
+    counted = history.points[history.points["metric"] == "instructions"]
+    figures = [
+        trend_figure(
+            rows,
+            f"{workload} on {impl}: instructions per unit",
+            "instructions per unit",
+            lambda k: k[0],
+            lambda k, i: colours.get(k[0], "#777777"),
+            _changes_for(history, "instructions", workload=workload, impl=impl),
+            dates,
+            events=history.events,
+        )
+        for (workload, impl), rows in counted.groupby(["workload", "impl"], sort=True)
+    ]
+    if not figures:
+        return []
+    text = (
+        "Each serial cell's instructions per unit, counted under cachegrind (no parallelism, "
+        "no cache misses, no clock speed): a step beyond its measured noise is a change."
+    )
+    return [{"id": "instructions", "title": "Instructions per unit", "text": text,
+             "figures": figures}]  # fmt: skip
 
 
 def _cpu_figure(history: History, dates: Mapping[str, str]) -> dict[str, Any]:

@@ -5,7 +5,9 @@ selection (the workloads tagged quick) on the cached CPython builds, 3.14, 3.14t
 3.14t+gil, each through its pyperf venv as a timed run starts it (run/counts.py), REPEATS
 times each, and prints per cell the instructions per unit, their coefficient of variation
 over the repeats (issue 26's target: 0.1% at most) and the seconds the count took; then
-3.14t's count over 3.14's for each workload. The repeats stay in
+3.14t's count over 3.14's for each workload; then, steps injected into series drawn from
+each cell's real repeats (history/countpower.py), the smallest step the history finds at
+its night with 95% power and no false alarm. The repeats stay in
 ``reports/instructions-bench/<stamp>/counts.jsonl``, and ``--table DIR`` prints them again.
 Counting burns a core for minutes: run it where nothing is being timed.
 """
@@ -18,8 +20,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from harness import store
 from harness.countsfile import load_counts
+from harness.history.countpower import RUN_REPEATS, format_power, power
 from harness.provision import cpython, impls, venvs
 from harness.run.counts import Repeat, count_cells, repeats_of, summarize
 from harness.run.plan import QUICK_TAG, plan
@@ -27,6 +32,7 @@ from harness.run.workloads import WorkloadError, load_workloads, select_workload
 
 REPEATS = 5  # issue 26: the coefficient of variation over at least 5 repeats of each cell
 TARGET_CV = 0.001  # issue 26's acceptance: at most 0.1% over repeats
+SERIES = 100  # simulated series per cell and step: a 95% share is then 95 of 100
 
 
 def _say(line: str) -> None:
@@ -63,6 +69,18 @@ def format_table(repeats: Sequence[Repeat]) -> str:
     return "\n".join(lines)
 
 
+def format_steps(repeats: Sequence[Repeat], series: int, seed: int) -> str:
+    """The smallest step the history finds in each counted cell's series (countpower.py)."""
+    rng = np.random.default_rng(seed)
+    cells: dict[tuple[str, str], list[float]] = {}
+    for r in repeats:
+        if r.status == "ok":
+            cells.setdefault((r.impl, r.workload), []).append(r.per_unit)
+    found = [power(impl, workload, pool, series, rng)
+             for (impl, workload), pool in cells.items() if len(pool) > RUN_REPEATS]  # fmt: skip
+    return format_power(found, series)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="instructions-bench", description=__doc__)
     parser.add_argument("--repeats", type=int, default=REPEATS)
@@ -71,9 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reports", type=Path, default=store.reports_dir() / "instructions-bench")
     parser.add_argument("--table", type=Path, help="print an earlier count's table, counting "
                         "nothing")  # fmt: skip
+    parser.add_argument("--series", type=int, default=SERIES,
+                        help="simulated series per cell and step size")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=20261204)
     args = parser.parse_args(argv)
     if args.table is not None:
-        print(format_table(repeats_of(load_counts(args.table))))
+        repeats = repeats_of(load_counts(args.table))
+        print(format_table(repeats))
+        print(format_steps(repeats, args.series, args.seed))
         return 0
     built = cpython.find_builds()
     if built is None:
@@ -92,7 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     benches = plan(rows, workloads, ["serial"], [1])
     if not count_cells(benches, pythons, run_dir, args.repeats, say=_say):
         return 1
-    print(format_table(repeats_of(load_counts(run_dir))))
+    repeats = repeats_of(load_counts(run_dir))
+    print(format_table(repeats))
+    print(format_steps(repeats, args.series, args.seed))
     return 0
 
 
