@@ -139,7 +139,9 @@ class Comparison:
 def _once(frame: pd.DataFrame) -> pd.DataFrame:
     """Each figure once: an answer row whose figure is another row's (a category of one
     workload) is that row's decision, not a second one."""
-    key = frame[["ratio", "ci_low", "ci_high", "decision"]].astype(str).agg(" ".join, axis=1)
+    # map(str), not astype(str): pandas 3's string dtype keeps NaN a float, which join refuses
+    figure = frame[["ratio", "ci_low", "ci_high", "decision"]]
+    key = figure.apply(lambda column: column.map(str)).agg(" ".join, axis=1)
     key = key + " " + frame["cells"].map(str)
     answer = frame["topic"].str.startswith("answer ")
     return frame[~(answer & key.duplicated())]
