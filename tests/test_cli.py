@@ -39,7 +39,8 @@ def test_unknown_model_is_one_line_listing_the_models(capsys: pytest.CaptureFixt
     assert main(["compare", "--model", "fibers"]) == 2
     assert capsys.readouterr().err == (
         "gilbench: error: unknown model 'fibers'; choose from serial, threads, processes, "
-        "subinterpreters, asyncio, asyncio-to-thread\n"
+        "processes-shm, subinterpreters, subinterpreters-shared, asyncio, asyncio-to-thread, "
+        "threadpool, processpool, processpool-chunked, interpool\n"
     )
 
 
