@@ -17,10 +17,9 @@ from harness.options import UsageError, parse_args, split_list
 from harness.provision import catalog, cpython, sources
 from harness.provision.impls import Impl
 from harness.provision.packages import prepare_packages
-from harness.reading import print_answer, report_run
 from harness.run import plan as planning
-from harness.run import shards
-from harness.run.plan import MODELS, QUICK_MODELS, QUICK_TAG, QUICK_WORKERS, Bench, Profile
+from harness.run import shards, sweep
+from harness.run.plan import MODELS, QUICK_MODELS, QUICK_TAG, Bench, Profile, quick_workers
 from harness.run.resume import Resumed
 from harness.run.workloads import (
     Workload,
@@ -80,10 +79,10 @@ def parse_request(args: argparse.Namespace) -> Request:
     if quick and not wanted and not args.list:
         wanted = [QUICK_TAG]
         _say(f"--quick: the '{QUICK_TAG}'-tagged workloads; serial at 1 worker, "
-             f"{', '.join(QUICK_MODELS[1:])} at 2; choose with --workload, --model, "
-             "--workers")  # fmt: skip
+             f"{', '.join(QUICK_MODELS[1:])} at {quick_workers()[1]}; choose with "
+             "--workload, --model, --workers")  # fmt: skip
     workloads = select_workloads(load_workloads(), wanted, args.payload, args.task_size)
-    workers = args.workers or list(QUICK_WORKERS if quick else planning.default_workers())
+    workers = args.workers or list(quick_workers() if quick else planning.default_workers())
     profile = replace(profile, timeout_s=args.timeout or profile.timeout_s,
                       start_method=args.start_method,
                       precision=args.precision or profile.precision,
@@ -194,14 +193,14 @@ def measure(run_dir: Path, benches: list[Bench], pythons: dict[str, Path], profi
             else:
                 done = resumed.done() if resumed else None
                 outcomes = run_with_progress(benches, pythons, run_dir, profile, sampler, done)
-        report = report_run(run_dir)
+        report = reading.report_run(run_dir)
         if not Stop.requested:
             store.mark_complete(run_dir)
             store.point_latest(run_dir)
     except store.DiskFull as exc:
         raise store.DiskFull(f"{exc}; every cell measured is kept: free space, then continue "
                              f"with: {resume_hint(run_dir)}") from None  # fmt: skip
-    print_answer(report, run_dir)  # the run's last lines, but for what it failed to do
+    reading.print_answer(report, run_dir)  # the last lines, but for what it failed to do
     if Stop.requested:
         _say(f"stopped by Ctrl-C; what was measured is kept. Continue with: {resume_hint(run_dir)}")
         return 130
@@ -240,7 +239,7 @@ def take_up_attempt(args: argparse.Namespace, profile: Profile, shard: Mapping[s
     if kept is None:
         return None
     if store.is_complete(run_dir):  # its job ended; only its upload or a later job failed
-        print_answer(report_run(run_dir), run_dir)
+        reading.report_answered(run_dir)
         lines = read_lines(store.outcomes_path(run_dir))
         return int(any(line["status"] in FAILED for line in lines))
     budget = None if profile.budget_s is None else profile.budget_s + kept
@@ -267,6 +266,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
         raise UsageError("--resume-from takes up an earlier attempt of a shard: give it with "
                          "--shard K/N --into NAME (--resume continues any other run)")  # fmt: skip
     impls, pythons = prepare_pythons(gather_impls(args), getattr(args, "python", None))
+    if sharding is None and not args.workers and request.profile.budget_s:  # the default sweep
+        request = sweep.fit_sweep(request, lambda r: plan_with(r, impls), args.reports, _say)
     benches = plan_with(request, impls)
     extra: dict[str, object] | None = None
     expected: list[str] = []  # a nightly's shard fails when one of these is unavailable
@@ -310,14 +311,13 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from harness.merge import merge
 
     merged = merge(args.shards, args.into)
-    report = report_run(merged)
+    reading.report_answered(merged)
     manifest = store.load_manifest(merged)
     for shard in manifest["shards"]:
         if shard["status"] != "merged":
             _say(f"shard {shard['index']}/{shard['of']} {shard['status']}: {shard['reason']}")
     for refused in manifest["refused"]:
         _say(refused)
-    print_answer(report, merged)
     return 0
 
 
@@ -330,8 +330,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.results import resolve_run
 
-    run_dir = resolve_run(args.reports, args.run)
-    print_answer(report_run(run_dir), run_dir)
+    reading.report_answered(resolve_run(args.reports, args.run))
     return 0
 
 

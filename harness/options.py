@@ -68,8 +68,10 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         type=_workers,
         default=None,
         metavar="N,N",
-        help="worker counts instead of the default: 1, 2 and twice the usable CPUs "
-        f"({','.join(map(str, planning.default_workers()))} here; the last is oversubscribed)",
+        help="worker counts instead of the default: powers of two up to the usable CPUs, "
+        "their count and twice it, as many as the budget's first passes can take "
+        f"({','.join(map(str, planning.default_workers()))} here; the last is oversubscribed; "
+        "the answer is read at the CPU count)",
     )
     group.add_argument(
         "--payload",

@@ -103,6 +103,13 @@ def report_run(run_dir: Path) -> Report:
     return report
 
 
+def report_answered(run_dir: Path) -> Report:
+    """``report_run``, then the answer: what ``report``, a merge and a re-run shard print."""
+    report = report_run(run_dir)
+    print_answer(report, run_dir)
+    return report
+
+
 def print_answer(report: Report, run_dir: Path) -> None:
     """The answer table, its sentences and caveats: a run's last lines, and ``show``'s."""
     from harness.report.terminal import console, render_answer

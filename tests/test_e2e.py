@@ -30,7 +30,7 @@ from harness.provision import cpython, impls
 from harness.report.format import format_category
 from harness.results import CELL, load_run
 from harness.run.cpuspeed import machine_cpus
-from harness.run.plan import QUICK_MODELS, QUICK_TAG, QUICK_WORKERS, plan
+from harness.run.plan import QUICK_MODELS, QUICK_TAG, plan, quick_workers
 from harness.run.workloads import load_workloads, select_workloads
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +83,7 @@ def test_compare_has_a_row_for_every_cell_of_every_known_implementation(quick_ru
     assert measured <= set(summary["impl"])
     quick = select_workloads(load_workloads(), [QUICK_TAG])
     anyone = impls.Impl(id="any", family="cpython", python=Path(sys.executable))
-    cells = len(plan([anyone], quick, QUICK_MODELS, QUICK_WORKERS, True))
+    cells = len(plan([anyone], quick, QUICK_MODELS, quick_workers(), True))
     assert cells == len(quick) * (1 + len(QUICK_MODELS) - 1)  # serial at 1, others at 2
     for impl_id, rows in summary.groupby("impl"):
         assert len(rows) == cells, impl_id

@@ -139,12 +139,13 @@ class Comparison:
 def _once(frame: pd.DataFrame) -> pd.DataFrame:
     """Each figure once: an answer row whose figure is another row's (a category of one
     workload) is that row's decision, not a second one."""
-    # map(str), not astype(str): pandas 3's string dtype keeps NaN a float, which join refuses
-    figure = frame[["ratio", "ci_low", "ci_high", "decision"]]
-    key = figure.apply(lambda column: column.map(str)).agg(" ".join, axis=1)
-    key = key + " " + frame["cells"].map(str)
+    # str() of each value, not astype(str): pandas 3's string dtype keeps NaN a float
+    columns = [frame[c] for c in ("ratio", "ci_low", "ci_high", "decision", "cells")]
+    key = pd.Series([" ".join(map(str, values)) for values in zip(*columns, strict=True)],
+                    index=frame.index, dtype=object)  # fmt: skip
     answer = frame["topic"].str.startswith("answer ")
-    return frame[~(answer & key.duplicated())]
+    kept: pd.DataFrame = frame[~(answer & key.duplicated())]
+    return kept
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

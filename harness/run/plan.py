@@ -17,8 +17,8 @@ from harness.run.sizes import PAYLOAD, TASK_SIZE
 from harness.run.workloads import Workload
 
 __all__ = ["MODELS", "PAYLOAD_MODELS", "POOL_MODELS", "PROFILES", "QUICK_MODELS", "QUICK_TAG",
-           "QUICK_WORKERS", "Bench", "Profile", "default_workers", "models_for",
-           "plan"]  # fmt: skip
+           "Bench", "Profile", "default_workers", "models_for", "plan", "quick_workers",
+           "usable_cpus"]  # fmt: skip
 
 # Variants that differ from their model only in how a unit's data travels (shared memory,
 # buffers shared between interpreters): measured beside it wherever there is a payload.
@@ -27,12 +27,28 @@ PAYLOAD_MODELS = ("processes-shm", "subinterpreters-shared")
 POOL_MODELS = ("threadpool", "processpool", "processpool-chunked", "interpool")
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity, else the machine's count."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+
+
 def default_workers(cpus: int | None = None) -> tuple[int, ...]:
-    """1, 2 and twice the CPUs this process may use: the last point is oversubscribed."""
-    if cpus is None:
-        affinity = getattr(os, "sched_getaffinity", None)
-        cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
-    return tuple(sorted({1, 2, 2 * cpus}))
+    """Powers of two below the usable CPUs, the CPU count, and twice it (oversubscribed):
+    the answer is read at the CPU count (compare/answer.py), so the sweep leads up to it
+    and goes one step past it. 1, 2, 4 on 2 CPUs; 1, 2, 4, 8, 16, 32 on 16; 1, 2, 4, 6, 12
+    on 6. run/sweep.py drops some where the budget can't take them."""
+    cpus = cpus or usable_cpus()
+    counts, power = {1, cpus, 2 * cpus}, 2
+    while power < cpus:
+        counts.add(power)
+        power *= 2
+    return tuple(sorted(counts))
+
+
+def quick_workers(cpus: int | None = None) -> tuple[int, ...]:
+    """--quick's counts: serial's 1 and the CPU count, the answer's (2 on one CPU)."""
+    return (1, max(2, cpus or usable_cpus()))
 
 
 @dataclass(frozen=True)
@@ -66,14 +82,13 @@ class Profile:
 
 # What --quick measures unless told otherwise: one headline workload for each kind of work
 # where the GIL question comes out differently (pure-Python CPU, C that releases the GIL,
-# I/O), at 1 and 2 workers. The whole matrix, every implementation, takes hours honestly
-# measured on 2 cores (a PyPy cell alone spends ~20 s calibrating its JIT's warm-up).
+# I/O), at 1 worker and the CPU count. The whole matrix, every implementation, takes
+# hours honestly measured on 2 cores (a PyPy cell alone spends ~20 s calibrating its JIT's warm-up).
 QUICK_TAG = "quick"
 # --budget's default. See README "Precision and budget" for the measurements behind it.
 DEFAULT_BUDGET_S = 90 * 60.0
-QUICK_WORKERS = (1, 2)
 # asyncio-to-thread, a variant for CPU work, is left to full runs; every other model is
-# measured at 2 workers against serial at 1, the baseline every finding is built on.
+# measured at the CPU count against serial at 1, the baseline every finding is built on.
 QUICK_MODELS = ("serial", "threads", "processes", "subinterpreters", "asyncio")
 
 PROFILES = {
