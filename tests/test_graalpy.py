@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -121,10 +123,59 @@ def test_compare_provisions_graalpy_from_maven_only_when_asked_for(
     monkeypatch.setattr(discover, "probe_graalpy", lambda: graalpy._unavailable("not on PATH"))
     monkeypatch.setattr(graalpy, "find_jdk", lambda: (Path("/jdk"), "25.0.3"))
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(graalpy, "provision", lambda say, dry=False: asked.append(dry) or
-                        graalpy._unavailable("provisioned"))  # fmt: skip
+    monkeypatch.setattr(graalpy, "provision", lambda say, dry=False, install=False:
+                        asked.append(dry) or graalpy._unavailable("provisioned"))  # fmt: skip
     (row,) = catalog.gather(["graalpy"], catalog.Sources(), print)
     assert asked == [False] and row.unavailable == "provisioned"
     unasked = catalog._graalpy(print, dry=False, asked=False)
     assert asked == [False] and "measured only when asked for" in unasked.unavailable
     assert unasked.hint == "nox -s compare -- --impl graalpy"
+
+
+def test_a_nightly_plan_counts_graalpy_asked_for_though_this_machine_lacks_java(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compare --plan --impl graalpy: its measure jobs set up the JDK, so the plan counts
+    and estimates its cells; measuring here without Java, it is unavailable, with why."""
+    from harness.cli import main
+    from harness.provision import catalog, discover
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(graalpy, "JVM_ROOTS", (tmp_path,))
+    monkeypatch.setattr(discover, "probe_graalpy", lambda: graalpy._unavailable("not on PATH"))
+    (planned,) = catalog.gather(["graalpy"], catalog.Sources(), print, dry=True)
+    assert planned.available and "to be provisioned from Maven" in planned.provenance["version"]
+    (measured,) = catalog.gather(["graalpy"], catalog.Sources(), print)
+    assert not measured.available and "needs a JDK 25" in measured.unavailable
+    out = tmp_path / "plan.json"
+    argv = ["compare", "--plan", "--shards", "1", "--json", "--quick", "--workload", "nbody"]
+    for extra in ([], ["--impl", "graalpy"]):
+        with out.open("w") as sink, contextlib.redirect_stdout(sink):
+            assert main([*argv, *extra]) == 0
+        plans = json.loads(out.read_text())
+        if not extra:
+            without = plans["shards"][0]["estimate_s"]
+            assert "graalpy3.12" not in plans["impls"]
+    assert "graalpy3.12" in plans["impls"] and plans["shards"][0]["estimate_s"] > without
+
+
+def test_maven_comes_from_apt_when_allowed_and_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--install-system-packages installs Maven for GraalPy; without it, GraalPy is
+    unavailable and says Maven is missing."""
+    from harness.provision import system
+
+    monkeypatch.setattr(graalpy, "find_jdk", lambda: (tmp_path, "25.0.3"))
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    installed: list[list[str]] = []
+
+    def ensure(names: list[str], say: object, allow: bool | None = None) -> None:
+        installed.append(list(names))
+        raise system.SystemPackagesError("apt-get is not here")
+
+    monkeypatch.setattr(system, "ensure_packages", ensure)
+    row = graalpy.provision(print)
+    assert installed == [] and "needs Maven (mvn), which is not on PATH" in row.unavailable
+    row = graalpy.provision(print, install=True)
+    assert installed == [["maven"]] and row.unavailable.endswith("apt-get is not here")

@@ -11,10 +11,13 @@ import pytest
 
 from harness.cli import main
 from harness.provision.impls import Impl
+from harness.run import matrix
 from harness.run.bench import Outcome
 from harness.run.plan import PROFILES, Bench, plan
 from harness.run.progress import LogLines
 from harness.run.shards import (
+    GRAALPY_SETUP_S,
+    SETUP_S,
     Costs,
     ShardError,
     assign,
@@ -128,6 +131,50 @@ def test_the_plan_estimates_each_shard_and_flags_one_over_the_job_limit() -> Non
         assert row["estimate_s"] == expected
         assert row["over_limit"] == (expected + result["setup_s"] > 30 * 60)  # type: ignore[operator]
     assert json.loads(json.dumps(result)) == result
+
+
+def test_each_worker_process_of_a_graalpy_cell_costs_a_jvm_start_and_its_warm_up() -> None:
+    """On GraalPy, a pass of processes at 4 workers costs 5 of its serial passes (a JVM
+    each), threads at 4 one; on CPython, processes cost what serial does."""
+    graal = Impl(id="graalpy3.12", family="graalpy", python=None)
+    work = load_workloads()[0]
+    for costs in (Costs({}, "defaults"), Costs({"graalpy3.12": (30.0, 20.0)}, "measured")):
+        serial = costs.of(Bench(graal, work, "serial", 1))
+        assert costs.of(Bench(graal, work, "processes", 4)) == (serial[0] * 5, serial[1] * 5)
+        assert costs.of(Bench(graal, work, "processpool", 2)) == (serial[0] * 3, serial[1] * 3)
+        assert costs.of(Bench(graal, work, "threads", 4)) == serial
+    cpython = IMPLS[0]
+    defaults = Costs({}, "defaults")
+    assert defaults.of(Bench(cpython, work, "processes", 4)) == defaults.of(
+        Bench(cpython, work, "serial", 1))  # fmt: skip
+
+
+def test_a_graalpy_cell_of_processes_gets_the_timeout_once_per_jvm_it_starts() -> None:
+    """processes at 2 workers on GraalPy: three JVMs, so three times the profile's
+    timeout, and three times its serial cell expected; on CPython, the timeout."""
+    graal = Impl(id="graalpy3.12", family="graalpy", python=None)
+    work = load_workloads()[0]
+    profile = PROFILES["quick"]
+    seen = matrix.Seen()
+    processes = Bench(graal, work, "processes", 2)
+    assert seen.bound(processes, profile, 3)[0] == 3 * profile.timeout_s
+    seen.took[("graalpy3.12", work.name, "serial", 1)] = (50.0, 3)
+    assert seen.bound(processes, profile, 3) == (3 * profile.timeout_s, 150.0)
+    assert seen.bound(Bench(graal, work, "threads", 2), profile, 3) == (profile.timeout_s, 100.0)
+    assert seen.bound(Bench(IMPLS[0], work, "processes", 2), profile, 3)[0] == profile.timeout_s
+
+
+@pytest.mark.parametrize("available", [True, False])
+def test_a_shard_that_measures_graalpy_is_planned_with_its_provisioning(available: bool) -> None:
+    """Each shard's setup counts GraalPy's jars and first JVM start when it measures it."""
+    graal = Impl(id="graalpy3.12", family="graalpy", python=None,
+                 unavailable="" if available else "no JDK 25")  # fmt: skip
+    benches = plan([IMPLS[0], graal], load_workloads()[:2], ["serial", "processes"], [1, 2])
+    result = plan_shards(benches, 2, PROFILES["quick"], Costs({}, "defaults"))
+    setup = SETUP_S + (GRAALPY_SETUP_S if available else 0.0)
+    rows = result["shards"]
+    assert isinstance(rows, list) and len(rows) == 2
+    assert all(abs(r["with_setup_s"] - r["estimate_s"] - setup) <= 1 for r in rows)
 
 
 def test_plan_json_lists_the_shards_and_what_the_workflow_needs(

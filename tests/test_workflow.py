@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"
 BOOTSTRAP = "python -m pip install nox"  # the one run: step that is not a gilbench session
 # The workflow's selection: the dispatch inputs, handed to every compare as flags.
-SELECTION = ["--profile", "$PROFILE", "--budget", "$BUDGET", "--workload", "$WORKLOADS"]
+SELECTION = ["--profile", "$PROFILE", "--budget", "$BUDGET", "--workload", "$WORKLOADS",
+             "--impl", "$IMPLS"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +80,38 @@ def test_every_run_step_is_a_nox_session_of_the_local_nightly(workflow: dict[Any
 def test_the_triggers_are_a_schedule_off_the_hour_and_a_dispatch_with_inputs(
     workflow: dict[Any, Any],
 ) -> None:
-    """Nightly at a minute that isn't 0, and by hand with profile, workloads and shards."""
+    """Nightly at a minute that isn't 0, and by hand with profile, workloads, shards and
+    GraalPy on or off (on by default)."""
     on = workflow[True]  # YAML 1.1 reads the key `on` as true
     (schedule,) = on["schedule"]
     minute = schedule["cron"].split()[0]
     assert minute.isdigit() and int(minute) not in (0, 30)
-    assert set(on["workflow_dispatch"]["inputs"]) == {"profile", "workloads", "shards"}
+    inputs = on["workflow_dispatch"]["inputs"]
+    assert set(inputs) == {"profile", "workloads", "shards", "graalpy"}
+    assert inputs["graalpy"]["type"] == "boolean" and inputs["graalpy"]["default"] is True
+
+
+def test_graalpy_is_planned_and_measured_every_night_on_a_jdk_25_unless_turned_off(
+    workflow: dict[Any, Any],
+) -> None:
+    """A scheduled run, or a dispatch with graalpy on, names GraalPy to every compare (the
+    plan sizes its shards for its JVMs, the shard provisions it and fails if it can't);
+    the measure job sets up Temurin 25 before the shard, only then."""
+    impls = workflow["env"]["IMPLS"]
+    assert impls == ("${{ (github.event_name != 'workflow_dispatch' || inputs.graalpy) "
+                     "&& 'graalpy' || '' }}")  # fmt: skip
+    steps = workflow["jobs"]["measure"]["steps"]
+    names = [step.get("uses", "").split("@")[0] or "run" for step in steps]
+    java = steps[names.index("actions/setup-java")]
+    shard = next(i for i, s in enumerate(steps) if "--shard" in s.get("run", ""))
+    assert names.index("actions/setup-java") < shard
+    assert java["with"] == {"distribution": "temurin", "java-version": "25"}
+    assert java["if"] == "${{ env.IMPLS != '' }}"
+    assert "actions/setup-java" not in [s.get("uses", "").split("@")[0]
+                                        for s in workflow["jobs"]["plan"]["steps"]]  # fmt: skip
+    for job in ("plan", "measure"):
+        (args,) = [a for _, a in _sessions(workflow["jobs"][job])]
+        assert args[args.index("--impl") + 1] == "$IMPLS"
 
 
 def test_permissions_are_the_fewest_each_job_needs(workflow: dict[Any, Any]) -> None:

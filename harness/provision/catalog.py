@@ -80,7 +80,7 @@ def gather(
         "pypy": lambda: discover.probe_pypy(install, say),
         "jython": lambda: discover.probe_jython(sources.jython_jar, install, say, dry),
         "ironpython": discover.probe_ironpython,
-        "graalpy": lambda: _graalpy(say, dry, asked="graalpy" in named),
+        "graalpy": lambda: _graalpy(say, dry, asked="graalpy" in named, install=install),
     }
     found = [probe() for family, probe in probes.items() if family in families]
     rows += [_installable(row) if dry else row for row in found]
@@ -108,13 +108,20 @@ def _planned_cpython(sources: Sources, series: str) -> list[impls.Impl]:
             for i in impls.cpython_ids(impls.series_of(version))]  # fmt: skip
 
 
-def _graalpy(say: Callable[[str], None], dry: bool, asked: bool) -> impls.Impl:
+def _graalpy(say: Callable[[str], None], dry: bool, asked: bool,
+             install: bool = False) -> impls.Impl:  # fmt: skip
     """A graalpy on PATH or managed by uv first; else, when named (``--impl graalpy``),
-    GraalPy from Maven on a JDK here. Unnamed it is not provisioned: every process is a
-    JVM start, and its quick cells take 14-107 s each on 2 cores (README)."""
+    GraalPy from Maven on a JDK here (Maven from apt with ``install``). Unnamed it is not
+    provisioned: every process is a JVM start, and its quick cells take 14-107 s each on
+    2 cores (docs/measurements.md). Named in a plan (``dry``), it counts as there: the
+    nightly's measure jobs set up a JDK 25 before they measure, and a shard that then
+    lacks GraalPy fails (nightly.check_expected)."""
     found = discover.probe_graalpy()
-    if found.available or asked:
-        return found if found.available else graalpy.provision(say, dry)
+    if found.available:
+        return found
+    if asked:
+        row = graalpy.provision(say, dry, install)
+        return graalpy.planned() if dry and not row.available else row
     if graalpy.find_jdk() is None or shutil.which("mvn") is None:
         return graalpy.provision(say, dry=True)  # unavailable: says what is missing
     return replace(found, unavailable=(

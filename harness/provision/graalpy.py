@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.provision import discover, maven
+from harness.provision import discover, maven, system
 from harness.provision.cpython import cache_dir
 from harness.provision.impls import Impl
 
@@ -110,13 +110,19 @@ def probe(launcher: Path) -> dict[str, str]:
             "jit": lines[4], "sys_version": " ".join(lines[5:])}  # fmt: skip
 
 
-def provision(say: Callable[[str], None], dry: bool = False) -> Impl:
-    """GraalPy from Maven into the cache (or the one already there), as a row."""
+def provision(say: Callable[[str], None], dry: bool = False, install: bool = False) -> Impl:
+    """GraalPy from Maven into the cache (or the one already there), as a row; with
+    ``install`` (--install-system-packages), Maven from apt if it is missing."""
     jdk = find_jdk()
     if jdk is None:
         return _unavailable(f"GraalPy from Maven needs a JDK {MIN_JDK} or newer, and none "
                             "is in JAVA_HOME or /usr/lib/jvm; no graalpy is on PATH or "
                             "managed by uv either")  # fmt: skip
+    if shutil.which("mvn") is None and install and not dry:
+        try:
+            system.ensure_packages(["maven"], say, allow=True)
+        except system.SystemPackagesError as exc:
+            return _unavailable(f"GraalPy from Maven needs Maven (mvn): {exc}")
     if shutil.which("mvn") is None:
         return _unavailable("GraalPy from Maven needs Maven (mvn), which is not on PATH")
     home, jdk_version_text = jdk
@@ -127,13 +133,7 @@ def provision(say: Callable[[str], None], dry: bool = False) -> Impl:
     except (OSError, ValueError):
         record = None
     if record is None and dry:
-        return Impl(
-            id="graalpy3.12",
-            family="graalpy",
-            python=None,
-            runner="pure",
-            provenance={"version": f"GraalPy {VERSION}, to be provisioned from Maven"},
-        )
+        return planned()
     try:
         if record is None or not launcher.is_file():
             record = _provision(root, home, jdk_version_text, launcher, say)
@@ -146,6 +146,13 @@ def provision(say: Callable[[str], None], dry: bool = False) -> Impl:
         command=(str(launcher),), runner="pure", expect_gil=1, build="-",
         provenance={**provenance, "version": f"GraalPy {VERSION}, Python {info['version']}"},
     )  # fmt: skip
+
+
+def planned() -> Impl:
+    """GraalPy as a plan counts it: to be provisioned from Maven where it is measured."""
+    version = f"GraalPy {VERSION}, to be provisioned from Maven"
+    return Impl(id="graalpy3.12", family="graalpy", python=None, runner="pure",
+                provenance={"version": version})  # fmt: skip
 
 
 def _provision(root: Path, home: Path, jdk: str, launcher: Path,

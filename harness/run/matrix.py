@@ -18,6 +18,7 @@ from harness import store
 from harness.run.bench import Outcome, run_bench, unsupported
 from harness.run.cpuspeed import Sampler
 from harness.run.plan import Bench, Profile
+from harness.run.shards import runtimes
 
 Cell = tuple[str, str, str, int]
 
@@ -41,17 +42,22 @@ class Seen:
     hung: dict[tuple[str, str], str] = field(default_factory=dict)  # (impl, workload) -> why
 
     def bound(self, bench: Bench, profile: Profile, values: int) -> tuple[float, float]:
-        """(the seconds after which ``bench`` counts as hung, the time expected of it)."""
+        """(the seconds after which ``bench`` counts as hung, the time expected of it).
+
+        The profile's timeout holds for each runtime the benchmark starts (shards.runtimes):
+        a GraalPy cell of processes at 2 workers starts three JVMs, each warming its JIT,
+        and took 50-110 s of the quick profile's 120 on 2 cores (docs/measurements.md)."""
         impl, workload, _, workers = bench.cell
+        cap = profile.timeout_s * runtimes(bench)
         own = self.took.get(bench.cell)
         serial = self.took.get((impl, workload, "serial", 1))
         if own is not None:
             expected = own[0] * max(1.0, values / own[1])
         elif serial is not None:
-            expected = serial[0] * workers * max(1.0, values / serial[1])
+            expected = serial[0] * max(workers, runtimes(bench)) * max(1.0, values / serial[1])
         else:
-            return profile.timeout_s, math.nan
-        return min(profile.timeout_s, max(HANG_FLOOR_S, HANG_FACTOR * expected)), expected
+            return cap, math.nan
+        return min(cap, max(HANG_FLOOR_S, HANG_FACTOR * expected)), expected
 
 
 class Stop:
@@ -159,7 +165,7 @@ def attempt(bench: Bench, pythons: Mapping[str, Path], run_dir: Path, profile: P
             seen.lacking[(impl, model)] = replace(outcome, elapsed_s=0.0)
         if outcome.status == "ok":
             seen.took[bench.cell] = (outcome.elapsed_s, values or 1)
-        elif outcome.status == "timeout" and limit < profile.timeout_s:
+        elif outcome.status == "timeout" and limit < profile.timeout_s * runtimes(bench):
             why = f"over {HANG_FACTOR:.0f}x the {expected:.1f} s its earlier attempts predict"
             outcome = replace(outcome, detail=f"{outcome.detail}: {why}")
         if outcome.status == "timeout" and (model, workers) == ("serial", 1):

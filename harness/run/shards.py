@@ -27,8 +27,21 @@ from harness.run.plan import Bench, Profile
 # VM, 2026-12-01). The first pass is dearer: pyperf calibrates the loops, and a JIT's
 # warm-ups where the profile doesn't fix them (the full profile: much dearer on PyPy and
 # Jython; measure one and pass it with --costs).
-DEFAULT_COSTS = {"cpython": (2.6, 2.4), "pypy": (6.6, 5.6), "jython": (13.2, 8.2)}
-JVM_LIKE = (13.2, 8.2)  # GraalPy and IronPython start a runtime of their own, as Jython does
+# GraalPy's: seconds per JVM a pass starts (see OWN_RUNTIME), the medians of its cells in a
+# quick nightly of nbody and io_sleep on this VM, 2026-12-04 (docs/measurements.md,
+# "GraalPy in the nightly"); its later passes were no cheaper than its first.
+DEFAULT_COSTS = {"cpython": (2.6, 2.4), "pypy": (6.6, 5.6), "jython": (13.2, 8.2),
+                 "graalpy": (22.2, 25.5)}  # fmt: skip
+JVM_LIKE = (13.2, 8.2)  # IronPython starts a runtime of its own, as Jython does
+# Families each of whose processes starts a runtime of its own: GraalPy's JVM takes 7-8 s
+# to start with its JIT on, then warms that JIT up again, so a model whose workers are
+# processes (SPAWNING) pays that once per worker too, each pass: a GraalPy cell of
+# processes at 4 workers costs about 5 of its serial cells.
+OWN_RUNTIME = ("graalpy", "jython", "ironpython")
+SPAWNING = ("processes", "processes-shm", "processpool", "processpool-chunked")
+# A shard that measures GraalPy provisions it first: 26 jars from Maven (16 s here) and
+# the launcher's first JVM start with the JIT (8 s), with room for a slower mirror.
+GRAALPY_SETUP_S = 60.0
 # Setting up a fresh machine: two CPython builds (5m43s and 6m24s on the slowest 2-vCPU VM
 # seen), apt for PyPy and Jython, a venv each. A restored build cache saves most of it.
 SETUP_S = 14 * 60.0
@@ -88,9 +101,22 @@ class Costs:
     source: str  # where the figures come from, for the plan's reader
 
     def of(self, bench: Bench) -> tuple[float, float]:
+        """Seconds of ``bench``'s first pass and of a later one: its implementation's
+        figures, once per runtime the pass starts (runtimes)."""
         if bench.impl.id in self.by_impl:
-            return self.by_impl[bench.impl.id]
-        return DEFAULT_COSTS.get(bench.impl.family, JVM_LIKE)
+            first, later = self.by_impl[bench.impl.id]
+        else:
+            first, later = DEFAULT_COSTS.get(bench.impl.family, JVM_LIKE)
+        starts = runtimes(bench)
+        return first * starts, later * starts
+
+
+def runtimes(bench: Bench) -> int:
+    """The runtimes one pass of ``bench`` starts: its own process's, and on a family of
+    OWN_RUNTIME one per worker of a SPAWNING model."""
+    if bench.impl.family in OWN_RUNTIME and bench.model in SPAWNING:
+        return 1 + bench.workers
+    return 1
 
 
 def load_costs(run_dir: Path | None) -> Costs:
@@ -138,13 +164,15 @@ def plan_shards(
     for index in range(1, shards + 1):
         mine = shard(benches, index, owner)
         measure = estimate_s(mine, profile, costs)
+        setup = SETUP_S + (GRAALPY_SETUP_S if any(b.impl.family == "graalpy" and b.impl.available
+                                                  for b in mine) else 0.0)  # fmt: skip
         rows.append({
             "shard": f"{index}/{shards}", "index": index, "of": shards,
             "name": f"shard-{index}-of-{shards}",
             "workloads": sorted({b.workload.name for b in mine}),
             "cells": len(mine), "measured_cells": sum(b.impl.available for b in mine),
-            "estimate_s": round(measure), "with_setup_s": round(measure + SETUP_S),
-            "over_limit": measure + SETUP_S > limit_s,
+            "estimate_s": round(measure), "with_setup_s": round(measure + setup),
+            "over_limit": measure + setup > limit_s,
         })  # fmt: skip
     over = [r["shard"] for r in rows if r["over_limit"]]
     note = (
