@@ -197,3 +197,30 @@ def test_the_published_site_opens_on_the_newest_runs_answer_table(tmp_path: Path
 
     older = publish(DATA / "history", tmp_path / "older-site").site / "index.html"
     assert "predates the answer table" in older.read_text()
+
+
+def test_the_sentences_say_each_decision_once_over_the_kinds_of_work_it_holds_for() -> None:
+    """Two undecided kinds of work read "are undecided on A and B", once; a gain names its
+    worker count; three sentences at most."""
+    from harness.compare.answer import Answer, Entry, Row
+    from harness.report.answer import format_answer
+
+    def row(category: str, payoff: Entry, cost: Entry) -> Row:
+        return Row(category, "3.14t", Entry("gains", 1.5, 1.4, 1.6, "threads", "processes"),
+                   Entry("gains", 2.0, 1.9, 2.1), payoff, cost)  # fmt: skip
+
+    open_ = Entry("undecided", 1.0, 0.5, 2.0)
+    rows = (row("cpu", Entry("gains", 1.8, 1.7, 1.9, "processes", workers=2), open_),
+            row("io", open_, Entry("equivalent", 1.0, 0.99, 1.01)),
+            row("c-release", open_, open_))  # fmt: skip
+    text = format_answer(Answer(4, 4, "3.14", "3.14t", "3.14", 0.05, rows))
+    assert text.sentences == (
+        "Against 3.14's best model at 4 workers, 3.14t's threads pay off on pure-Python CPU "
+        "work from 2 workers and are undecided on I/O-bound work and C code that releases "
+        "the GIL.",
+        "On one thread, 3.14t takes the same time, within 5%, on I/O-bound work, against "
+        "3.14; its cost is undecided on pure-Python CPU work and C code that releases the GIL.",
+        "4 of 12 entries are undecided: a longer run would decide them ('gilbench show' "
+        "lists what each needs).",
+    )
+    assert text.title == "The answer at 4 workers, this machine's CPU count"

@@ -161,9 +161,9 @@ def _sentences(answer: Answer) -> list[str]:
         parts = [
             *(f"pay off on {c} from {format_count(e.workers, 'worker')}"
               for c, e in payoff.get("gains", [])),
-            *(f"lose on {c}" for c, _ in payoff.get("loses", [])),
-            *(f"do as well, {within}, on {c}" for c, _ in payoff.get("equivalent", [])),
-            *(f"are undecided on {c}" for c, _ in payoff.get(UNDECIDED, [])),
+            *(f"{says} on {_join([c for c, _ in payoff[word]])}" for word, says in
+              (("loses", "lose"), ("equivalent", f"do as well, {within},"),
+               (UNDECIDED, "are undecided")) if word in payoff),
         ]  # fmt: skip
         said.append(f"Against {default}'s best model at {format_count(answer.workers, 'worker')}, "
                     f"{ft}'s threads {_join(parts)}.")  # fmt: skip
@@ -172,7 +172,8 @@ def _sentences(answer: Answer) -> list[str]:
         parts = [
             *(f"{format_times(e.ratio)} the time on {c}"
               for c, e in [*cost.get("loses", []), *cost.get("gains", [])]),
-            *(f"the same time, {within}, on {c}" for c, _ in cost.get("equivalent", [])),
+            *(f"the same time, {within}, on {_join([c for c, _ in cost[word]])}"
+              for word in ("equivalent",) if word in cost),
         ]  # fmt: skip
         open_ = [c for c, _ in cost.get(UNDECIDED, [])]
         rest = f"cost is undecided on {_join(open_)}" if open_ else ""
