@@ -149,7 +149,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     for side, run in zip("AB", runs, strict=True):
         out.print(f"{side}: {format_origin(run.manifest)} ({run.directory})", highlight=False)
     for note in format_differences(runs[0].manifest, runs[1].manifest):
-        out.print(note, highlight=False)
+        out.print(note, highlight=False, soft_wrap=True)
     diff = compare_runs(summarize(runs[0]), summarize(runs[1]), args.margin or MARGIN)
     render_diff(diff, {"a": "A", "b": "B"}, out)
     return 0

@@ -87,7 +87,7 @@ def render_diff(diff: Diff, names: Mapping[str, str], out: Console) -> None:
                       format_range(float(row["ci_low"]), float(row["ci_high"])),
                       f"[{STYLES[word]}]{word}[/]")  # fmt: skip
     out.print(table)
-    out.print(format_diff_counts(diff))
+    out.print(format_diff_counts(diff), soft_wrap=True)
 
 
 def format_diff_counts(diff: Diff) -> str:
