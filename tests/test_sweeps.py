@@ -165,11 +165,14 @@ def test_from_what_task_size_a_pool_pays_off_and_breaks_even_with_threads(
     thread pool (which, held by a lock here, never pays off)."""
     texts = [f.text for f in format_tasks(tasks)]
     payoff = next(t for t in texts if "against serial" in t)
-    assert "processpool pays off from 10ms (1.96× serial's throughput" in payoff
-    assert "; at 10us loses: 0.18× serial's throughput" in payoff
-    assert "threadpool doesn't pay off up to 10ms (at 10ms equivalent: 1.00×" in payoff
+    assert (
+        "processpool pays off from 10ms (10 ms a task here) (1.96× serial's throughput" in payoff
+    )  # the size names the work; the time is this implementation's
+    assert "; at 10us (10 µs a task here) loses: 0.18× serial's throughput" in payoff
+    assert ("threadpool doesn't pay off up to 10ms (10 ms a task here) (at 10ms (10 ms a task "
+            "here) equivalent: 1.00×") in payoff  # fmt: skip
     threads = next(t for t in texts if "against threadpool" in t)
-    assert "processpool breaks even from 10ms (1.96× threadpool's throughput" in threads
+    assert "processpool breaks even from 10ms (10 ms a task here) (1.96× threadpool's" in threads
 
 
 @pytest.mark.parametrize(("decisions", "first", "below"), [

@@ -111,9 +111,22 @@ def compare_tasks(cells: Cells) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
                    higher_is_better=False)  # fmt: skip
     return (
         _with_seconds(cells, table),
-        _table(cells, [r for r, _ in payoff], [t for _, t in payoff], SWEEP_COLUMNS),
-        _table(cells, [r for r, _ in threads], [t for _, t in threads], SWEEP_COLUMNS),
-    )
+        _with_task(cells, _table(cells, [r for r, _ in payoff], [t for _, t in payoff],
+                                 SWEEP_COLUMNS)),
+        _with_task(cells, _table(cells, [r for r, _ in threads], [t for _, t in threads],
+                                 SWEEP_COLUMNS)),
+    )  # fmt: skip
+
+
+def _with_task(cells: Cells, table: pd.DataFrame) -> pd.DataFrame:
+    """``task_s``: a task's time on this implementation, its serial cell's round of one
+    unit (a size names the work by CPython 3.14's time; a JIT runs it many times faster)."""
+    serial = cells.table[(cells.table["model"] == "serial") & (cells.table["workers"] == 1)]
+    keys = zip(serial["impl"].astype(str), serial["workload"].astype(str), strict=True)
+    times = dict(zip(keys, serial["median_s"].astype(float), strict=True))
+    pairs = zip(table["impl"].astype(str), table["variant"].astype(str), strict=True)
+    found = [times.get(pair, math.nan) for pair in pairs]
+    return table.assign(task_s=found)
 
 
 OVERHEAD_COLUMNS = ["task_s", "overhead_s", "overhead_low_s", "overhead_high_s"]
