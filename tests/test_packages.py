@@ -302,7 +302,7 @@ def test_the_report_says_which_packages_kept_the_free_threaded_build_free_thread
     said = [f.text for f in report.findings if f.topic == "packages"]
     assert said == [
         "On 3.14t, numpy 2.5.5 kept the GIL off; lxml 6.2.0 (lxml.etree, in lxml_parse) "
-        "re-enabled it: those cells ran with the GIL on.",
+        "re-enabled the GIL: those cells ran with it on.",
         "On jython2.7, pip could not install lxml>=5 and numpy>=2: lxml_parse and numpy_small "
         "are unsupported there (pip's reasons are in the packages table).",
     ]

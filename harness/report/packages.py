@@ -111,15 +111,16 @@ def format_packages(manifest: Mapping[str, Any], summary: pd.DataFrame) -> list[
         refused = {w: got for w, got in record.get(impl, {}).items() if got.get("status") != "ok"}
         if refused:
             sets = sorted({", ".join(got["requires"]) for got in refused.values()})
+            verb = "is" if len(refused) == 1 else "are"
             findings.append(Finding(TOPIC, f"On {impl}, pip could not install {_and(sets)}: "
-                                    f"{_and(sorted(refused))} are unsupported there (pip's "
-                                    "reasons are in the packages table)."))  # fmt: skip
+                                    f"{_and(sorted(refused))} {verb} unsupported there "
+                                    "(pip's reasons are in the packages table)."))  # fmt: skip
     return findings
 
 
 def _gil_sentence(impl: str, got: Mapping[str, Any], summary: pd.DataFrame) -> list[Finding]:
-    """``On 3.14t, numpy 2.5.5 kept the GIL off; lxml 6.2.0 re-enabled it (lxml.etree, in
-    lxml_parse): those cells ran with the GIL on.``; nothing where nothing was measured."""
+    """``On 3.14t, numpy 2.5.5 kept the GIL off; lxml 6.2.0 (lxml.etree, in lxml_parse)
+    re-enabled the GIL: those cells ran with it on.``; nothing where nothing was measured."""
     measured = summary[(summary["impl"] == impl) & (summary["status"] == "ok")]
     kept, reenabled = [], []
     for workload in sorted(set(measured["workload"])):
@@ -127,14 +128,15 @@ def _gil_sentence(impl: str, got: Mapping[str, Any], summary: pd.DataFrame) -> l
         named = _versions(got[workload]) if workload in got else ""
         modules = ", ".join(n.removesuffix(REENABLED) for n in notes)
         if notes:
-            reenabled.append(f"{named or modules} ({modules}, in {workload})")
+            reenabled.append(f"{named} ({modules}, in {workload})" if named
+                             else f"{modules} (in {workload})")  # fmt: skip
         elif named:
             kept.append(named)
     if not kept and not reenabled:
         return []
     said = [f"{_and(sorted(set(kept)))} kept the GIL off"] if kept else []
     if reenabled:
-        said.append(f"{_and(reenabled)} re-enabled it: those cells ran with the GIL on")
+        said.append(f"{_and(reenabled)} re-enabled the GIL: those cells ran with it on")
     return [Finding(TOPIC, f"On {impl}, {'; '.join(said)}.")]
 
 
