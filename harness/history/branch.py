@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from harness.history.archive import HistoryError
+from harness.untar import extract_data
 
 BRANCH = "gilbench-history"
 LOCAL_REF = "refs/gilbench/history"
@@ -69,7 +70,7 @@ def fetch(folder: Path, branch: str = BRANCH) -> bool:
         raise HistoryError(f"git fetch of {branch} failed: {why[-1] if why else ''}")
     archive = _git(["archive", "--format=tar", LOCAL_REF]).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
+        extract_data(tar, folder)
     return True
 
 

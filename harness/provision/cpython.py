@@ -25,6 +25,7 @@ from pathlib import Path
 
 from harness.provision import sources, system
 from harness.provision.sources import PINS, ProvisionError, Source, SourceUnavailable
+from harness.untar import extract_data
 
 __all__ = [
     "CONFIGURE_FLAGS",
@@ -288,7 +289,7 @@ def unpack(src: Source, work: Path) -> Path:
         shutil.copytree(src.path, work / "src", symlinks=True)
         return work / "src"
     with tarfile.open(src.path) as tar:
-        tar.extractall(work, filter="data")
+        extract_data(tar, work)
     trees = [p.parent for p in work.glob("*/configure")]
     if len(trees) != 1:
         raise ProvisionError(f"{str(src.path)!r} is not a CPython source tarball; pass one")
