@@ -28,21 +28,16 @@ import gbprotocol
 def _attach(shared_memory, name):
     """A block the parent created, opened here without this process tracking it.
 
-    Before 3.13 every SharedMemory was registered with the resource tracker, the child's
-    attach too, and a tracker then unlinked it, or warned of a leak, at the child's exit
-    (bpo-38119); 3.13 added ``track=False`` for this.
+    The parent created, tracks and unlinks every block. A worker started by it shares its
+    resource tracker, which keeps a set of names: before 3.13, where attaching registers
+    the name again (bpo-38119), that adds nothing, and an unregister here would take the
+    parent's registration away (its unlink's then fails in the tracker with a KeyError).
+    3.13 added ``track=False``: nothing is registered at all.
     """
     try:
         return shared_memory.SharedMemory(name=name, track=False)
     except TypeError:  # before 3.13
-        block = shared_memory.SharedMemory(name=name)
-        try:
-            from multiprocessing import resource_tracker  # novm
-
-            resource_tracker.unregister(block._name, "shared_memory")
-        except Exception:
-            pass
-        return block
+        return shared_memory.SharedMemory(name=name)
 
 
 def _shm_loop(workload_path, conn, size, names):

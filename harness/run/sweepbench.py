@@ -1,7 +1,7 @@
 """``nox -s sweep-bench``: what moving data and small tasks cost each model, printed.
 
 A benchmark that prints figures, not a test. It measures the quick profile of the sized
-workloads (payload_bytes at 0, 1 KiB, 64 KiB and 1 MiB; task_size at 10 us to 10 ms) on
+workloads (payload_bytes at 0, 1 KiB, 64 KiB, 1 MiB and 16 MiB; task_size at 10 us to 10 ms) on
 3.14, 3.14t and PyPy (``run --quick --workload payload_bytes,task_size``, into
 reports/sweep-bench/<stamp>), then prints the comparisons the report states about them:
 each model's throughput over threads' by payload, each pool's overhead a task on one
