@@ -225,11 +225,11 @@ def test_k_is_sized_by_cpu_time_with_waiting_capped() -> None:
     CPU time passes MAX_WAITING_CPU_S; never more than MAX_MORE_UNITS."""
     assert counts.units_for(0.054, 0.054) == 1  # nbody on 3.14
     assert counts.units_for(0.00038, 0.00038) == 132  # tiny.py
-    assert counts.units_for(0.0823, 0.00036) == 732  # io_sleep: 8 waits of 10 ms
-    assert counts.units_for(0.5, 0.0001) == 120  # half a second of waiting a unit
+    assert counts.units_for(0.0823, 0.00036) == 195  # io_sleep: 8 waits of 10 ms
+    assert counts.units_for(0.5, 0.0001) == 32  # half a second of waiting a unit
     assert counts.units_for(0.1, 0.04) == 12  # 40% CPU: its CPU time bounds it
     assert counts.units_for(0.1, 0.06) == 1  # mostly CPU, 40 ms of waiting
-    assert counts.units_for(0.1, 0.0) == 600  # no CPU time measured: the waiting alone
+    assert counts.units_for(0.1, 0.0) == 160  # no CPU time measured: the waiting alone
     assert counts.units_for(1e-7, 1e-7) == counts.MAX_MORE_UNITS
     assert counts.units_for(0.0, 0.0) == counts.MAX_MORE_UNITS
 

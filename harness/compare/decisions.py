@@ -33,6 +33,7 @@ time interval plays no part: it is information in the results table, never a gat
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ def looks() -> Iterator[int]:
         at = max(at + 1, round(at * LOOK_GROWTH))
 
 
+@functools.cache  # the samplers' projections ask it for every pass count, many times
 def look_of(last_pass: int) -> int:
     """The look (1, 2, ...) a figure whose last pass is ``last_pass`` is read at: the first
     look at or after it (a run cut off between looks is read at the next one's level,

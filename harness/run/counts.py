@@ -68,17 +68,18 @@ TARGET_CPU_S = 0.05
 # that mostly waits holds few instructions (io_sleep: 31 K), and each wait moves them:
 # the free-threaded build's allocator (mimalloc) purges memory on a timer, so two runs of
 # io_sleep under one seed differed by thousands of instructions, in mimalloc's segment
-# code (callgrind, here). That noise falls as the square root of k: with 16 s of waiting
-# (k = 194) its CV over repeats was 0.15% on 3.14t+gil; 60 s (k = 730) brings it under
-# the 0.1% issue 26 asks.
-MAX_WAIT_S = 60.0
+# code (callgrind, here). More units don't quiet it: instructions-bench gave io_sleep a CV
+# over 5 repeats of 0.03% to 0.15% with 16 s of waiting (k about 194) and 0.07% to 0.13%
+# with 60 s (k about 700), at four times the counting time (330 to 400 s a cell). A unit
+# that mostly waits is counted within about 0.15%, and the 16 s keep its count cheap.
+MAX_WAIT_S = 16.0
 MAX_MORE_UNITS = 1000  # k at most
 # A unit whose native CPU time is under this share of its wall time mostly waits: its
 # repeats run side by side, each a process that sleeps most of the time, so that a
 # count takes one repeat's wall time rather than R of them.
 WAITING = 0.5
-# Native CPU seconds a waiting unit's k units may take: io_sleep's 730 take 0.26 s, about
-# 9 s counted; a unit that waits less but computes more gets fewer.
+# Native CPU seconds a waiting unit's k units may take: io_sleep's 194 take 0.07 s, a few
+# seconds counted; a unit that waits less but computes more gets fewer.
 MAX_WAITING_CPU_S = 0.5
 NOT_COUNTED = "not counted"
 JVM_FAMILIES = ("jython", "graalpy")
