@@ -51,6 +51,7 @@ def quick_run(
     )  # fmt: skip
     print(done.stderr[-3000:], file=sys.stderr)
     assert done.returncode == 0, done.stderr[-3000:]
+    (reports / "stdout.txt").write_text(done.stdout)  # what the terminal showed
     return (reports / "latest").resolve()
 
 
@@ -184,6 +185,21 @@ def test_raw_files_work_with_pyperf_compare_to(quick_run: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "nbody/threads/2" in done.stdout
+
+
+def test_the_run_ends_with_its_answer_table(quick_run: Path) -> None:
+    """The terminal's last lines are the run's answer: its title and table, its sentences,
+    then its caveats with the report's section that details them."""
+    from harness.report.build import build_report
+
+    answer = build_report(load_run(quick_run)).answer
+    lines = (quick_run.parent / "stdout.txt").read_text().splitlines()
+    said = f"{answer.caveats} Details: " if answer.caveats else "Details: "
+    assert lines[-1] == f"{said}{quick_run / 'index.html'}#caveats"
+    assert lines[-1 - len(answer.sentences) : -1] == list(answer.sentences)
+    assert lines[0].strip() == answer.title
+    table = " ".join(" ".join(lines[1 : -1 - len(answer.sentences)]).split())
+    assert all(word in table for row in answer.texts() for cell in row for word in cell.split())
 
 
 def test_report_files_are_written_and_latest_points_at_the_run(quick_run: Path) -> None:
