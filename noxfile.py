@@ -142,6 +142,10 @@ def history(session: nox.Session) -> None:
 def faults(session: nox.Session) -> None:
     """Inject real faults (SIGKILL, a full disk, corrupt files, bad workloads): what survived?"""
     _install_host(session, "[test]")
+    try:  # its runs build CPython, which a fresh runner lacks the headers for
+        system.ensure_packages(system.CPYTHON_BUILD_PACKAGES, say=session.log)
+    except system.SystemPackagesError as exc:
+        session.error(str(exc))
     session.run("python", "-m", "tests.faults", *session.posargs)
 
 

@@ -46,6 +46,12 @@ BRANCH = "gilbench-history"  # the data branch that keeps the history on GitHub 
 # unavailable without failing the night.
 EXPECTED_FAMILIES = ("cpython", "pypy", "jython")
 
+# The fault suite (tests/faults.py, ``nox -s faults``), the damaged build's rebuild
+# included, which the test command leaves out for time: a job of its own each night, as
+# root, since its full disk is a real tmpfs mounted for it. Not part of the local nightly:
+# it checks gilbench, it measures nothing.
+FAULTS = 'sudo "$(command -v python)" -m nox -s faults'
+
 # The history's push, the one step that holds the token that may write contents: git
 # alone, on a runner where nothing was installed, from the folder the merge job uploaded.
 # The folder becomes one parentless commit that replaces the data branch (as branch.py's

@@ -1,5 +1,6 @@
-"""The fault-injection suite (``nox -s faults``; the test command runs it too): real faults
-injected into real small runs on the CPython build, and a table of what survived.
+"""The fault-injection suite (``nox -s faults``, which the nightly workflow runs; the test
+command runs all of it but the broken build): real faults injected into real small runs on
+the CPython build, and a table of what survived.
 
 - SIGKILL at random moments of a small compare, each followed by ``--resume``;
 - a full disk: a real tmpfs of 16 MiB, filled to just over what one attempt needs (root
@@ -11,7 +12,8 @@ injected into real small runs on the CPython build, and a table of what survived
 - a CI job cancelled mid-way and re-run on a fresh runner, which takes up the first
   attempt's upload (``--resume-from``);
 - a deleted virtualenv, made again with one line;
-- a damaged CPython build in a cache of its own, named and built again (minutes).
+- a damaged CPython build in a cache of its own, named and built again (about 3 minutes
+  here: left out of the test command, whose other faults take about 2).
 
 A row's "cells lost" counts attempts recorded before a fault that are gone after it, and
 cells the uninterrupted run measured that the faulted one didn't. Goal: every fault

@@ -17,6 +17,7 @@ from harness.provision import graalpy, maven
 from tests.helpers import require_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "tests" / "data" / "workloads" / "tiny.py"
 
 
 def _jdk(root: Path, name: str, version: str) -> Path:
@@ -96,12 +97,12 @@ def test_graalpy_from_maven_runs_with_its_jit_on_and_every_jar_verified(
 
 
 @pytest.mark.e2e
-def test_graalpy_measures_nbody_serially_and_under_threads_with_its_gil_read_inside(
+def test_graalpy_measures_a_workload_serially_and_under_threads_with_its_gil_read_inside(
     provisioned: graalpy.Impl, tmp_path: Path
 ) -> None:
-    """run --impl graalpy: both cells ok, with the GIL state the worker read."""
+    """run --impl graalpy on tiny.py: both cells ok, with the GIL state the worker read."""
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "run", "--impl", "graalpy", "--workload", "nbody",
+        [sys.executable, "-m", "harness", "run", "--impl", "graalpy", "--workload", str(TINY),
          "--model", "serial,threads", "--workers", "1,2", "--sparse",
          "--quick", "--reports", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=1200, check=False,

@@ -44,7 +44,7 @@ def _sessions(job: dict[str, Any]) -> list[tuple[str, list[str]]]:
     for step in job["steps"]:
         if "run" not in step or step["run"].strip() == BOOTSTRAP:
             continue
-        if step["run"] == nightly.PUSH_HISTORY:
+        if step["run"] in (nightly.PUSH_HISTORY, nightly.FAULTS):
             continue
         words = shlex.split(step["run"])
         assert words[:4] == ["python", "-m", "nox", "-s"] and words[5] == "--", step["run"]
@@ -75,6 +75,20 @@ def test_every_run_step_is_a_nox_session_of_the_local_nightly(workflow: dict[Any
     assert _sessions(jobs["history"]) == _sessions(jobs["publish"]) == []
     listed = (DATA / "golden" / "nox-l.txt").read_text()
     assert all(f"- {name} -> " in listed or f"* {name} -> " in listed for name in s.values())
+
+
+def test_the_whole_fault_suite_runs_each_night_as_root_in_a_job_of_its_own(
+    workflow: dict[Any, Any],
+) -> None:
+    """The faults job runs `nox -s faults` (the damaged build's rebuild too) with sudo,
+    needs no other job and holds no more than the workflow's read permission."""
+    job = workflow["jobs"]["faults"]
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+    assert runs == [BOOTSTRAP, nightly.FAULTS]
+    assert "needs" not in job and "permissions" not in job
+    assert workflow["permissions"] == {"contents": "read"}
+    session = shlex.split(nightly.FAULTS.replace('"$(command -v python)"', "python"))
+    assert session == ["sudo", "python", "-m", "nox", "-s", "faults"]
 
 
 def test_the_triggers_are_a_schedule_off_the_hour_and_a_dispatch_with_inputs(
