@@ -4,6 +4,7 @@ that hold up, the site rebuilt from it, and the data branch it lives on."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -589,3 +590,39 @@ def test_only_the_newest_runs_carry_their_downloads_on_the_site(
         assert (folder / "values.parquet").is_file() == (number < 2)
         assert (folder / "summary.csv").is_file() == (number < 2)
     assert (site / "index.html").read_text().count("(pages only)") == len(found) - 2
+
+
+def test_the_curves_beside_the_newest_are_those_of_a_week_and_a_month_earlier() -> None:
+    """The site draws the newest run's scaling over the newest run made at least 7 days
+    before it and the newest made at least 30 days before; none where the history is
+    younger."""
+    from harness.report.trends import earlier_runs
+
+    start = datetime(2026, 11, 1, 3, 17)
+    dates = {f"r{day:02d}": start + timedelta(days=day) for day in range(0, 40, 3)}
+    chosen = earlier_runs(dates, "r39")
+    assert [(label, run) for label, run, _ in chosen] == [
+        ("newest", "r39"), ("a week earlier", "r30"), ("a month earlier", "r09")]  # fmt: skip
+    assert [label for label, _, _ in earlier_runs(dates, "r06")] == ["newest"]
+
+
+def test_a_change_seen_on_two_runs_of_22_cannot_reach_a_p_value_below_about_1_percent() -> None:
+    """The shuffles that put a clear step's k runs at either end of the stretch reach its
+    statistic, so p is about 2 / C(n, k): 0.87% for 2 runs of 22; for 3 of 23 (0.11%) it
+    is 1 / 1000, the least 999 shuffles can give."""
+    step = noisy(22, seed=8, sd=0.002) * np.r_[np.ones(20), np.full(2, 1.2)]
+    (two,) = find_changes(series(step, width=0.001))
+    assert 0.5 < two.p_value / (2 / math.comb(22, 2)) < 2, two.p_value
+    step = noisy(23, seed=8, sd=0.002) * np.r_[np.ones(20), np.full(3, 1.2)]
+    (three,) = find_changes(series(step, width=0.001))
+    assert three.p_value == pytest.approx(1 / 1000)
+
+
+def test_a_larger_family_draws_more_shuffles_so_a_lone_change_can_still_pass() -> None:
+    """999 shuffles for a family of up to 25 segments; 3999 for 100 at 5%, so that the least
+    p-value, 1 / 4000, is half of Benjamini-Hochberg's first threshold, 0.05 / 100."""
+    from harness.history.changes import _shuffles
+
+    assert _shuffles(1, 0.05) == _shuffles(25, 0.05) == 999
+    assert _shuffles(26, 0.05) == 1999 and _shuffles(100, 0.05) == 3999
+    assert 1 / (_shuffles(100, 0.05) + 1) == pytest.approx(0.05 / 100 / 2)

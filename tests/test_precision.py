@@ -139,6 +139,37 @@ def test_kalibera_jones_follows_the_cost_of_a_process() -> None:
     assert cheap < dear
 
 
+def test_kalibera_jones_reads_the_sample_behind_the_cells_least_precise_figure() -> None:
+    """A paired cell whose speedup is its wider figure is allocated on its per-value
+    speedups; one whose ratio to the reference is wider, or an unpaired one, on its round
+    times."""
+    row = {"paired": True, "speedup": 1.9, "speedup_ci_low": 1.7, "speedup_ci_high": 2.1,
+           "vs_ref": 1.0, "vs_ref_ci_low": 0.99, "vs_ref_ci_high": 1.01}  # fmt: skip
+    assert allocation.served(row) == "ratios"
+    assert allocation.served({**row, "vs_ref_ci_low": 0.5, "vs_ref_ci_high": 1.5}) == "seconds"
+    assert allocation.served({**row, "vs_ref": math.nan}) == "ratios"  # the reference's cell
+    assert allocation.served({**row, "paired": False}) == "seconds"
+
+
+def test_a_process_takes_no_more_values_than_last_ten_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """However many values Kalibera and Jones ask for, a process's values (each with its
+    paired units) last at most MAX_PROCESS_VALUES_S: rounds of the frozen adaptive run made
+    a second long leave a paired cell 5 values of 2 s, a serial one 10 of 1 s."""
+    found = adaptive.assess(ADAPTIVE, 0.02)
+    slow = found.cells.table.assign(median_s=1.0)
+    found = replace(found, cells=replace(found.cells, table=slow))
+    cells = slow[["impl", "workload", "model", "workers"]].itertuples(index=False, name=None)
+    states = {(str(i), str(w), str(m), int(n)): CellState(passes=[(3, 4.0)] * 3)
+              for i, w, m, n in cells}  # fmt: skip
+    monkeypatch.setattr(allocation, "kalibera_jones_values", lambda *_: MAX_VALUES)
+    allocation.replan(states, found)
+    taken = {(c[2], c[3]): (s.values, s.value_s) for c, s in states.items()}
+    assert taken[("serial", 1)] == (10, 1.0) and taken[("threads", 2)] == (5, 2.0)
+    assert all(n * s <= allocation.MAX_PROCESS_VALUES_S for n, s in taken.values())
+
+
 def test_the_projection_names_the_cells_the_budget_leaves_imprecise() -> None:
     """Cells go cheapest to bring to the target first; those whose cumulative cost passes
     the budget are named."""
