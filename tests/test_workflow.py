@@ -105,6 +105,20 @@ def test_the_triggers_are_a_schedule_off_the_hour_and_a_dispatch_with_inputs(
     assert inputs["graalpy"]["type"] == "boolean" and inputs["graalpy"]["default"] is True
 
 
+def test_a_scheduled_night_measures_every_workload_adaptively_within_the_measure_jobs_limit(
+    workflow: dict[Any, Any],
+) -> None:
+    """With no inputs (a schedule): the adaptive profile, --workload all, 20 shards, and a
+    budget that leaves the measure job's set-up, report and upload time before its limit."""
+    env = workflow["env"]
+    assert env["PROFILE"] == "${{ inputs.profile || 'adaptive' }}"
+    assert env["WORKLOADS"] == "${{ inputs.workloads || 'all' }}"
+    assert env["SHARDS"] == "${{ inputs.shards || 20 }}"
+    budget, limit = env["BUDGET"], workflow["jobs"]["measure"]["timeout-minutes"]
+    # the set-up alone takes up to 15 minutes (a cold CPython build, GraalPy's JDK and jars)
+    assert budget.endswith("m") and 0 < int(budget[:-1]) <= limit - 15, (budget, limit)
+
+
 def test_graalpy_is_planned_and_measured_every_night_on_a_jdk_25_unless_turned_off(
     workflow: dict[Any, Any],
 ) -> None:
