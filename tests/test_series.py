@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from harness.compare.cells import summarize
 from harness.compare.verdicts import compare_run
@@ -113,3 +114,24 @@ def test_a_new_class_of_machine_gets_a_line_of_its_own_and_a_new_setup_breaks_no
     figure = trend_figure(kernel, "overhead", "x", str, lambda k, i: "#000000", [], dates)
     (line,) = figure["data"]
     assert None not in line["y"] and figure["layout"]["annotations"] == []
+
+
+def test_a_speedups_point_keeps_the_interval_its_adaptive_run_stated_at_its_look() -> None:
+    """The frozen adaptive run's speedup points carry the results table's intervals, stated
+    above 95% at the run's looks; a serial throughput's rests on the 95% round-time one."""
+    from harness.compare.estimate import Terms, estimate_all, seconds
+    from tests.helpers import ADAPTIVE
+
+    run = load_run(ADAPTIVE)
+    cells = summarize(run)
+    points = run_figures(run.manifest, cells, compare_run(cells))
+    keys = ["impl", "workload", "model", "workers"]
+    speedups = points[points["metric"] == "speedup"].merge(cells.table, on=keys)
+    assert len(speedups) >= 4 and (speedups["speedup_level"] > 0.95).all()
+    assert (speedups["ci_low"] == speedups["speedup_ci_low"]).all()
+    assert (speedups["ci_high"] == speedups["speedup_ci_high"]).all()
+    serial = points[points["metric"] == "throughput"].merge(cells.table, on=keys)
+    assert len(serial) and (serial["ci_high"] == serial["workers"] / serial["ci_low_s"]).all()
+    cell = tuple(serial[keys].iloc[0])
+    (at_95,) = estimate_all([Terms.of([(seconds(cell), 1.0)])], cells.samples, 0.95)
+    assert serial["ci_low_s"].iloc[0] == pytest.approx(at_95.low, rel=1e-12)
