@@ -41,3 +41,28 @@ def test_a_write_that_fails_midway_leaves_the_old_file_as_it_was(
         store.write_atomic(path, '{"format": 2}\n')
     assert path.read_text() == '{"format": 1}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["changes.json"]
+
+
+def test_an_implementation_measured_again_into_a_run_has_its_old_files_moved_aside(
+    tmp_path: Path,
+) -> None:
+    """A front end joining a run folder (tox's --into) moves what the implementation measured
+    there before to superseded/, never deleting it, keeps the others' files and planned
+    cells, and refuses a run of another selection."""
+    manifest = {"format": store.FORMAT, "version": store.VERSION, "profile": "quick",
+                "selection": {"workload": ["nbody"]}, "machine": {}, "workloads": [],
+                "impls": [{"id": "3.14"}], "plan": [["3.14", "nbody", "serial", 1]]}  # fmt: skip
+    free = {**manifest, "impls": [{"id": "3.14t"}], "plan": [["3.14t", "nbody", "serial", 1]]}
+    run = store.join_run_dir(tmp_path, "tox", manifest)
+    store.join_run_dir(tmp_path, "tox", free)
+    pieces = [store.piece_path(run, impl, "nbody/serial/1", 1) for impl in ("3.14", "3.14t")]
+    for piece in pieces:
+        piece.parent.mkdir(parents=True)
+        piece.write_text("{}")
+    store.join_run_dir(tmp_path, "tox", manifest)
+    (aside,) = (run / "superseded").iterdir()
+    assert aside.name.endswith("-3.14") and (aside / pieces[0].name).read_text() == "{}"
+    assert not pieces[0].exists() and pieces[1].exists()
+    assert sorted(c[0] for c in store.load_manifest(run)["plan"]) == ["3.14", "3.14t"]
+    with pytest.raises(store.StoreError, match="another selection or profile"):
+        store.join_run_dir(tmp_path, "tox", {**manifest, "selection": {"workload": ["io"]}})
