@@ -22,7 +22,7 @@ from harness.provision import cpython
 from harness.provision.impls import Impl
 from harness.report.build import build_report
 from harness.report.markdown import format_markdown
-from harness.results import load_run
+from harness.results import CELL, load_run
 from harness.run import adaptive, allocation
 from harness.run.adaptive import (
     MAX_VALUES,
@@ -193,6 +193,26 @@ def _matrix() -> list[Bench]:
     impls = [Impl(name, name, Path("/usr/bin/true")) for name in ("a", "b", "c")]
     loads = [Workload(name, Path(name), "cpu", (), "", 1) for name in ("x", "y")]
     return plan(impls, loads, ["serial", "threads"], [1, 2, 4])
+
+
+def test_precision_bench_prints_each_cells_time_half_width_and_processes_both_ways() -> None:
+    """format_table on two run folders (here the frozen adaptive run twice): a line per cell
+    with its seconds, half-width and processes in each, their time ratio, and the medians."""
+    from harness.run.precisionbench import format_table
+
+    table = summarize(load_run(ADAPTIVE)).table
+    cells = table[CELL].itertuples(index=False, name=None)
+    benches = [Bench(Impl(i, i, Path("/usr/bin/true")), Workload(w, Path(w), "cpu", (), "", 1),
+                     m, int(n)) for i, w, m, n in cells]  # fmt: skip
+    lines = format_table(benches, ADAPTIVE, ADAPTIVE, None).splitlines()
+    for bench, processes, line in zip(benches, table["processes"], lines[1:], strict=False):
+        words = line.split()
+        assert words[:2] == [bench.impl.id, bench.name] and words[4] == "1.00x"
+        assert words[-2:] == [str(processes), str(processes)]
+    assert len([line for line in lines if " 1.00x " in line]) == len(benches)
+    figures = int(np.isfinite(table["precision"].to_numpy(dtype=float)).sum())
+    assert any(line.startswith("precision (") and f"{figures} of {figures} cells" in line
+               for line in lines)  # fmt: skip
 
 
 def test_the_first_passes_take_worker_counts_in_turn_and_implementations_within_them() -> None:
