@@ -13,15 +13,15 @@ throughput against a rival's. Its decision against the threshold ``1`` is one of
 - ``undecided``: none of these; the figure and its interval are still shown, with what
   would decide it (``passes_to_decide``).
 
-A sequential run (the adaptive profile) looks at its figures after every pass from the
-pilot's last on, and stops measuring what is decided. Each look k spends a share of the 5%
-error rate, ``alpha / (k (k + 1))`` (the shares sum to alpha: Bonferroni's inequality over
-looks, an alpha-spending rule in the sense of Lan and DeMets), and a figure's interval is
-taken at the level of the look its last pass belongs to (``Levels``). Whatever the looks
-saw and whenever the run stopped, the chance that a figure is ever read as a difference
-it doesn't have is then at most alpha. Looks are taken at passes 3, 4, 5, 7, 9, 12, ...
-(``LOOKS``, each about a third past the one before), not every pass: fewer looks spend
-less of the rate each. docs/statistics.md sets the method out.
+A sequential run (the adaptive profile) looks at its figures after some of its passes,
+the pilot's last first, and stops measuring what is decided. Each look k spends a share of
+the 5% error rate, ``alpha / (k (k + 1))`` (the shares sum to alpha: Bonferroni's
+inequality over looks, an alpha-spending rule in the sense of Lan and DeMets), and a
+figure's interval is taken at the level of the look its last pass belongs to
+(``Levels``). Whatever the looks saw and whenever the run stopped, the chance that a
+figure is ever read as a difference it doesn't have is then at most alpha. Looks are taken
+at passes 3, 4, 5, 7, 9, 12, ... (``LOOKS``, each about a third past the one before), not
+every pass: fewer looks spend less of the rate each. docs/statistics.md sets the method out.
 
 Equivalence takes precedence: an interval within the margin that leaves 1 out reads
 ``equivalent``, since what it decides in practice is that the difference doesn't matter

@@ -9,8 +9,9 @@ log of the figures:
 - A split of a stretch of runs is a **candidate** when it passes two gates (``Rules``):
   it persists, each of the first ``persist`` (2) runs after it on its own at least
   ``min_change`` (5%) away from the level before, the same way as the change; and the
-  95% intervals of the last run before it and the first run after it don't overlap, so
-  the level moved between two neighbouring runs, by their own measure, not by slow drift.
+  intervals the last run before it and the first run after it stated (95%, or in an
+  adaptive run a look's level) don't overlap, so the level moved between two neighbouring
+  runs, by their own measure, not by slow drift.
 - The **statistic** of a stretch is its strongest candidate's cost reduction, binary
   segmentation's (ruptures' Binseg, L2 cost): n_before x n_after / (n_before + n_after) x
   (mean after - mean before)^2, the runs after being all those to the stretch's end, the

@@ -3,10 +3,11 @@ benchmark that prints figures (``nox -s detection-bench``), not a test.
 
 The noise is real: every simulated run of a series is one real run's figure and interval
 of a real series, drawn at random from a history measured on one machine. By default,
-two: the frozen quick nightlies (tests/data/history), whose intervals are wide, and frozen
-runs of the default profile at +-2% (tests/data/history-precise), on the cells this VM
-gets precise within minutes; the figures are printed for each. Onto that noise go, in
-one series of ten:
+three (``FIXTURES``): the frozen quick nightlies (tests/data/history), whose intervals are
+wide; frozen runs of the default profile at +-2% (tests/data/history-precise), on the
+cells this VM gets precise within minutes; and frozen full runs of three workloads, 23
+to 56 minutes apart over two hours (tests/data/history-hours). The figures are printed
+for each. Onto that noise go, in one series of ten:
 
 - nothing (A/A);
 - a step of 5%, 10% or 20% from a known run on;
@@ -254,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         action="append",
         help="a history of real runs, measured on one machine; may be given more than once "
-        "(default: the frozen quick nightlies, then the frozen precise runs)",
+        "(default: the frozen quick nightlies, the frozen precise runs, then the frozen "
+        "full runs spread over two hours)",
     )
     parser.add_argument("--series", type=int, default=100, help="series per history")
     parser.add_argument("--histories", type=int, default=10, help="histories per scenario")

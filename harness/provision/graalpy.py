@@ -5,8 +5,8 @@ provider for machines that have Java and Maven. Maven resolves the community edi
 jars into gilbench's cache, each checked against its published checksum (maven.py). The
 launcher is a shell script over ``java -m`` with the jars on the module path and the Graal
 compiler on the upgrade module path, so that Truffle's optimizing runtime is on: GraalPy
-without its compiler runs about 70 times slower and is another implementation. Whether
-the JIT was on is read from the running interpreter, never assumed.
+without its compiler runs only interpreted, with no JIT, and is another implementation.
+Whether the JIT was on is read from the running interpreter, never assumed.
 
 Version: 25.0.3, the newest GraalPy whose Truffle has a matching Graal compiler on Maven
 Central (org.graalvm.compiler:compiler has no 25.1 or 25.2; GraalPy 25.2.4 runs only

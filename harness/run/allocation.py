@@ -154,10 +154,11 @@ def goals(need: Mapping[Cell, float], counts: Mapping[Cell, int]) -> dict[Cell, 
     target, else what its pilot half-width says the target needs.
 
     Deciding once, instead of stopping a cell the first pass its interval happens to look
-    narrow, keeps the intervals honest, and so does the one more process: no figure is
-    stated on the very processes whose spread decided that it could stop. Measured by
-    coverage-bench on real passes: stopping at every pass held the truth 88-92% of the
-    time, deciding once after three passes 93-95%.
+    narrow (optional stopping, under which an interval holds its truth less often than its
+    level says), keeps the intervals honest, and so does the one more process: no figure is
+    stated on the very processes whose spread decided that it could stop. coverage-bench
+    has no design with a precision target, so how often these intervals hold is not
+    measured here (docs/statistics.md).
     """
     return {c: max(n + 1, processes_to_target(need[c], n) if c in need else 0)
             for c, n in counts.items() if n >= 1}  # fmt: skip
