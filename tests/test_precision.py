@@ -16,6 +16,7 @@ import pytest
 
 from harness.cli import main, parse_request
 from harness.compare.cells import summarize
+from harness.compare.intervals import CONFIDENCE
 from harness.compare.precision import half_width, needing
 from harness.options import parse_args
 from harness.provision import cpython
@@ -197,8 +198,9 @@ def _matrix() -> list[Bench]:
 
 def test_precision_bench_prints_each_cells_time_half_width_and_processes_both_ways() -> None:
     """format_table on two run folders (here the frozen adaptive run twice): a line per cell
-    with its seconds, half-width and processes in each, their time ratio, and the medians."""
-    from harness.run.precisionbench import format_table
+    with its seconds, half-width and processes in each, their time ratio, and the medians,
+    at the levels each run stated them (its looks' here; a fixed run's are 95%)."""
+    from harness.run.precisionbench import format_levels, format_table
 
     table = summarize(load_run(ADAPTIVE)).table
     cells = table[CELL].itertuples(index=False, name=None)
@@ -211,8 +213,13 @@ def test_precision_bench_prints_each_cells_time_half_width_and_processes_both_wa
         assert words[-2:] == [str(processes), str(processes)]
     assert len([line for line in lines if " 1.00x " in line]) == len(benches)
     figures = int(np.isfinite(table["precision"].to_numpy(dtype=float)).sum())
-    assert any(line.startswith("precision (") and f"{figures} of {figures} cells" in line
-               for line in lines)  # fmt: skip
+    levels = pd.concat([table["speedup_level"], table["vs_ref_level"]]).dropna()
+    assert levels.min() < levels.max()  # the run's looks spent different shares
+    stated = f"{100 * levels.min():.4g}% to {100 * levels.max():.4g}%"
+    [line] = [line for line in lines if line.startswith("precision (")]
+    assert f"fixed {stated}, adaptive {stated})" in line
+    assert f"{figures} of {figures} cells" in line
+    assert format_levels(summarize(load_run(QUICK))) == f"{100 * CONFIDENCE:.4g}%"
 
 
 def test_the_first_passes_take_worker_counts_in_turn_and_implementations_within_them() -> None:

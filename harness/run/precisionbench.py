@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
+
 from harness import store
-from harness.compare.cells import summarize
+from harness.compare.cells import Cells, summarize
 from harness.results import CELL, load_run
 from harness.run.adaptive import Adaptive, column
 from harness.run.matrix import Seen, attempt
@@ -40,6 +42,17 @@ def _times(run_dir: Path) -> dict[tuple[str, str, str, int], float]:
     sums = load_run(run_dir).outcomes.groupby(CELL, as_index=False)["elapsed_s"].sum()
     rows = sums[[*CELL, "elapsed_s"]].itertuples(index=False, name=None)
     return {(str(i), str(w), str(m), int(n)): float(v) for i, w, m, n, v in rows}
+
+
+def format_levels(cells: Cells) -> str:
+    """The levels a run's figures are stated at: 95% in a fixed run, each look's in an
+    adaptive one (compare/decisions.py), so a range."""
+    table = cells.table
+    levels = pd.concat([table["speedup_level"], table["vs_ref_level"]]).dropna()
+    if levels.empty:
+        return "no figure"
+    low, high = (f"{100 * float(x):.4g}%" for x in (levels.min(), levels.max()))
+    return low if low == high else f"{low} to {high}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,7 +124,9 @@ def format_table(benches: list[Bench], fixed_dir: Path, adaptive_dir: Path,
         f"time per cell: fixed {total[0] / len(benches):.1f} s, adaptive "
         f"{total[1] / len(benches):.1f} s: adaptive/fixed {total[1] / total[0]:.2f} "
         f"(median over cells {statistics.median(ratios):.2f})",
-        f"precision (95% half-width, widest figure of a cell): median fixed ±{fixed_w:.2%}, "
+        f"precision (half-width of a cell's widest figure, at its run's levels: fixed "
+        f"{format_levels(cells[0])}, adaptive {format_levels(cells[1])}): "
+        f"median fixed ±{fixed_w:.2%}, "
         f"adaptive ±{adapt_w:.2%} "
         + (f"against a ±{target:.0%} target" if target else "(no width asked: decisions only)")
         + "; adaptive as narrow or "
