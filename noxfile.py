@@ -23,6 +23,8 @@ nox.options.error_on_missing_interpreters = False
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 PLANNING = ("--plan", "--list")  # compare's flags that measure and read nothing
+# The tests `nox -s tests` runs side by side: those that start no measured interpreter.
+PARALLEL = "not e2e and not real"
 
 
 def _install_host(session: nox.Session, extras: str = "") -> None:
@@ -98,8 +100,16 @@ def tests(session: nox.Session) -> None:
     except system.SystemPackagesError as exc:
         session.error(str(exc))
     # pytest exits 5 when it collects no test; nox fails on any non-zero status, so an
-    # empty run can never pass as green.
-    session.run("pytest", *session.posargs, success_codes=[0])
+    # empty run (or an empty half) can never pass as green.
+    if session.posargs:
+        session.run("pytest", *session.posargs, success_codes=[0])
+        return
+    # The tests that run no interpreter, on every CPU (a file's tests on one worker, so a
+    # module's fixture is computed once; files in conftest's order, the slowest first);
+    # then the ones that measure, one at a time, alone on the machine as a benchmark must be.
+    session.run("pytest", "-m", PARALLEL, "-n", "auto", "--dist", "loadfile",
+                "--no-loadscope-reorder", success_codes=[0])  # fmt: skip
+    session.run("pytest", "-m", f"not ({PARALLEL})", success_codes=[0])
 
 
 @nox.session

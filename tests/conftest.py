@@ -14,6 +14,16 @@ from harness.provision.impls import Impl
 from harness.results import load_run
 from tests.helpers import QUICK, make_hostile_run, render
 
+# The slowest files of the tests that run side by side (nox -s tests), first: pytest-xdist
+# hands files out in this order, so they start on different workers instead of meeting on
+# one at the end.
+SLOWEST_FIRST = ("test_coverage_aa", "test_coverage_adaptive", "test_coverage", "test_detection")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: place for place, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+
 
 @pytest.fixture
 def host_impl() -> Impl:

@@ -29,6 +29,8 @@ from harness.run.workloads import Workload
 from tests.helpers import QUICK
 from tests.test_sampling import _row, _rows
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 NEAR = (("a", "x", "threads", 2), ("a", "x", "serial", 1))  # the undecided figure's cells
 DONE = (("b", "x", "threads", 2),)  # the decided figure's
 

@@ -26,6 +26,8 @@ from harness.run.workloads import parse_workload
 from tests.helpers import QUICK, TEST_WORKLOADS, require_or_skip
 from tests.test_protocol import inside_constants
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 VALGRIND = Valgrind(Path("/usr/bin/valgrind"), "valgrind-3.19.0")  # never started below
 JYTHON = Impl(id="jython2.7", family="jython", python=Path("/usr/bin/jython"), runner="pure")
 GRAALPY = Impl(id="graalpy", family="graalpy", python=Path("/opt/graalpy/bin/graalpy"))

@@ -7,6 +7,8 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import pytest
+
 from harness import store
 from harness.compare.steadiness import steadiness
 from harness.provision.impls import Impl
@@ -16,6 +18,8 @@ from harness.run.matrix import run_matrix
 from harness.run.plan import plan
 from harness.run.workloads import parse_workload
 from tests.helpers import ONE_VALUE, QUICK, TEST_WORKLOADS, render
+
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
 
 
 def test_a_sample_spins_on_every_cpu_and_gives_each_a_rate() -> None:

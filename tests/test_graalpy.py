@@ -16,6 +16,8 @@ import pytest
 from harness.provision import graalpy, maven
 from tests.helpers import require_or_skip
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "data" / "workloads" / "tiny.py"
 

@@ -20,6 +20,8 @@ from harness.run.plan import Bench, Profile
 from harness.run.workloads import load_workloads, parse_workload
 from tests.helpers import DATA, QUICK, TEST_WORKLOADS, joined_suite, paired_of, require_or_skip
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 INSIDE = Path(__file__).resolve().parent.parent / "harness" / "inside"
 QUICK_RAW = QUICK / "raw"
 # Runs every workload once through gbmodels' serial model, which checks the checksum

@@ -16,6 +16,8 @@ import pytest
 
 from tests.helpers import TEST_WORKLOADS
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 WORKLOADS_DIR = Path(__file__).resolve().parent.parent / "workloads"  # the suite's own
 TINY = str(TEST_WORKLOADS / "tiny.py")
 EXPECTED = 2666466670000

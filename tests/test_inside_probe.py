@@ -15,6 +15,8 @@ import pytest
 
 from tests.helpers import TEST_WORKLOADS, require_or_skip
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 INSIDE = Path(__file__).resolve().parent.parent / "harness" / "inside"
 READ_GIL = "import sys; sys.path.insert(0, %r); import gbprobe; print(gbprobe.gil_enabled())"
 

@@ -20,6 +20,8 @@ import pytest
 from harness import __version__
 from harness.run.workloads import WORKLOADS_DIR, format_listing, load_workloads
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 ANALYSIS = {"pandas", "scipy", "plotly", "pyarrow"}  # and numpy, which they bring

@@ -10,6 +10,8 @@ import pytest
 from harness.provision import discover, jython
 from tests.helpers import require_or_skip
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 
 def test_a_debian_version_is_read_as_its_upstream_version() -> None:
     """Debian's "2.7.3+repack1-1" is 2.7.3, older than Maven's 2.7.4; an epoch is dropped."""

@@ -19,6 +19,8 @@ import pytest
 from harness.run.workloads import WORKLOADS_DIR
 from tests.helpers import TEST_WORKLOADS
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 INSIDE = Path(__file__).resolve().parent.parent / "harness" / "inside"
 PROLOGUE = f"""
 import json, sys

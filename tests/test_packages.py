@@ -38,6 +38,8 @@ from harness.run.workloads import (
 )
 from tests.helpers import QUICK, impl_record, make_run, render, scaling_cells, split_run
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 NEEDS_TINY = '''"""Reads gbtiny's VALUE."""
 
 import gbtiny

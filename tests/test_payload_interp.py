@@ -13,6 +13,8 @@ import pytest
 
 from tests.helpers import TEST_WORKLOADS
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 INSIDE = Path(__file__).resolve().parent.parent / "harness" / "inside"
 PROLOGUE = f"""
 import json, sys

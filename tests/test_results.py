@@ -26,6 +26,8 @@ from tests.helpers import (
     raw_of,
 )
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 
 @pytest.fixture
 def small_run(host_impl: Impl, tmp_path: Path) -> Path:

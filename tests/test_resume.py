@@ -23,6 +23,8 @@ from harness.run import confine, resume
 from tests import faults
 from tests.helpers import TEST_WORKLOADS
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 ROOT = Path(__file__).resolve().parent.parent
 # --no-count: what a kill leaves of the timed passes is the subject (test_counts.py: counts)
 SMALL = ["--impl", "3.14", "--workload", f"{TEST_WORKLOADS / 'sleepy.py'},"

@@ -18,6 +18,8 @@ from harness.run.plan import PROFILES, Bench, Profile, plan
 from harness.run.workloads import WORKLOADS_DIR, parse_workload
 from tests.helpers import ONE_VALUE, TEST_WORKLOADS, joined_suite, paired_of, raw_of
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 
 def _bench(impl: Impl, name: str, model: str = "threads", workers: int = 2) -> Bench:
     return Bench(impl, parse_workload(TEST_WORKLOADS / f"{name}.py"), model, workers)

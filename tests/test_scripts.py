@@ -10,11 +10,14 @@ from pathlib import Path
 from types import ModuleType
 
 import pyperf
+import pytest
 
 from harness.run.bench import classify
 from harness.run.protocol import SCRIPT_SITE
 from harness.run.workloads import parse_workload, script_command, script_environ
 from tests.helpers import DATA
+
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
 
 SCRIPT = DATA / "scripts" / "bm_sumsquares" / "run_benchmark.py"
 FAST = ("--processes", "1", "--values", "2", "--warmups", "0", "--min-time", "0.001")

@@ -15,6 +15,8 @@ from harness.provision import catalog
 from harness.results import load_run
 from tests.helpers import TEST_WORKLOADS
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 ROOT = Path(__file__).resolve().parent.parent
 SELECTION = ["--quick", "--workload", str(TEST_WORKLOADS / "tiny.py"), "--model", "serial,threads",
              "--workers", "1,2"]  # fmt: skip

@@ -25,6 +25,8 @@ from harness.run.workloads import (
 )
 from tests.helpers import DATA, TEST_WORKLOADS, require_or_skip
 
+pytestmark = pytest.mark.real  # it runs real interpreters: never beside another test
+
 ROOT = Path(__file__).resolve().parent.parent
 INSIDE = ROOT / "harness" / "inside"
 ALL = sorted(p for p in WORKLOADS_DIR.glob("*.py") if not p.name.startswith("_"))
