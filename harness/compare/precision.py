@@ -1,7 +1,8 @@
 """How precisely each cell's figures are known, against the precision a run asked for. Pure.
 
-A cell's precision is the widest relative half-width among its own figures' 95% intervals:
-its speedup and its ratio to the reference implementation, ``max(v - low, high - v) / v``.
+A cell's precision is the widest relative half-width among its own figures' intervals (at
+95%, or in an adaptive run at its looks' levels): its speedup and its ratio to the
+reference implementation, ``max(v - low, high - v) / v``.
 A cell with neither (the reference implementation's serial baseline: 1 against itself,
 twice) has no precision of its own; it is measured for as long as the figures resting on
 it need, and its round time's interval is in the table beside the others'. The adaptive

@@ -4,10 +4,11 @@ benchmark that prints figures (``nox -s detection-bench``), not a test.
 The noise is real: every simulated run of a series is one real run's figure and interval
 of a real series, drawn at random from a history measured on one machine. By default,
 three (``FIXTURES``): the frozen quick nightlies (tests/data/history), whose intervals are
-wide; frozen runs of the default profile at +-2% (tests/data/history-precise), on the
-cells this VM gets precise within minutes; and frozen full runs of three workloads, 23
-to 56 minutes apart over two hours (tests/data/history-hours). The figures are printed
-for each. Onto that noise go, in one series of ten:
+wide; frozen adaptive runs measured to a +-2% target (`--precision 2%`,
+tests/data/history-precise), on the cells this VM gets precise within minutes; and frozen
+full runs of three workloads, 23 to 56 minutes apart over two hours
+(tests/data/history-hours). The figures are printed for each. Onto that noise go, in one
+series of ten:
 
 - nothing (A/A);
 - a step of 5%, 10% or 20% from a known run on;
@@ -48,7 +49,7 @@ from harness.history.decision import DEFAULT_RULES, Rules
 from harness.history.series import HIGHER_IS_BETTER, KEY
 
 FIXTURE = store.ROOT / "tests" / "data" / "history"  # quick nightlies
-# Runs of the default adaptive profile (+-2%) on the cells this VM gets precise.
+# Adaptive runs measured to a +-2% target (--precision 2%), on the cells this VM gets precise.
 PRECISE_FIXTURE = store.ROOT / "tests" / "data" / "history-precise"
 # Full runs (20 passes) of three workloads on 3.14 and 3.14t, 40 minutes apart.
 HOURS_FIXTURE = store.ROOT / "tests" / "data" / "history-hours"
