@@ -65,7 +65,7 @@ CellKey = tuple[str, str, str, int]
 Process = tuple[np.ndarray, np.ndarray | None]
 Pass = dict[CellKey, Process]
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
-# quick nightlies minutes apart; adaptive runs minutes apart; full runs 40 minutes apart
+# quick nightlies minutes apart; adaptive runs minutes apart; full runs 23 to 56 minutes apart
 HISTORIES = (DATA / "history", DATA / "history-precise", DATA / "history-hours")
 TWIN = "twin"  # the A/A twin of the reference implementation
 EFFECT = 1.10  # the known effect: one implementation's round times 10% slower

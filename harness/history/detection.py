@@ -51,7 +51,7 @@ from harness.history.series import HIGHER_IS_BETTER, KEY
 FIXTURE = store.ROOT / "tests" / "data" / "history"  # quick nightlies
 # Adaptive runs measured to a +-2% target (--precision 2%), on the cells this VM gets precise.
 PRECISE_FIXTURE = store.ROOT / "tests" / "data" / "history-precise"
-# Full runs (20 passes) of three workloads on 3.14 and 3.14t, 40 minutes apart.
+# Full runs (20 passes) of three workloads on 3.14 and 3.14t, 23 to 56 minutes apart.
 HOURS_FIXTURE = store.ROOT / "tests" / "data" / "history-hours"
 FIXTURES = (FIXTURE, PRECISE_FIXTURE, HOURS_FIXTURE)
 RUNS = 30  # runs per simulated history
