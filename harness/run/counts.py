@@ -65,10 +65,14 @@ FIRST_UNITS = 1
 # ~2 s of CPU counted, and hold 10^8 instructions or more.
 TARGET_CPU_S = 0.05
 # Seconds the k units may wait (sleep, I/O), which take as long counted as not. A unit
-# that mostly waits holds few instructions (io_sleep: 31 K), and each wait moves them:
-# the free-threaded build's allocator (mimalloc) purges memory on a timer, so two runs of
-# io_sleep under one seed differed by thousands of instructions, in mimalloc's segment
-# code (callgrind, here). More units don't quiet it: instructions-bench gave io_sleep a CV
+# that mostly waits holds few instructions (io_sleep: 31 K to 33 K), and two things move
+# them on the free-threaded builds (cachegrind's per-function totals, here, k = 194): the
+# allocator's (mimalloc's) own bookkeeping, which doesn't come once a unit (two
+# repeats under one seed differed by 22 K instructions, 24.6 K of them one call of
+# mi_segment_check_free in one run of the pair); and the hash seed, each repeat's own, as
+# each timed process has its own: seeds 0 and 1 differed by about 100 instructions a unit
+# in dict lookups (unicodekeys_lookup_unicode_threadsafe), however many units are counted.
+# More units don't quiet the whole: instructions-bench gave io_sleep a CV
 # over 5 repeats of 0.03% to 0.15% with 16 s of waiting (k about 194) and 0.07% to 0.13%
 # with 60 s (k about 700), at four times the counting time (330 to 400 s a cell). A unit
 # that mostly waits is counted within about 0.15%, and the 16 s keep its count cheap.
