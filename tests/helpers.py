@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from harness import store
-from harness.compare.coverage import AA, HISTORIES, Tally
+from harness.compare.coverage import AA, HISTORIES
+from harness.compare.tally import Tally
 from harness.report.build import Report, build_report
 from harness.report.write import write_report
 from harness.results import OUTCOME_COLUMNS, PAIRED_COLUMNS, VALUE_COLUMNS, Run, assemble_run

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from harness.compare import coverage
-from harness.compare.coverage import AA, QUICK, Tally, load_pool
+from harness.compare.coverage import AA, QUICK, load_pool
 from harness.compare.coveragebench import bench
+from harness.compare.tally import Tally
 from tests.helpers import COVERAGE_FLOOR, holds_its_truth
 
 RUNS = 60

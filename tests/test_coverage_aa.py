@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from harness.compare import coverage
-from harness.compare.coverage import AA_DECISIONS, Tally, load_pool
+from harness.compare.coverage import AA_DECISIONS, load_pool
 from harness.compare.coveragebench import bench, format_nulls
+from harness.compare.tally import Tally
 from tests.helpers import holds_its_truth
 
 # An adaptive run is read back at each of its looks, about a second of the test's time

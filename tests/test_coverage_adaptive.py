@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from harness.compare import coverage
-from harness.compare.coverage import ADAPTIVE, Tally, load_pool
+from harness.compare.coverage import ADAPTIVE, load_pool
 from harness.compare.coveragebench import EVERY_LOOK, bench
+from harness.compare.tally import Tally
 from tests.helpers import COVERAGE_FLOOR, holds_its_truth
 
 # An adaptive run is read back at each of its looks, about a second of the test's time

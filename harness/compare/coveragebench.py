@@ -27,10 +27,7 @@ from harness.compare.coverage import (
     TWIN,
     CellKey,
     Pool,
-    Stated,
-    Tally,
     draw,
-    every_look,
     figures,
     load_pool,
     simulate,
@@ -42,6 +39,7 @@ from harness.compare.coverage import (
 from harness.compare.decisions import FIRST_LOOK, decide, is_look
 from harness.compare.estimate import Estimate
 from harness.compare.sampling import choose
+from harness.compare.tally import Stated, Tally, every_look
 from harness.compare.verdicts import Comparison, compare_run
 from harness.results import records
 
