@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness.compare.intervals import CONFIDENCE
+
 Figure = tuple[str, str]  # (kind, which): e.g. ("speedup", "3.14t nbody/threads/2")
 
 
@@ -129,11 +131,12 @@ def every_look(
 ) -> dict[Figure, tuple[bool, float, bool]]:
     """A sequential run's figures, each checked at every look that stated it: held if
     every interval stated for it held its truth, the event whose chance the alpha-spending
-    rule bounds by 5% (decisions.py), so its nominal level is 95%; left 1 out if any did."""
+    rule bounds by 1 - CONFIDENCE (decisions.py), so its nominal level is CONFIDENCE, 95%;
+    left 1 out if any did."""
     found: dict[Figure, tuple[bool, float, bool]] = {}
     for look in looks:
         for figure, (_, low, high, _) in checkable(look, truth, only):
-            held, _, decided = found.get(figure, (True, 0.95, False))
-            found[figure] = (held and low <= truth[figure] <= high, 0.95,
+            held, _, decided = found.get(figure, (True, CONFIDENCE, False))
+            found[figure] = (held and low <= truth[figure] <= high, CONFIDENCE,
                              decided or low > 1 or high < 1)  # fmt: skip
     return found
