@@ -194,18 +194,20 @@ def test_count_cells_writes_each_repeat_and_returns_each_cells_figure(
     host_impl: Impl, tmp_path: Path
 ) -> None:
     """Through a stand-in valgrind (10 instructions a unit): R repeats under seeds 1..R,
-    N=1 and k sized by the native run (50 units of tiny.py's millisecond or so), one line
-    each in counts.jsonl, and one Count for the cell."""
+    k sized by the native run (50 units or more of tiny.py's millisecond or so) and N from
+    k, one line each in counts.jsonl, and one Count for the cell."""
     said: list[str] = []
     (count,) = counts.count_cells([_serial(host_impl)], {"host": Path(sys.executable)},
                                   tmp_path, valgrind=_fake_valgrind(tmp_path),
                                   say=said.append)  # fmt: skip
     assert (count.status, count.per_unit, count.stdev, count.repeats) == ("ok", 10.0, 0.0, 3)
     lines = [json.loads(line) for line in store.counts_path(tmp_path).read_text().splitlines()]
-    assert [(r["repeat"], r["hash_seed"], r["units"][0]) for r in lines] == [(1, 1, 1), (2, 2, 1),
-                                                                           (3, 3, 1)]  # fmt: skip
+    more = lines[0]["units"][1] - lines[0]["units"][0]
+    assert [(r["repeat"], r["hash_seed"], r["units"]) for r in lines] == [
+        (n, n, [counts.first_units(more), counts.first_units(more) + more]) for n in (1, 2, 3)
+    ]
     assert {r["valgrind"] for r in lines} == {"valgrind-fake"}
-    assert 1 < lines[0]["units"][1] - 1 <= counts.MAX_MORE_UNITS
+    assert 1 < more <= counts.MAX_MORE_UNITS
     assert said == [counts.format_count(count)]
     log = store.count_log_path(tmp_path, "host", "tiny").read_text()
     assert log.count("--cachegrind-out-file=") == 6  # 3 repeats of 2 runs, after one native
@@ -234,6 +236,31 @@ def test_k_is_sized_by_cpu_time_with_waiting_capped() -> None:
     assert counts.units_for(0.1, 0.0) == 160  # no CPU time measured: the waiting alone
     assert counts.units_for(1e-7, 1e-7) == counts.MAX_MORE_UNITS
     assert counts.units_for(0.0, 0.0) == counts.MAX_MORE_UNITS
+
+
+def test_the_first_run_holds_a_sixteenth_of_k_units_or_one() -> None:
+    """N is one unit where a unit computes (k of 1 to 16), 13 of io_sleep's (k = 194)."""
+    assert [counts.first_units(k) for k in (1, 16, 17, 194, 1000)] == [1, 1, 2, 13, 63]
+
+
+def test_the_counter_leaves_without_finalizing_the_interpreter(
+    host_impl: Impl, tmp_path: Path
+) -> None:
+    """A counted run ends with the counter's line: the workload's exit hook, which runs when
+    its module is run and the interpreter finalizes, never runs, so what finalization does
+    is in neither of a count's runs."""
+    import subprocess
+
+    bench = _serial(host_impl, "says_at_exit")
+    run_it = "import runpy, sys; runpy.run_path(sys.argv[1])"
+    finalized = subprocess.run([sys.executable, "-c", run_it, str(bench.workload.path)],
+                               capture_output=True, text=True)  # fmt: skip
+    assert finalized.stdout == "FINALIZED\n"
+    log = tmp_path / "count.log"
+    ran = cachegrind.run_counter(cachegrind.counter_args(bench, Path(sys.executable), 2),
+                                 counts.count_environ(host_impl, 1), log, 60.0)  # fmt: skip
+    assert (ran.status, ran.said["units"]) == ("ok", 2), ran.detail
+    assert "FINALIZED" not in log.read_text()
 
 
 def test_cachegrinds_summary_line_gives_the_instructions() -> None:

@@ -347,3 +347,24 @@ def test_a_workload_that_fails_to_import_is_not_cached(tmp_path: Path) -> None:
         gbload.load_workload(str(broken))
     broken.write_text("CHECKSUM = 1\n\ndef kernel():\n    return 1\n")
     assert gbload.load_workload(str(broken)).kernel() == 1
+
+
+def test_a_run_of_units_looks_up_the_workloads_kind_once() -> None:
+    """Which kind a unit is (sized, with a service) is looked up once for a run of units,
+    not in every unit, whose instructions are counted (gbunits.runner)."""
+    import types
+
+    import gbunits
+
+    missed: list[str] = []
+    module = types.ModuleType("gilbench_kind_lookups")
+    module.CHECKSUM = 3
+    module.kernel = lambda: 3
+
+    def lookup(name: str) -> object:  # a module's __getattr__ sees every miss (PEP 562)
+        missed.append(name)
+        raise AttributeError(name)
+
+    module.__getattr__ = lookup  # type: ignore[method-assign]
+    assert gbunits.outcomes(module, None, 5) == [("ok", 3)] * 5
+    assert sorted(missed) == ["make_input", "start_service"]

@@ -4,22 +4,24 @@ On a shared machine a unit's wall time moves by percents from one minute to the 
 instructions it executes hardly move (issue 26). For each serial/1 cell, inside/counter.py
 runs under ``valgrind --tool=cachegrind --cache-sim=no`` with the interpreter, flags and
 environment the timed runs use: once for N units and once for N+k, each after the same
-warm-up round. (I(N+k) - I(N)) / k is the count per unit: start-up, imports and the
-warm-up, the same in both runs, cancel. That pair of runs is one repeat. A cell gets R of
-them, each under a hash seed of its own (the same seed in both of its runs), as pyperf
-runs each process under its own, so the spread over repeats is the count's real spread.
-The runs are otherwise deterministic: two runs with one seed gave the same total to the
-instruction here.
+warm-up round, and each leaving without finalizing the interpreter. (I(N+k) - I(N)) / k
+is the count per unit: start-up, imports and the warm-up, the same in both runs, cancel;
+N (``first_units``) is large enough that what the first units do once cancels too. That
+pair of runs is one repeat. A cell gets R of them, each under a hash seed of its own (the
+same seed in both of its runs), as pyperf runs each process under its own, so the spread
+over repeats is the count's real spread. Under one seed, a unit that computes gave the
+same total to the instruction here; io_sleep's units, which wait, moved by up to 16
+instructions a unit of 30 K (the allocator purges on a timer).
 
 Before the valgrind runs, one run outside valgrind checks the cell (checksum, GIL state)
 in a fraction of a second, writes the .pyc files of inside/ that both counted runs then
 read alike, and times a unit: k is sized from its CPU time so the k units take seconds
 under valgrind, and hold enough instructions that the odd collection is lost in them
-(``units_for``). A unit that mostly waits gets as many units as a minute of waiting
-holds, its repeats run side by side. A JIT (PyPy) compiles its hot loops during its first units, and
-timed values come after its warm-ups: there N is k too, so the units counted run compiled
-code. PyPy runs under valgrind at CPython's cost: a run of tiny.py took 2.2 s counted
-against 0.06 s natively here, start-up included.
+(``units_for``). A unit that mostly waits gets as many units as 16 s of waiting hold
+(MAX_WAIT_S), its repeats run side by side. A JIT (PyPy) compiles its hot loops during its
+first units, and timed values come after its warm-ups: there N is k too, so the units
+counted run compiled code. PyPy runs under valgrind at CPython's cost: a run of tiny.py
+took 2.2 s counted against 0.06 s natively here, start-up included.
 
 counts.jsonl gets one line per counted cell per repeat (one line for a cell not counted,
 with why), written once when counting ends (store.write_atomic); results.load_counts
@@ -57,25 +59,29 @@ from harness.run.plan import Bench, Profile
 # bench takes 5.
 REPEATS = 3
 MIN_REPEATS = 3
-# N: one unit after the warm-up round in both runs, so that anything a first unit does
-# once (a cache the warm-up left half-built) cancels too, not only start-up.
+# N, the first run's units after the warm-up round: at least FIRST_UNITS, and at least a
+# FIRST_SHARE of k. What the first units do once (fill caches, specialize code, take the
+# allocator's pages) must be done in both runs by the time they end, for it to cancel.
+# io_sleep on 3.14t, 5 hash seeds twice each, k = 194: with N = 1 or 5 the count per unit
+# moved by 0.11% (CV) with the seed, the first run's type-cache misses and dict lookups
+# differing by seed; with N = 13, 0.02%. So N is one unit where a unit computes (k is 1
+# or a few), and 13 of io_sleep's, for 6% more counted units.
 FIRST_UNITS = 1
+FIRST_SHARE = 16
 # Native CPU seconds the k extra units should take. cachegrind without its cache
 # simulation ran an nbody unit 35x slower here (54 ms against ~1.9 s), so k units take
 # ~2 s of CPU counted, and hold 10^8 instructions or more.
 TARGET_CPU_S = 0.05
 # Seconds the k units may wait (sleep, I/O), which take as long counted as not. A unit
-# that mostly waits holds few instructions (io_sleep: 31 K to 33 K), and two things move
-# them on the free-threaded builds (cachegrind's per-function totals, here, k = 194): the
-# allocator's (mimalloc's) own bookkeeping, which doesn't come once a unit (two
-# repeats under one seed differed by 22 K instructions, 24.6 K of them one call of
-# mi_segment_check_free in one run of the pair); and the hash seed, each repeat's own, as
-# each timed process has its own: seeds 0 and 1 differed by about 100 instructions a unit
-# in dict lookups (unicodekeys_lookup_unicode_threadsafe), however many units are counted.
-# More units don't quiet the whole: instructions-bench gave io_sleep a CV
-# over 5 repeats of 0.03% to 0.15% with 16 s of waiting (k about 194) and 0.07% to 0.13%
-# with 60 s (k about 700), at four times the counting time (330 to 400 s a cell). A unit
-# that mostly waits is counted within about 0.15%, and the 16 s keep its count cheap.
+# that mostly waits holds few instructions (io_sleep: about 30 K), so what isn't a unit
+# weighs on its count. On 3.14t (cachegrind's per-function totals, k = 194) three things
+# moved it by 0.1% to 0.3%, and each is now out of the count: a unit's own hasattr misses
+# in the workload's dict, whose probes depend on the hash seed (inside/gbunits.runner
+# looks them up once a run of units); the first run ending before the units' caches had
+# settled (FIRST_SHARE); and the interpreter's finalization, where mimalloc's purges
+# depend on when the last waits ended (inside/counter.py leaves by os._exit). More units
+# had not quieted them: with 60 s of waiting (k about 700) the CV was still 0.07% to
+# 0.13%, at four times the counting time.
 MAX_WAIT_S = 16.0
 MAX_MORE_UNITS = 1000  # k at most
 # A unit whose native CPU time is under this share of its wall time mostly waits: its
@@ -164,6 +170,11 @@ def units_for(seconds: float, cpu_seconds: float) -> int:
     return max(1, min(MAX_MORE_UNITS, by_cpu, by_wait))
 
 
+def first_units(more: int) -> int:
+    """N, the first run's units, for k = ``more``: at least FIRST_UNITS and k / FIRST_SHARE."""
+    return max(FIRST_UNITS, math.ceil(more / FIRST_SHARE))
+
+
 def count_environ(impl: Impl, hash_seed: int) -> dict[str, str]:
     """A timed run's environment (PYTHON_GIL=1 for 3.14t+gil...), with the repeat's seed."""
     return {**runner_environ(impl), "PYTHONHASHSEED": str(hash_seed)}
@@ -208,6 +219,7 @@ def count_cell(bench: Bench, python: Path, valgrind: Valgrind, repeats: int, log
     if more is None:
         more = units_for(float(said.get("seconds", 0.0)) / max(first, 1),
                          float(said.get("cpu_seconds", 0.0)) / max(first, 1))  # fmt: skip
+    first = max(first, first_units(more))
     if bench.impl.jit:  # its window starts after k units, past the first compilations
         first = max(first, more)
     if float(said.get("cpu_seconds", 0.0)) < WAITING * float(said.get("seconds", 0.0)):
