@@ -103,13 +103,13 @@ class AsyncioTasks(gbmodels.Model):
     def _start_workers(self):
         self.loop = asyncio.new_event_loop()
 
-    async def _unit(self, index=0):
+    async def _unit(self, index=0, args=()):
         module = self.module
         try:
             if self.sized:  # the task's own argument, by reference; the output checked
                 output = module.kernel(self.arguments[index])
                 return gbpayload.check_output(self.local.expected, output)
-            got = module.kernel(*gbunits.kernel_args(module, self.service))
+            got = module.kernel(*args)
             if isinstance(got, types.GeneratorType):
                 got = await drive(got, self.loop)
             return ("ok", gbunits.check(module, got))
@@ -123,8 +123,9 @@ class AsyncioTasks(gbmodels.Model):
     async def _units(self, units, index=0):
         """One task's units, back to back, ending at the first failure."""
         done = []
+        args = gbunits.kernel_args(self.module, self.service)  # once, not in each unit
         for _ in range(units):
-            done.append(await self._unit(index))
+            done.append(await self._unit(index, args))
             if done[-1][0] != "ok":
                 break
         return done

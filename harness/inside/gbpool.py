@@ -42,7 +42,7 @@ except NameError:  # Python 3
 
 BARRIER_TIMEOUT = 120  # seconds for all W workers to start: a spawned CPython takes < 1 s
 
-_state = {}  # in each worker process or interpreter: "module", "barrier"
+_state = {}  # in each worker process or interpreter: "module", "barrier", "sized", "unit"
 
 
 def init(workload_path, size=None, barrier=None):
@@ -52,6 +52,8 @@ def init(workload_path, size=None, barrier=None):
         gbpayload.prepare(module, size)
     _state["module"] = module
     _state["barrier"] = barrier
+    _state["sized"] = gbpayload.sized(module)  # looked up once, not in each task
+    _state["unit"] = gbunits.runner(module)
 
 
 def enter_interpreter(here, workload_path, size):
@@ -76,12 +78,11 @@ def task(item):
 
     ``item`` is a sized workload's argument, whose output is returned for the caller to
     check; any other workload's service argument, its unit checked here."""
-    module = _state["module"]
     start = gbprobe.clock()
-    if gbpayload.sized(module):
-        status, value = gbpayload.run_kernel(module, item)
+    if _state["sized"]:
+        status, value = gbpayload.run_kernel(_state["module"], item)
     else:
-        status, value = gbunits.outcome(module, item)
+        status, value = gbunits.attempt(_state["unit"], item)
     return (status, value, gbprobe.clock() - start, _worker())
 
 

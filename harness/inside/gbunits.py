@@ -33,18 +33,20 @@ def check(module, got):
     return got
 
 
-def runner(module, service=None):
-    """The call that runs one unit of ``module``, performing its I/O requests blocking and
-    checking its result: ``run_unit`` without the lookups that pick the unit's kind.
+def runner(module):
+    """The call that runs one unit of ``module`` on a service argument, performing its I/O
+    requests blocking and checking its result: ``run_unit`` without the lookups that
+    pick the unit's kind.
 
-    Whether a workload is sized (``gbpayload.sized``) and what its kernel takes
-    (``kernel_args``) are ``hasattr`` misses in the workload module's dict, whose probes
-    depend on the hash seed. They are looked up here, once for a run of units, rather
-    than in each unit, whose instructions run/counts.py counts: in io_sleep's unit they
-    were 4 of its 12 dict lookups, and moved its count with the seed."""
+    Whether a workload is sized (``gbpayload.sized``) and whether its kernel takes the
+    service (``kernel_args``) are ``hasattr`` misses in the workload module's dict, whose
+    probes depend on the hash seed. Every model looks them up once, for a run of units or
+    in a worker's set-up, rather than in each unit, whose instructions run/counts.py
+    counts: in io_sleep's unit they were 4 of its 12 dict lookups, and moved its count
+    with the seed."""
     if gbpayload.sized(module):
 
-        def sized_unit():
+        def sized_unit(service=None):
             local = gbpayload.local(module)
             status, value = gbpayload.check_output(local.expected, module.kernel(local.argument))
             if status != "ok":
@@ -52,10 +54,10 @@ def runner(module, service=None):
             return value
 
         return sized_unit
-    args = kernel_args(module, service)
+    takes_service = bool(kernel_args(module, True))
 
-    def unit():
-        got = module.kernel(*args)
+    def unit(service=None):
+        got = module.kernel(service) if takes_service else module.kernel()
         if isinstance(got, types.GeneratorType):
             got = gbio.drive_blocking(got)
         return check(module, got)
@@ -68,14 +70,14 @@ def run_unit(module, service=None):
 
     A sized workload's unit runs on this process's own argument (gbpayload.prepare), and
     its output is checked against the expected output."""
-    return runner(module, service)()
+    return runner(module)(service)
 
 
-def attempt(unit):
-    """Run ``unit`` (a ``runner``) and return a picklable (status, value) pair instead of
-    raising."""
+def attempt(unit, service=None):
+    """Run ``unit`` (a ``runner``) on ``service``; return a picklable (status, value) pair
+    instead of raising."""
     try:
-        return ("ok", unit())
+        return ("ok", unit(service))
     except gbprotocol.WorkloadFailure as exc:
         return (exc.status, exc.detail)
     except Exception:
@@ -84,22 +86,18 @@ def attempt(unit):
 
 def outcome(module, service=None):
     """Run one unit and return a picklable (status, value) pair instead of raising."""
-    try:
-        unit = runner(module, service)
-    except Exception:
-        return ("crashed", traceback.format_exc())
-    return attempt(unit)
+    return outcomes(module, service, 1)[0]
 
 
 def outcomes(module, service=None, units=1):
     """Run ``units`` units back to back: their outcomes, ending at the first failure."""
     try:
-        unit = runner(module, service)
+        unit = runner(module)
     except Exception:
         return [("crashed", traceback.format_exc())]
     done = []
     for _ in xrange(units):
-        done.append(attempt(unit))
+        done.append(attempt(unit, service))
         if done[-1][0] != "ok":
             break
     return done
