@@ -3,7 +3,7 @@ every change of a serial cell said against the other tier's (time or instruction
 
 A serial cell's instructions per unit (run/counts.py) hardly move between runs of the same
 code: over its repeats, each under its own hash seed, a count's coefficient of variation
-was 0.0000% to 0.0002% on nbody and hash_sha256 and 0.03% to 0.15% on io_sleep, whose
+was 0.0000% to 0.0002% on nbody and hash_sha256 and 0.005% to 0.03% on io_sleep, whose
 units mostly wait (docs/measurements.md). Timed series need the permutation test and a
 5% floor (changes.py); here a step of a fraction of a percent is a real one, and a few
 runs are enough to see it. So an instruction series is read run by run:
