@@ -263,6 +263,41 @@ def test_the_counter_leaves_without_finalizing_the_interpreter(
     assert "FINALIZED" not in log.read_text()
 
 
+def test_a_repeat_whose_start_ups_collected_differently_is_counted_again(
+    host_impl: Impl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the first run's start-up runs the cyclic collector and the second's doesn't,
+    their difference would hold a collection: the pair is counted again, and the repeat
+    says on which try the start-ups agreed."""
+    flag = tmp_path / "collect-once"
+    flag.touch()
+    monkeypatch.setenv("GILBENCH_TEST_COLLECT", str(flag))
+    log = tmp_path / "count.log"
+    repeat = counts.count_repeat(_serial(host_impl, "collects_at_start"), Path(sys.executable),
+                                 _fake_valgrind(tmp_path), 1, 1, 4, log)  # fmt: skip
+    assert (repeat.status, repeat.units, repeat.per_unit) == ("ok", (1, 5), 10.0)
+    assert repeat.detail == "start-ups agreed on try 2"
+    assert log.read_text().count("--cachegrind-out-file=") == 4 and not flag.exists()
+
+
+def test_start_ups_that_never_agree_keep_the_last_pair_and_say_so(
+    host_impl: Impl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection in every longer run's start-up: START_UP_TRIES pairs, then the last
+    one is the repeat, its detail naming the collections of both runs."""
+    monkeypatch.setenv("GILBENCH_TEST_COLLECT", "longer-run")
+    log = tmp_path / "count.log"
+    repeat = counts.count_repeat(_serial(host_impl, "collects_at_start"), Path(sys.executable),
+                                 _fake_valgrind(tmp_path), 1, 1, 4, log)  # fmt: skip
+    assert repeat.status == "ok"
+    first, second = (int(word) for word in repeat.detail.split()[5:8:2])
+    assert second == first + 1
+    assert repeat.detail.endswith(f"times, in each of {counts.START_UP_TRIES} tries")
+    assert log.read_text().count("--cachegrind-out-file=") == 2 * counts.START_UP_TRIES
+    (count,) = counts.summarize([repeat])
+    assert counts.format_count(count).endswith("; " + repeat.detail)
+
+
 def test_cachegrinds_summary_line_gives_the_instructions() -> None:
     """The Ir column of the summary line, wherever the events put it."""
     text = "desc: I1 cache: 32768 B\ncmd: python x.py\nevents: Ir\nfl=a.c\n1 5\nsummary: 2537201\n"

@@ -23,6 +23,7 @@ Same-syntax rule: this file must parse on Python 2.7 and 3.4+ (see gbprotocol.py
 from __future__ import print_function
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -37,6 +38,18 @@ import gbprotocol  # noqa: E402
 # CPU seconds of this process: what valgrind's slowdown multiplies (a wait is as long
 # counted as not). time.clock is CPU time on Python 2's Unix builds.
 cpu_clock = getattr(time, "process_time", None) or getattr(time, "clock", time.time)
+
+
+def gc_collections():
+    """The cyclic collector's collections so far, all generations; None where gc can't say.
+
+    3.14t's collector skips a due collection while the process's memory (VmRSS) has grown
+    less than 10% since the last one, and mimalloc gives memory back on a timer: a loaded
+    machine can then take a collection out of one run's start-up and not the other's."""
+    try:
+        return sum(generation["collections"] for generation in gc.get_stats())
+    except (AttributeError, KeyError, TypeError):  # Python 2, PyPy: no such statistics
+        return None
 
 
 def parse_args(argv):
@@ -56,6 +69,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         model, metadata = gbmeasure.start_measured(args)
+        collections = gc_collections()
         start, cpu_start = gbprobe.clock(), cpu_clock()
         if args.units:
             model.round(args.units)  # each unit checked against CHECKSUM (gbunits.check)
@@ -71,6 +85,7 @@ def main(argv=None):
         "gil_enabled": metadata["gil_enabled"],
         "seconds": seconds,  # the host sizes k from a run outside valgrind
         "cpu_seconds": cpu_seconds,
+        "collections": collections,  # before the units: the host checks both runs agree
     }
     print(gbprotocol.COUNT_PREFIX + " " + json.dumps(line, sort_keys=True))
     sys.stdout.flush()

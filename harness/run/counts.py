@@ -91,6 +91,12 @@ WAITING = 0.5
 # Native CPU seconds a waiting unit's k units may take: io_sleep's 194 take 0.07 s, a few
 # seconds counted; a unit that waits less but computes more gets fewer.
 MAX_WAITING_CPU_S = 0.5
+# Tries of a repeat whose runs' start-ups collected garbage unlike (count_repeat). In one
+# of four batches of 10 io_sleep counts side by side on 2 cores, 5 of 10 repeats of 3.14t
+# had one run 5.2 M instructions short at start-up: one collection of 3.14t's cyclic
+# collector (cachegrind's per-function totals), moving the count per unit by 26 K (of
+# 30 K). Under 3 or 5 side by side, as counts run, none in 70 repeats.
+START_UP_TRIES = 3
 NOT_COUNTED = "not counted"
 JVM_FAMILIES = ("jython", "graalpy")
 
@@ -127,7 +133,7 @@ class Count:
     impl: str
     workload: str
     status: str  # "ok", NOT_COUNTED, or the failure's status word
-    detail: str
+    detail: str  # why there is no count; or, with one, repeats whose start-ups never agreed
     per_unit: float  # mean over the repeats; NaN without a count
     stdev: float  # sample standard deviation over the repeats; NaN under 2
     repeats: int  # repeats counted
@@ -182,23 +188,37 @@ def count_environ(impl: Impl, hash_seed: int) -> dict[str, str]:
 
 def count_repeat(bench: Bench, python: Path, valgrind: Valgrind, repeat: int, first: int,
                  more: int, log: Path) -> Repeat:  # fmt: skip
-    """Repeat number ``repeat`` of ``bench``'s count: ``first`` units, then ``first + more``."""
+    """Repeat number ``repeat`` of ``bench``'s count: ``first`` units, then ``first + more``.
+
+    The difference cancels start-up only if both runs' start-ups did the same work. Where
+    the interpreter says how often its cyclic collector ran before the units, and the two
+    runs disagree, the pair is counted again, up to START_UP_TRIES times; the last pair is
+    kept, its detail saying so."""
     assert valgrind.path is not None
     env = count_environ(bench.impl, repeat)
     base = Repeat(bench.impl.id, bench.workload.name, repeat, "ok", hash_seed=repeat,
                   valgrind=valgrind.version)  # fmt: skip
     units = (first, first + more)
-    runs: list[tuple[cachegrind.Ran, int]] = []
-    for n in units:
-        runs.append(cachegrind.run_counted(bench, python, valgrind.path, n, env, log))
-        elapsed = sum(ran.elapsed_s for ran, _ in runs)
-        failed = runs[-1][0]
-        if failed.status != "ok":
-            return replace(base, status=failed.status, detail=failed.detail, elapsed_s=elapsed)
+    elapsed = 0.0
+    for attempt in range(1, START_UP_TRIES + 1):
+        runs: list[tuple[cachegrind.Ran, int]] = []
+        for n in units:
+            runs.append(cachegrind.run_counted(bench, python, valgrind.path, n, env, log))
+            elapsed += runs[-1][0].elapsed_s
+            failed = runs[-1][0]
+            if failed.status != "ok":
+                return replace(base, status=failed.status, detail=failed.detail,
+                               elapsed_s=elapsed)  # fmt: skip
+        collected = [ran.said.get("collections") for ran, _ in runs]
+        if None in collected or collected[0] == collected[1]:
+            detail = "" if attempt == 1 else f"start-ups agreed on try {attempt}"
+            break
+        detail = (f"the runs' start-ups collected garbage {collected[0]} and {collected[1]} "
+                  f"times, in each of {attempt} tries")  # fmt: skip
     (first_ran, first_total), (_, more_total) = runs
     return replace(base, units=units, instructions=(first_total, more_total), elapsed_s=elapsed,
                    checksum=str(first_ran.said.get("checksum", "")),
-                   gil_enabled=first_ran.said.get("gil_enabled"))  # fmt: skip
+                   gil_enabled=first_ran.said.get("gil_enabled"), detail=detail)  # fmt: skip
 
 
 def count_cell(bench: Bench, python: Path, valgrind: Valgrind, repeats: int, log: Path,
@@ -364,7 +384,8 @@ def summarize(repeats: Sequence[Repeat]) -> list[Count]:
                                 len(values), elapsed, valgrind))  # fmt: skip
             continue
         spread = statistics.stdev(values) if len(values) > 1 else math.nan
-        counts.append(Count(impl, workload, "ok", "", statistics.fmean(values), spread,
+        note = next((r.detail for r in done if "in each of" in r.detail), "")  # count_repeat
+        counts.append(Count(impl, workload, "ok", note, statistics.fmean(values), spread,
                             len(values), elapsed, valgrind))  # fmt: skip
     return counts
 
@@ -375,4 +396,5 @@ def format_count(count: Count) -> str:
     if count.status != "ok":
         return f"{head}: {count.status}: {count.detail}"
     return (f"{head}: {count.per_unit / 1e6:,.3f} M a unit, CV {count.cv:.4%} over "
-            f"{count.repeats} repeats, counted in {count.elapsed_s:.1f} s")  # fmt: skip
+            f"{count.repeats} repeats, counted in {count.elapsed_s:.1f} s"
+            + (f"; {count.detail}" if count.detail else ""))  # fmt: skip
