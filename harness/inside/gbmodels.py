@@ -182,7 +182,7 @@ class Serial(Model):
     """W units one after another in the calling thread: the baseline."""
 
     name = "serial"
-    streams = False  # a sized unit runs on the data in hand (gbunits.run_unit)
+    streams = False  # a sized unit runs on the data in hand (gbunits.runner)
 
     def _round(self, units):
         return gbunits.outcomes(self.module, self.service, self.workers * units)

@@ -14,7 +14,7 @@ references, processes pickle through their pipes, subinterpreters go through PEP
 calls (gbinterp.py), the pools through their executors (gbpool.py); gbshm.py and
 gbinterp's shared variant move them through shared buffers. Each worker also builds an
 argument of its own once, outside every clock (``prepare``): the paired serial units run
-on it where the worker runs (``gbunits.run_unit``), so that a speedup compares moving the
+on it where the worker runs (``gbunits.runner``), so that a speedup compares moving the
 data and working on it with the same work on data already there.
 """
 

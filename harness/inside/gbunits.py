@@ -35,8 +35,8 @@ def check(module, got):
 
 def runner(module):
     """The call that runs one unit of ``module`` on a service argument, performing its I/O
-    requests blocking and checking its result: ``run_unit`` without the lookups that
-    pick the unit's kind.
+    requests blocking and checking its result. A sized workload's unit runs on this
+    process's own argument (gbpayload.prepare), its output checked against the expected.
 
     Whether a workload is sized (``gbpayload.sized``) and whether its kernel takes the
     service (``kernel_args``) are ``hasattr`` misses in the workload module's dict, whose
@@ -54,7 +54,7 @@ def runner(module):
             return value
 
         return sized_unit
-    takes_service = bool(kernel_args(module, True))
+    takes_service = hasattr(module, "start_service")  # as kernel_args decides
 
     def unit(service=None):
         got = module.kernel(service) if takes_service else module.kernel()
@@ -63,14 +63,6 @@ def runner(module):
         return check(module, got)
 
     return unit
-
-
-def run_unit(module, service=None):
-    """Run one unit of the kernel, performing its I/O requests blocking; check the result.
-
-    A sized workload's unit runs on this process's own argument (gbpayload.prepare), and
-    its output is checked against the expected output."""
-    return runner(module)(service)
 
 
 def attempt(unit, service=None):
@@ -82,11 +74,6 @@ def attempt(unit, service=None):
         return (exc.status, exc.detail)
     except Exception:
         return ("crashed", traceback.format_exc())
-
-
-def outcome(module, service=None):
-    """Run one unit and return a picklable (status, value) pair instead of raising."""
-    return outcomes(module, service, 1)[0]
 
 
 def outcomes(module, service=None, units=1):
