@@ -47,7 +47,7 @@ def gc_collections():
     less than 10% since the last one, and mimalloc gives memory back on a timer: a loaded
     machine can then take a collection out of one run's start-up and not the other's."""
     try:
-        return sum(generation["collections"] for generation in gc.get_stats())
+        return sum(generation["collections"] for generation in gc.get_stats())  # novm
     except (AttributeError, KeyError, TypeError):  # Python 2, PyPy: no such statistics
         return None
 
