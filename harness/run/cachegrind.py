@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.run.bench import classify
+from harness.provision.impls import Impl
+from harness.provision.packages import packages_environ
+from harness.run.bench import classify, runner_environ
 from harness.run.confine import confine, kill_leftovers
 from harness.run.plan import Bench
 from harness.run.protocol import COUNT_PREFIX, COUNTER
@@ -27,6 +29,36 @@ from harness.run.protocol import COUNT_PREFIX, COUNTER
 VALGRIND_ARGS = ("--tool=cachegrind", "--cache-sim=no", "-q")  # -q: errors only, no banner
 RUN_TIMEOUT_S = 900.0  # one run under valgrind; a cell over this is marked timeout
 NATIVE_TIMEOUT_S = 120.0  # the check outside valgrind: a warm-up round and N units
+
+
+# What pyperf passes on to the worker processes whose values are timed (its
+# create_environ, with the locale): a count's runs get these variables of the runner's
+# environment and no others. A variable of the caller's then can't make the counted
+# interpreter differ from the timed one: PYTHONDONTWRITEBYTECODE, left in a shell here,
+# had the counted runs of 3.14 compile inside/ from source, whose heap then gave the
+# collector less work in io_sleep's units (30.1 K instructions a unit, against 34.1 K
+# reading the .pyc files as timed runs do).
+WORKER_ENVIRON = ("PATH", "HOME", "TEMP", "COMSPEC", "SystemRoot", "SystemDrive",
+                  "PYTHONPATH", "PYTHON_CPU_COUNT", "PYTHON_GIL", "LANG", "LC_ADDRESS",
+                  "LC_ALL", "LC_COLLATE", "LC_CTYPE", "LC_IDENTIFICATION", "LC_MEASUREMENT",
+                  "LC_MESSAGES", "LC_MONETARY", "LC_NAME", "LC_NUMERIC", "LC_PAPER",
+                  "LC_TELEPHONE", "LC_TIME")  # fmt: skip
+
+
+def count_environ(impl: Impl, hash_seed: int, runner: Mapping[str, str] | None = None,
+                  ) -> dict[str, str]:  # fmt: skip
+    """A timed worker's environment (PYTHON_GIL=1 for 3.14t+gil...), with the repeat's
+    hash seed: WORKER_ENVIRON of the runner's, and the implementation's own variables."""
+    runner = runner_environ(impl) if runner is None else runner
+    env = {name: runner[name] for name in WORKER_ENVIRON if name in runner}
+    return {**env, **impl.env, "PYTHONHASHSEED": str(hash_seed)}
+
+
+def bench_environ(bench: Bench, hash_seed: int) -> dict[str, str]:
+    """``count_environ`` from the runner's environment a timed run of ``bench`` gets: with
+    its workload's packages first on PYTHONPATH (provision.packages), as when timed."""
+    runner = packages_environ(bench, runner_environ(bench.impl))
+    return count_environ(bench.impl, hash_seed, runner)
 
 
 def counter_args(bench: Bench, python: Path, units: int) -> list[str]:

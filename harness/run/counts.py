@@ -48,11 +48,9 @@ from pathlib import Path
 import pandas as pd
 
 from harness import store
-from harness.provision.impls import Impl
 from harness.provision.valgrind import Valgrind, probe_valgrind
 from harness.results import records
 from harness.run import cachegrind
-from harness.run.bench import runner_environ
 from harness.run.plan import Bench, Profile
 
 # The spread over repeats needs some: 3 states a coefficient of variation, instructions-
@@ -181,11 +179,6 @@ def first_units(more: int) -> int:
     return max(FIRST_UNITS, math.ceil(more / FIRST_SHARE))
 
 
-def count_environ(impl: Impl, hash_seed: int) -> dict[str, str]:
-    """A timed run's environment (PYTHON_GIL=1 for 3.14t+gil...), with the repeat's seed."""
-    return {**runner_environ(impl), "PYTHONHASHSEED": str(hash_seed)}
-
-
 def count_repeat(bench: Bench, python: Path, valgrind: Valgrind, repeat: int, first: int,
                  more: int, log: Path) -> Repeat:  # fmt: skip
     """Repeat number ``repeat`` of ``bench``'s count: ``first`` units, then ``first + more``.
@@ -195,7 +188,7 @@ def count_repeat(bench: Bench, python: Path, valgrind: Valgrind, repeat: int, fi
     runs disagree, the pair is counted again, up to START_UP_TRIES times; the last pair is
     kept, its detail saying so."""
     assert valgrind.path is not None
-    env = count_environ(bench.impl, repeat)
+    env = cachegrind.bench_environ(bench, repeat)
     base = Repeat(bench.impl.id, bench.workload.name, repeat, "ok", hash_seed=repeat,
                   valgrind=valgrind.version)  # fmt: skip
     units = (first, first + more)
@@ -229,7 +222,7 @@ def count_cell(bench: Bench, python: Path, valgrind: Valgrind, repeats: int, log
     if reason:
         return [Repeat(bench.impl.id, bench.workload.name, 0, NOT_COUNTED, reason)]
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = count_environ(bench.impl, 1)
+    env = cachegrind.bench_environ(bench, 1)
     native = cachegrind.run_counter(cachegrind.counter_args(bench, python, first), env, log,
                                     cachegrind.NATIVE_TIMEOUT_S)  # fmt: skip
     if native.status != "ok":  # fails in a second what would fail counted in a minute

@@ -1,7 +1,8 @@
 """A unit like tiny's, from a module whose import may run the cyclic collector once.
 
-GILBENCH_TEST_COLLECT names a file: the import that finds it takes it away and collects.
-"longer-run" instead: an import in a counter run of more than one unit collects.
+Told by files in $TEMP (which pyperf, and so a count, passes on): the import that finds
+gilbench-collect-once takes it away and collects; with gilbench-collect-longer there, an
+import in a counter run of more than one unit collects.
 """
 
 import gc
@@ -13,12 +14,13 @@ TAGS = ("test",)
 DESCRIPTION = "collects garbage at import when told to (test fixture)"
 CHECKSUM = 1
 
-_told = os.environ.get("GILBENCH_TEST_COLLECT", "")
-if _told == "longer-run":
+_told = os.environ.get("TEMP", "")
+_once = os.path.join(_told, "gilbench-collect-once")
+if _told and os.path.exists(os.path.join(_told, "gilbench-collect-longer")):
     if "--units" in sys.argv and int(sys.argv[sys.argv.index("--units") + 1]) > 1:
         gc.collect()
-elif _told and os.path.exists(_told):
-    os.remove(_told)
+elif _told and os.path.exists(_once):
+    os.remove(_once)
     gc.collect()
 
 
