@@ -1,6 +1,6 @@
 """The real thing: provision CPython with and without the GIL, run `compare --quick`, read it.
 
-This builds CPython twice on first use (5 to 8 minutes on 2 cores; cached afterwards) and
+This builds CPython twice on first use (4 to 9 minutes on 2 cores; cached afterwards) and
 measures nbody, one of the quick selection's three workloads, on every implementation. It
 asserts what must hold on any machine (statuses, GIL states, checksums, files); the
 speedups are printed, not asserted, because wall-clock thresholds flake on a shared machine.
